@@ -1,0 +1,56 @@
+# 件件有着落 — build, run and test. `make run` and `make test` are all a fresh machine needs.
+SHELL := /bin/bash
+.DEFAULT_GOAL := run
+
+# Python 3.11 for the app, 3.10 for Rasa 3.6; pyenv versions are found, not hard-coded.
+PY311 ?= $(shell ls -d $$HOME/.pyenv/versions/3.11.*/bin/python3.11 2>/dev/null | sort -V | tail -1 || true)
+PY311 := $(or $(PY311),$(shell command -v python3.11))
+PY310 ?= $(shell ls -d $$HOME/.pyenv/versions/3.10.*/bin/python3.10 2>/dev/null | sort -V | tail -1 || true)
+PY310 := $(or $(PY310),$(shell command -v python3.10))
+
+APP := .venv/app
+RASA := .venv/rasa
+APP_STAMP := $(APP)/.installed
+RASA_STAMP := $(RASA)/.installed
+MODEL := models/current.tar.gz
+RASA_INPUTS := config.yml domain.yml $(shell find data/nlu data/jieba data/rules.yml data/stories.yml data/taxonomy.yml -type f 2>/dev/null)
+
+.PHONY: run test bench deps app-env rasa-env model db clean ci-services lint
+
+deps: $(APP_STAMP) $(RASA_STAMP)
+
+$(APP_STAMP): requirements/app.txt requirements/dev.txt requirements/app.lock pyproject.toml
+	@test -n "$(PY311)" || { echo "Python 3.11 not found (looked in ~/.pyenv/versions and PATH)"; exit 1; }
+	@test -x $(APP)/bin/python || $(PY311) -m venv $(APP)
+	$(APP)/bin/pip install -q --disable-pip-version-check -r requirements/dev.txt -c requirements/app.lock
+	$(APP)/bin/pip install -q --disable-pip-version-check --no-deps -e .
+	@touch $@
+
+$(RASA_STAMP): requirements/rasa.txt requirements/rasa.lock
+	@test -n "$(PY310)" || { echo "Python 3.10 not found: Rasa 3.6 needs it (pyenv install 3.10)"; exit 1; }
+	@test -x $(RASA)/bin/python || $(PY310) -m venv $(RASA)
+	$(RASA)/bin/pip install -q --disable-pip-version-check -r requirements/rasa.txt -c requirements/rasa.lock
+	@touch $@
+
+app-env: $(APP_STAMP)
+rasa-env: $(RASA_STAMP)
+
+db: $(APP_STAMP)
+	$(APP)/bin/bot db upgrade
+
+model: $(MODEL)
+$(MODEL): $(RASA_STAMP) $(RASA_INPUTS)
+	@mkdir -p models
+	scripts/train.sh $(MODEL)
+
+run: deps db model
+	$(APP)/bin/bot run
+
+test: deps
+	scripts/test.sh
+
+bench: deps db
+	$(APP)/bin/python -m bench.cases
+
+clean:
+	rm -rf .venv models var .pytest_cache .hypothesis

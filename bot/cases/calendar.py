@@ -1,0 +1,53 @@
+"""Deadlines in clock hours or Chinese working days (法定节假日 and 调休 included)."""
+from __future__ import annotations
+
+import logging
+from datetime import date, datetime, time, timedelta
+from zoneinfo import ZoneInfo
+
+import chinese_calendar
+
+from bot.catalog import TimeLimits
+
+log = logging.getLogger(__name__)
+UTC = ZoneInfo("UTC")
+
+
+class WorkCalendar:
+    """Working days from `chinese-calendar`; plain Monday–Friday for years it does not cover."""
+
+    def __init__(self, timezone: str = "Asia/Shanghai") -> None:
+        self.tz = ZoneInfo(timezone)
+        self._warned: set[int] = set()
+
+    def is_workday(self, day: date) -> bool:
+        try:
+            return chinese_calendar.is_workday(day)
+        except NotImplementedError:
+            if day.year not in self._warned:
+                self._warned.add(day.year)
+                log.warning("holiday calendar has no data for %s; counting Mon-Fri", day.year)
+            return day.weekday() < 5
+
+    def add_working_days(self, start: datetime, days: int) -> datetime:
+        """End (23:59:59 local) of the `days`-th working day after the day of `start`."""
+        day = self.local(start).date()
+        counted = 0
+        while counted < days:
+            day += timedelta(days=1)
+            if self.is_workday(day):
+                counted += 1
+        end = datetime.combine(day, time(23, 59, 59), tzinfo=self.tz)
+        return end.astimezone(UTC).replace(tzinfo=None)
+
+    def resolve_due(self, start: datetime, limits: TimeLimits) -> datetime:
+        if limits.resolve_working_days is not None:
+            return self.add_working_days(start, limits.resolve_working_days)
+        return start + timedelta(hours=limits.resolve_hours or 0)
+
+    def local(self, moment: datetime) -> datetime:
+        """A naive UTC timestamp (as stored) in local time."""
+        return moment.replace(tzinfo=UTC).astimezone(self.tz)
+
+    def local_day(self, moment: datetime) -> date:
+        return self.local(moment).date()

@@ -1,0 +1,136 @@
+"""Tables of the case store. Events are append-only: a correction is a new event."""
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import (JSON, BigInteger, Boolean, DateTime, ForeignKey, Index, Integer, String,
+                        Text, UniqueConstraint)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+# SQLite only auto-increments INTEGER PRIMARY KEY; BigInteger elsewhere.
+BigId = BigInteger().with_variant(Integer(), "sqlite")
+
+
+class Base(DeclarativeBase):
+    pass
+
+
+class AreaRow(Base):
+    __tablename__ = "areas"
+    code: Mapped[str] = mapped_column(String(32), primary_key=True)
+    name: Mapped[str] = mapped_column(String(100))
+    tier: Mapped[str] = mapped_column(String(16))
+    parent_code: Mapped[str | None] = mapped_column(String(32), ForeignKey("areas.code"))
+
+
+class AgentRow(Base):
+    __tablename__ = "agents"
+    code: Mapped[str] = mapped_column(String(32), primary_key=True)
+    name: Mapped[str] = mapped_column(String(100))
+    area_code: Mapped[str] = mapped_column(String(32), ForeignKey("areas.code"))
+
+
+class BodyRow(Base):
+    __tablename__ = "bodies"
+    code: Mapped[str] = mapped_column(String(32), primary_key=True)
+    name: Mapped[str] = mapped_column(String(100))
+    area_code: Mapped[str] = mapped_column(String(32), ForeignKey("areas.code"))
+    functions: Mapped[list] = mapped_column(JSON)
+
+
+class CategoryRow(Base):
+    __tablename__ = "categories"
+    code: Mapped[str] = mapped_column(String(64), primary_key=True)
+    level1: Mapped[str] = mapped_column(String(50))
+    level2: Mapped[str] = mapped_column(String(50))
+    kind: Mapped[str] = mapped_column(String(16))
+    limits: Mapped[dict] = mapped_column(JSON)
+    function: Mapped[str] = mapped_column(String(50))
+
+
+class CaseCounter(Base):
+    """The last case number issued per local day."""
+    __tablename__ = "case_counters"
+    day: Mapped[str] = mapped_column(String(8), primary_key=True)
+    last: Mapped[int] = mapped_column(Integer)
+
+
+class CaseRow(Base):
+    __tablename__ = "cases"
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    number: Mapped[str] = mapped_column(String(32), unique=True)
+    kind: Mapped[str] = mapped_column(String(16))
+    category_code: Mapped[str] = mapped_column(String(64), ForeignKey("categories.code"))
+    area_code: Mapped[str | None] = mapped_column(String(32), ForeignKey("areas.code"))
+    body_code: Mapped[str | None] = mapped_column(String(32), ForeignKey("bodies.code"))
+    agent_code: Mapped[str | None] = mapped_column(String(32), ForeignKey("agents.code"))
+    tier: Mapped[str] = mapped_column(String(16))
+    state: Mapped[str] = mapped_column(String(16))
+    text: Mapped[str] = mapped_column(Text)
+    summary: Mapped[str] = mapped_column(String(200))
+    place: Mapped[str | None] = mapped_column(String(200))
+    contact_phone: Mapped[str | None] = mapped_column(String(32))
+    contact_name: Mapped[str | None] = mapped_column(String(50))
+    channel: Mapped[str | None] = mapped_column(String(32))
+    address: Mapped[str | None] = mapped_column(String(128))
+    idempotency_key: Mapped[str | None] = mapped_column(String(128), unique=True)
+    merged_into_id: Mapped[int | None] = mapped_column(BigId, ForeignKey("cases.id"))
+    created_at: Mapped[datetime] = mapped_column(DateTime)
+    sign_due_at: Mapped[datetime | None] = mapped_column(DateTime)
+    contact_due_at: Mapped[datetime | None] = mapped_column(DateTime)
+    due_at: Mapped[datetime | None] = mapped_column(DateTime)
+    updated_at: Mapped[datetime] = mapped_column(DateTime)
+    version: Mapped[int] = mapped_column(Integer, default=1)
+
+    events: Mapped[list["EventRow"]] = relationship(
+        back_populates="case", order_by="EventRow.seq", lazy="raise")
+
+    __mapper_args__ = {"version_id_col": version}
+    __table_args__ = (
+        Index("ix_cases_state_due", "state", "due_at"),
+        Index("ix_cases_body_state", "body_code", "state"),
+        Index("ix_cases_resident", "channel", "address"),
+        Index("ix_cases_area_category", "area_code", "category_code", "state"),
+    )
+
+
+class EventRow(Base):
+    __tablename__ = "events"
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    case_id: Mapped[int] = mapped_column(BigId, ForeignKey("cases.id"))
+    seq: Mapped[int] = mapped_column(Integer)
+    at: Mapped[datetime] = mapped_column(DateTime)
+    actor: Mapped[str] = mapped_column(String(64))
+    action: Mapped[str] = mapped_column(String(16))
+    from_state: Mapped[str | None] = mapped_column(String(16))
+    to_state: Mapped[str] = mapped_column(String(16))
+    body_code: Mapped[str | None] = mapped_column(String(32))
+    agent_code: Mapped[str | None] = mapped_column(String(32))
+    public_text: Mapped[str | None] = mapped_column(Text)
+    internal_note: Mapped[str | None] = mapped_column(Text)
+    data: Mapped[dict] = mapped_column(JSON, default=dict)
+
+    case: Mapped[CaseRow] = relationship(back_populates="events")
+    __table_args__ = (
+        UniqueConstraint("case_id", "seq", name="uq_events_case_seq"),
+        Index("ix_events_action_at", "action", "at"),
+    )
+
+
+class OutboxRow(Base):
+    """A message for a resident; retried until sent, dead-lettered after too many tries."""
+    __tablename__ = "outbox"
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    case_id: Mapped[int] = mapped_column(BigId, ForeignKey("cases.id"))
+    event_id: Mapped[int] = mapped_column(BigId, ForeignKey("events.id"))
+    channel: Mapped[str] = mapped_column(String(32))
+    address: Mapped[str | None] = mapped_column(String(128))
+    text: Mapped[str] = mapped_column(Text)
+    status: Mapped[str] = mapped_column(String(16), default="pending")  # pending|sent|dead
+    tries: Mapped[int] = mapped_column(Integer, default=0)
+    next_attempt_at: Mapped[datetime] = mapped_column(DateTime)
+    last_error: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(DateTime)
+    sent_at: Mapped[datetime | None] = mapped_column(DateTime)
+    inline: Mapped[bool] = mapped_column(Boolean, default=False)
+    __table_args__ = (Index("ix_outbox_status_next", "status", "next_attempt_at"),)

@@ -1,0 +1,461 @@
+"""The case service: the only code that writes cases.
+
+Every entry point (chat actions, Telegram, transcripts, console, CLI) calls this class. Each
+public method is one transaction: the case row, its event rows and its outbox rows are
+committed together or not at all (design.md §4.5).
+"""
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta, timezone
+
+from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session, selectinload, sessionmaker
+
+from bot.catalog import AGENT_TIERS, KINDS, Agent, Body, Catalog
+from bot.cases import messages as msg
+from bot.cases.calendar import WorkCalendar
+from bot.cases.errors import CaseNotFound, IllegalTransition, InvalidInput
+from bot.cases.lifecycle import OPEN_STATES, STATE_LABELS, TERMINAL_STATES, State, next_state
+from bot.cases.models import CaseRow, EventRow, OutboxRow
+from bot.cases.numbering import next_number
+from bot.cases.validation import MAX_SHORT, clean_text, mask_name, mask_phone, normalize_phone
+from bot.cases.views import CaseView, EventView, iso
+
+log = logging.getLogger(__name__)
+
+SATISFACTION = ("满意", "基本满意", "不满意")
+RESIDENT = "resident"
+
+
+def utcnow() -> datetime:
+    return datetime.now(timezone.utc).replace(tzinfo=None)
+
+
+@dataclass
+class OpenCase:
+    """A request to open a case. Only `text` and `category` are required."""
+    text: str
+    category: str
+    area: str | None = None
+    kind: str | None = None
+    contact: str | None = None
+    contact_name: str | None = None
+    place: str | None = None
+    summary: str | None = None
+    channel: str | None = None
+    address: str | None = None
+    idempotency_key: str | None = None
+    actor: str = "system"
+    refer: str | None = None
+    inline_ack: bool = False
+    auto_assign: bool = True
+
+
+@dataclass
+class Rating:
+    solved: bool
+    satisfaction: str
+
+
+@dataclass
+class _Change:
+    action: str
+    public: str | None = None
+    note: str | None = None
+    data: dict | None = None
+
+
+class CaseService:
+    def __init__(self, session_factory: sessionmaker[Session], catalog: Catalog, *,
+                 calendar: WorkCalendar | None = None, number_prefix: str = "",
+                 clock: Callable[[], datetime] = utcnow) -> None:
+        self._sessions = session_factory
+        self.catalog = catalog
+        self.calendar = calendar or WorkCalendar()
+        self.prefix = number_prefix
+        self.clock = clock
+
+    @contextmanager
+    def _tx(self) -> Iterator[Session]:
+        with self._sessions() as session, session.begin():
+            yield session
+
+    # ================================================================== opening
+    def open_case(self, request: OpenCase) -> CaseView:
+        req = self._validated(request)
+        if req.idempotency_key:
+            existing = self._find_by_key(req.idempotency_key)
+            if existing is not None:
+                return existing
+        try:
+            with self._tx() as session:
+                case = self._insert_case(session, req)
+                number = case.number
+        except IntegrityError:
+            if req.idempotency_key:
+                existing = self._find_by_key(req.idempotency_key)
+                if existing is not None:
+                    return existing
+            raise
+        log.info("opened case %s category=%s area=%s", number, req.category, req.area)
+        return self.get(number)
+
+    def _validated(self, req: OpenCase) -> OpenCase:
+        text = clean_text(req.text)
+        if req.category not in self.catalog.categories:
+            raise InvalidInput(f"unknown category {req.category!r}",
+                               f"未知的诉求分类：{req.category}（可用 bot categories 查看）")
+        if req.area is not None and req.area not in self.catalog.areas:
+            raise InvalidInput(f"unknown area {req.area!r}", f"未知的区域编码：{req.area}")
+        kind = req.kind or self.catalog.categories[req.category].kind
+        if kind not in KINDS:
+            raise InvalidInput(f"unknown kind {kind!r}", f"未知的类型：{kind}（可选 {'/'.join(KINDS)}）")
+        key = clean_text(req.idempotency_key, field="idempotency key", limit=128, required=False)
+        summary = clean_text(req.summary, field="summary", limit=MAX_SHORT, required=False)
+        return OpenCase(
+            text=text, category=req.category, area=req.area, kind=kind,
+            contact=normalize_phone(req.contact),
+            contact_name=clean_text(req.contact_name, field="name", limit=50, required=False),
+            place=clean_text(req.place, field="place", limit=MAX_SHORT, required=False),
+            summary=summary or msg.short(text, 60),
+            channel=clean_text(req.channel, field="channel", limit=32, required=False),
+            address=clean_text(req.address, field="address", limit=128, required=False),
+            idempotency_key=key, actor=req.actor,
+            refer=clean_text(req.refer, field="referral", required=False),
+            inline_ack=req.inline_ack, auto_assign=req.auto_assign,
+        )
+
+    def _insert_case(self, session: Session, req: OpenCase) -> CaseRow:
+        now = self.clock()
+        category = self.catalog.categories[req.category]
+        number = next_number(session, self.prefix, self.calendar.local_day(now).strftime("%Y%m%d"))
+        channel, address = req.channel, req.address
+        if channel is None and req.contact:
+            channel, address = "sms", req.contact
+        case = CaseRow(
+            number=number, kind=req.kind, category_code=category.code, area_code=req.area,
+            tier=self.catalog.initial_tier(req.area), state=State.RECEIVED, text=req.text,
+            summary=req.summary, place=req.place, contact_phone=req.contact,
+            contact_name=req.contact_name, channel=channel, address=address,
+            idempotency_key=req.idempotency_key, created_at=now, updated_at=now,
+            due_at=self.calendar.resolve_due(now, category.limits),
+        )
+        session.add(case)
+        session.flush()
+        self._record(session, case, None, _Change("open", msg.received(case.summary, number),
+                                                  data={"text": req.text}), actor=req.actor,
+                     now=now, inline=req.inline_ack)
+        if req.refer:
+            self._apply(session, case, "refer", actor=req.actor, text=req.refer, now=now,
+                        inline=req.inline_ack)
+        elif req.auto_assign:
+            self._apply(session, case, "assign", actor="system", now=now, inline=req.inline_ack)
+        return case
+
+    def _find_by_key(self, key: str) -> CaseView | None:
+        with self._sessions() as session:
+            number = session.scalar(select(CaseRow.number).where(CaseRow.idempotency_key == key))
+        return self.get(number) if number else None
+
+    # ================================================================== actions
+    def act(self, number: str, action: str, *, actor: str = "system", text: str | None = None,
+            to: str | None = None, rating: Rating | None = None) -> CaseView:
+        """Apply one lifecycle action; raise `IllegalTransition` or `InvalidInput` on misuse."""
+        text = clean_text(text, required=False)
+        with self._tx() as session:
+            case = self._load_for_update(session, number)
+            self._apply(session, case, action, actor=actor, text=text, to=to, rating=rating,
+                        now=self.clock())
+        return self.get(number)
+
+    def _load_for_update(self, session: Session, number: str) -> CaseRow:
+        stmt = select(CaseRow).where(CaseRow.number == number.strip()).with_for_update()
+        case = session.scalar(stmt)
+        if case is None:
+            raise CaseNotFound(number)
+        return case
+
+    def _apply(self, session: Session, case: CaseRow, action: str, *, actor: str,
+               text: str | None = None, to: str | None = None, rating: Rating | None = None,
+               now: datetime, inline: bool = False) -> None:
+        current = State(case.state)
+        target = next_state(action, current)
+        handler = getattr(self, f"_do_{action}")
+        change: _Change = handler(session, case, now=now, text=text, to=to, rating=rating,
+                                  actor=actor)
+        self._record(session, case, current, change, actor=actor, now=now, target=target,
+                     inline=inline)
+        if action == "rate" and rating and (not rating.solved or rating.satisfaction == "不满意"):
+            self._apply(session, case, "reopen", actor="system", now=now,
+                        text="回访评价为未解决或不满意，自动重办")
+
+    # Each _do_<action> changes the case row and returns what the event says.
+    def _do_assign(self, session, case, *, now, to, **_) -> _Change:
+        route = self.catalog.route(case.category_code, case.area_code)
+        body, agent, tier = route.body, route.agent, route.tier
+        if to:
+            target = self._target(to)
+            if isinstance(target, Body):
+                body = target
+            else:
+                agent, tier = target, self._agent_tier(target)
+        self._set_owner(case, body, agent, tier, now)
+        due = msg.deadline_label(self.calendar, case.due_at)
+        return _Change("assign", msg.assigned(case.summary, case.number, body.name, due),
+                       data=self._deadline_data(case))
+
+    def _do_accept(self, session, case, **_) -> _Change:
+        due = msg.deadline_label(self.calendar, case.due_at)
+        return _Change("accept", msg.accepted(case.summary, case.number, self._body_name(case), due),
+                       data=self._deadline_data(case))
+
+    def _do_start(self, session, case, **_) -> _Change:
+        return _Change("start", msg.started(case.summary, case.number, self._body_name(case)))
+
+    def _do_reply(self, session, case, *, text, **_) -> _Change:
+        _require(text, "reply", "答复内容不能为空")
+        return _Change("reply", msg.replied(case.number, self._body_name(case), text),
+                       data={"text": text})
+
+    def _do_note(self, session, case, *, text, **_) -> _Change:
+        _require(text, "note", "备注内容不能为空")
+        return _Change("note", note=text)
+
+    def _do_add_info(self, session, case, *, text, **_) -> _Change:
+        _require(text, "add_info", "补充内容不能为空")
+        return _Change("add_info", note=text, data={"text": text})
+
+    def _do_transfer(self, session, case, *, now, to, text, **_) -> _Change:
+        _require(to, "transfer", "转办需要指定承办单位或代理员（--to）")
+        target = self._target(to)
+        body = self.catalog.bodies[case.body_code]
+        agent = self.catalog.agents[case.agent_code]
+        tier = case.tier
+        if isinstance(target, Body):
+            if target.code == case.body_code:
+                raise InvalidInput("transfer to the same body", "不能转办给当前承办单位")
+            body = target
+        else:
+            if target.code == case.agent_code:
+                raise InvalidInput("transfer to the same agent", "不能转办给当前代理员")
+            agent, tier = target, self._agent_tier(target)
+        self._set_owner(case, body, agent, tier, now)
+        due = msg.deadline_label(self.calendar, case.due_at)
+        return _Change("transfer", msg.transferred(case.summary, case.number, body.name, due),
+                       note=text, data={"to": to, **self._deadline_data(case)})
+
+    def _do_extend(self, session, case, *, now, to, text, **_) -> _Change:
+        _require(text, "extend", "延期需要说明原因（--text）")
+        _require(to, "extend", "延期需要给出新的期限（--to 2026-12-31 或工作日天数）")
+        new_due = self._parse_due(to, case.due_at or now)
+        if case.due_at and new_due <= case.due_at:
+            raise InvalidInput("new deadline is not later", "新的期限必须晚于当前期限")
+        old = case.due_at
+        case.due_at = new_due
+        return _Change("extend", msg.extended(case.number,
+                                              msg.deadline_label(self.calendar, new_due), text),
+                       data={"old_due_at": iso(old), "due_at": iso(new_due), "reason": text})
+
+    def _do_escalate(self, session, case, *, now, text, **_) -> _Change:
+        tier = self.catalog.next_tier(case.tier)
+        if tier is None:
+            raise InvalidInput("already at the center", "该诉求已在代理中心督办，无法再上提")
+        agent = self.catalog.agent_at(case.area_code, tier)
+        body = self.catalog.bodies[case.body_code] if case.body_code else \
+            self.catalog.route(case.category_code, case.area_code).body
+        self._set_owner(case, body, agent, tier, now, keep_due=True)
+        return _Change("escalate", msg.escalated(case.number, msg.TIER_LABELS[tier]), note=text,
+                       data={"tier": tier, **self._deadline_data(case)})
+
+    def _do_resolve(self, session, case, *, text, **_) -> _Change:
+        _require(text, "resolve", "办结需要填写办理结果（--text）")
+        return _Change("resolve", msg.resolved(case.number, self._body_name(case), text),
+                       data={"text": text, **self._deadline_data(case)})
+
+    def _do_rate(self, session, case, *, rating, text, **_) -> _Change:
+        if rating is None or rating.satisfaction not in SATISFACTION:
+            raise InvalidInput("rating needs solved and satisfaction",
+                               "评价需要说明是否解决，以及满意程度（满意/基本满意/不满意）")
+        public = msg.rated(case.number) if rating.solved and rating.satisfaction != "不满意" else None
+        return _Change("rate", public, note=text,
+                       data={"solved": rating.solved, "satisfaction": rating.satisfaction})
+
+    def _do_reopen(self, session, case, *, text, **_) -> _Change:
+        return _Change("reopen", msg.reopened(case.number), note=text)
+
+    def _do_close(self, session, case, **_) -> _Change:
+        return _Change("close", msg.closed(case.number))
+
+    def _do_withdraw(self, session, case, *, text, **_) -> _Change:
+        return _Change("withdraw", msg.withdrawn(case.number), data={"reason": text})
+
+    def _do_refer(self, session, case, *, text, **_) -> _Change:
+        _require(text, "refer", "转介需要向群众说明去向和理由（--text）")
+        return _Change("refer", msg.referred(case.number, text), data={"text": text})
+
+    def _do_merge(self, session, case, *, to, **_) -> _Change:
+        _require(to, "merge", "并单需要指定目标编号（--to）")
+        target = session.scalar(select(CaseRow).where(CaseRow.number == to.strip()))
+        if target is None:
+            raise CaseNotFound(to)
+        if target.id == case.id:
+            raise InvalidInput("cannot merge a case into itself", "不能把诉求并入它自己")
+        if State(target.state) in TERMINAL_STATES:
+            raise InvalidInput("target case is finished",
+                               f"目标诉求 {target.number} 已结束（{STATE_LABELS[State(target.state)]}），不能并入")
+        case.merged_into_id = target.id
+        return _Change("merge", msg.merged(case.number, target.number),
+                       data={"into": target.number})
+
+    # ================================================================== helpers
+    def _record(self, session: Session, case: CaseRow, from_state: State | None, change: _Change,
+                *, actor: str, now: datetime, target: State | None = None,
+                inline: bool = False) -> EventRow:
+        to_state = target or State.RECEIVED
+        case.state = to_state
+        case.updated_at = now
+        seq = (session.scalar(select(func.max(EventRow.seq)).where(EventRow.case_id == case.id))
+               or 0) + 1
+        event = EventRow(case_id=case.id, seq=seq, at=now, actor=actor, action=change.action,
+                         from_state=from_state, to_state=to_state, body_code=case.body_code,
+                         agent_code=case.agent_code, public_text=change.public,
+                         internal_note=change.note, data=change.data or {})
+        session.add(event)
+        session.flush()
+        if change.public and actor != RESIDENT:
+            self._enqueue(session, case, event, change.public, now, inline)
+        return event
+
+    def _enqueue(self, session: Session, case: CaseRow, event: EventRow, text: str,
+                 now: datetime, inline: bool) -> None:
+        row = OutboxRow(case_id=case.id, event_id=event.id, channel=case.channel or "none",
+                        address=case.address, text=text, status="pending", tries=0,
+                        next_attempt_at=now, created_at=now, inline=inline)
+        if inline:
+            # The door that opened the case told the resident in the same conversation.
+            row.status, row.sent_at = "sent", now
+        elif case.channel is None:
+            row.status, row.last_error = "dead", "no channel or contact to reach the resident"
+        session.add(row)
+
+    def _set_owner(self, case: CaseRow, body: Body, agent: Agent, tier: str, now: datetime,
+                   keep_due: bool = False) -> None:
+        limits = self.catalog.categories[case.category_code].limits
+        case.body_code, case.agent_code, case.tier = body.code, agent.code, tier
+        case.sign_due_at = now + timedelta(hours=limits.sign_hours)
+        case.contact_due_at = now + timedelta(hours=limits.contact_hours)
+        if not keep_due and case.due_at is None:
+            case.due_at = self.calendar.resolve_due(now, limits)
+
+    def _deadline_data(self, case: CaseRow) -> dict:
+        return {"sign_due_at": iso(case.sign_due_at), "due_at": iso(case.due_at)}
+
+    def _agent_tier(self, agent: Agent) -> str:
+        tier = self.catalog.areas[agent.area].tier
+        return tier if tier in AGENT_TIERS else "point"
+
+    def _target(self, value: str) -> Body | Agent:
+        try:
+            return self.catalog.resolve_target(value.strip())
+        except KeyError:
+            raise InvalidInput(f"unknown body or agent {value!r}",
+                               f"未找到承办单位或代理员：{value}") from None
+
+    def _body_name(self, case: CaseRow) -> str:
+        return self.catalog.bodies[case.body_code].name if case.body_code else "代理中心"
+
+    def _parse_due(self, value: str, base: datetime) -> datetime:
+        value = value.strip()
+        if value.isdigit():
+            return self.calendar.add_working_days(base, int(value))
+        try:
+            day = date.fromisoformat(value)
+        except ValueError:
+            raise InvalidInput(f"bad deadline {value!r}",
+                               f"期限格式不对：{value}（请用 2026-12-31 或工作日天数）") from None
+        return _end_of_local_day(self.calendar, day)
+
+    # ================================================================== reading
+    def get(self, number: str) -> CaseView:
+        with self._sessions() as session:
+            case = session.scalar(select(CaseRow).where(CaseRow.number == number.strip())
+                                  .options(selectinload(CaseRow.events)))
+            if case is None:
+                raise CaseNotFound(number)
+            return self._view(session, case, with_events=True)
+
+    def status(self, number: str) -> dict:
+        """The cheap lookup behind "my case": state, body and deadline, no timeline."""
+        with self._sessions() as session:
+            case = session.scalar(select(CaseRow).where(CaseRow.number == number.strip()))
+            if case is None:
+                raise CaseNotFound(number)
+            view = self._view(session, case, with_events=False)
+            return {"number": view.number, "state": view.state, "state_label": view.state_label,
+                    "body": view.body, "due_at": view.due_at, "overdue": view.overdue}
+
+    def list_cases(self, *, state: str | None = None, body: str | None = None,
+                   overdue: bool = False, channel: str | None = None, address: str | None = None,
+                   limit: int = 200) -> list[CaseView]:
+        if state is not None and state not in {s.value for s in State}:
+            raise InvalidInput(f"unknown state {state!r}", f"未知的状态：{state}")
+        stmt = select(CaseRow).order_by(CaseRow.id.desc()).limit(limit)
+        if state:
+            stmt = stmt.where(CaseRow.state == state)
+        if body:
+            stmt = stmt.where(CaseRow.body_code == body)
+        if overdue:
+            stmt = stmt.where(CaseRow.state.in_([s.value for s in OPEN_STATES]),
+                              CaseRow.due_at < self.clock())
+        if channel is not None:
+            stmt = stmt.where(CaseRow.channel == channel, CaseRow.address == address)
+        with self._sessions() as session:
+            return [self._view(session, c, with_events=False) for c in session.scalars(stmt)]
+
+    def owns(self, number: str, channel: str, address: str) -> bool:
+        """Whether the case was opened by this resident (by channel and address)."""
+        with self._sessions() as session:
+            case = session.scalar(select(CaseRow).where(CaseRow.number == number.strip()))
+            return bool(case and case.channel == channel and case.address == address)
+
+    def _view(self, session: Session, case: CaseRow, *, with_events: bool) -> CaseView:
+        category = self.catalog.categories[case.category_code]
+        area = self.catalog.areas.get(case.area_code) if case.area_code else None
+        body = self.catalog.bodies.get(case.body_code) if case.body_code else None
+        agent = self.catalog.agents.get(case.agent_code) if case.agent_code else None
+        merged_into = None
+        if case.merged_into_id:
+            merged_into = session.scalar(select(CaseRow.number)
+                                         .where(CaseRow.id == case.merged_into_id))
+        events = [EventView(e.seq, iso(e.at), e.actor, e.action, e.from_state, e.to_state,
+                            e.public_text, e.internal_note, e.body_code, e.agent_code, e.data)
+                  for e in case.events] if with_events else []
+        state = State(case.state)
+        return CaseView(
+            number=case.number, kind=case.kind, state=state.value, state_label=STATE_LABELS[state],
+            category={"code": category.code, "level1": category.level1, "level2": category.level2},
+            area={"code": area.code, "name": area.name} if area else None,
+            body={"code": body.code, "name": body.name} if body else None,
+            agent={"code": agent.code, "name": agent.name} if agent else None,
+            tier=case.tier, summary=case.summary, text=case.text, place=case.place,
+            contact=mask_phone(case.contact_phone), contact_name=mask_name(case.contact_name),
+            channel=case.channel, created_at=iso(case.created_at),
+            sign_due_at=iso(case.sign_due_at), due_at=iso(case.due_at),
+            overdue=bool(state in OPEN_STATES and case.due_at and case.due_at < self.clock()),
+            merged_into=merged_into, events=events,
+        )
+
+
+def _require(value, action: str, zh: str) -> None:
+    if not value:
+        raise InvalidInput(f"{action} needs more input", zh)
+
+
+def _end_of_local_day(calendar: WorkCalendar, day: date) -> datetime:
+    local_end = datetime.combine(day, time(23, 59, 59), tzinfo=calendar.tz)
+    return local_end.astimezone(timezone.utc).replace(tzinfo=None)

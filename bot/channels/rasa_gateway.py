@@ -1,0 +1,60 @@
+"""Talks to the Rasa server's REST channel; the one place channels reach the dialogue."""
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+
+import httpx
+
+log = logging.getLogger(__name__)
+
+UNAVAILABLE_REPLY = "抱歉，系统正忙，您的话我们已经记下了，请稍后再试一次。"
+
+
+class GatewayDown(RuntimeError):
+    """Rasa did not answer (down, slow or broken)."""
+
+
+@dataclass
+class BotMessage:
+    text: str | None = None
+    buttons: list[dict] = field(default_factory=list)   # [{"title": ..., "payload": ...}]
+    custom: dict | None = None                          # e.g. {"case": {...}} for case cards
+    image: str | None = None
+
+    @classmethod
+    def from_rasa(cls, raw: dict) -> "BotMessage":
+        return cls(text=raw.get("text"), buttons=list(raw.get("buttons") or []),
+                   custom=raw.get("custom"), image=raw.get("image"))
+
+
+class RasaGateway:
+    """POST /webhooks/rest/webhook with sender id (e.g. 'telegram:12345', 'webchat:<uuid>')."""
+
+    def __init__(self, base_url: str, *, timeout: float = 20.0,
+                 client: httpx.AsyncClient | None = None) -> None:
+        self.base_url = base_url.rstrip("/")
+        self.timeout = timeout
+        self._client = client
+
+    async def send(self, sender: str, text: str, metadata: dict | None = None) -> list[BotMessage]:
+        payload = {"sender": sender, "message": text, "metadata": metadata or {}}
+        client = self._client or httpx.AsyncClient(timeout=self.timeout)
+        try:
+            response = await client.post(f"{self.base_url}/webhooks/rest/webhook", json=payload)
+            response.raise_for_status()
+            return [BotMessage.from_rasa(item) for item in response.json()]
+        except (httpx.HTTPError, ValueError) as exc:
+            log.warning("rasa gateway failed for %s: %s", sender.split(":")[0], exc)
+            raise GatewayDown(str(exc)) from exc
+        finally:
+            if self._client is None:
+                await client.aclose()
+
+    async def healthy(self) -> bool:
+        try:
+            async with httpx.AsyncClient(timeout=3) as client:
+                response = await client.get(f"{self.base_url}/status")
+                return response.status_code == 200
+        except httpx.HTTPError:
+            return False

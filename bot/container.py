@@ -1,0 +1,46 @@
+"""The composition root: builds engines, the catalog and services from settings, once."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import cached_property
+
+from sqlalchemy.engine import Engine
+
+from bot.catalog import Catalog
+from bot.cases.calendar import WorkCalendar
+from bot.cases.outbox import LogSender, Outbox, Sender
+from bot.cases.service import CaseService
+from bot.db import make_engine, make_session_factory
+from bot.settings import Settings
+
+
+@dataclass
+class Container:
+    settings: Settings
+
+    @cached_property
+    def engine(self) -> Engine:
+        return make_engine(self.settings.database_url)
+
+    @cached_property
+    def catalog(self) -> Catalog:
+        return Catalog.load(self.settings.data_dir)
+
+    @cached_property
+    def calendar(self) -> WorkCalendar:
+        return WorkCalendar(self.settings.timezone)
+
+    @cached_property
+    def cases(self) -> CaseService:
+        return CaseService(make_session_factory(self.engine), self.catalog,
+                           calendar=self.calendar, number_prefix=self.settings.case_number_prefix)
+
+    def outbox(self, senders: dict[str, Sender] | None = None) -> Outbox:
+        return Outbox(self.cases, senders or {}, default=LogSender(),
+                      max_tries=self.settings.outbox_max_tries,
+                      backoff_seconds=self.settings.outbox_backoff_seconds)
+
+    def upgrade(self) -> None:
+        from bot.migrate import upgrade
+
+        upgrade(self.engine, self.catalog)

@@ -80,12 +80,11 @@ class CaseRow(Base):
     contact_due_at: Mapped[datetime | None] = mapped_column(DateTime)
     due_at: Mapped[datetime | None] = mapped_column(DateTime)
     updated_at: Mapped[datetime] = mapped_column(DateTime)
-    version: Mapped[int] = mapped_column(Integer, default=1)
+    event_count: Mapped[int] = mapped_column(Integer, default=0)  # gives each event its seq
 
     events: Mapped[list["EventRow"]] = relationship(
         back_populates="case", order_by="EventRow.seq", lazy="raise")
 
-    __mapper_args__ = {"version_id_col": version}
     __table_args__ = (
         Index("ix_cases_state_due", "state", "due_at"),
         Index("ix_cases_body_state", "body_code", "state"),

@@ -12,7 +12,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta, timezone
 
-from sqlalchemy import func, select
+from sqlalchemy import insert, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, selectinload, sessionmaker
 
@@ -29,6 +29,12 @@ from bot.cases.views import CaseView, EventView, iso
 log = logging.getLogger(__name__)
 
 SATISFACTION = ("满意", "基本满意", "不满意")
+
+# Core statements for the hot path of opening (no ORM unit-of-work per row).
+_INSERT_CASE = insert(CaseRow.__table__).returning(CaseRow.__table__.c.id)
+_INSERT_EVENTS = insert(EventRow.__table__).returning(EventRow.__table__.c.id,
+                                                      sort_by_parameter_order=True)
+_INSERT_OUTBOX = insert(OutboxRow.__table__)
 RESIDENT = "resident"
 
 
@@ -94,16 +100,16 @@ class CaseService:
                 return existing
         try:
             with self._tx() as session:
-                case = self._insert_case(session, req)
-                number = case.number
+                case, events = self._insert_case(session, req)
+                view = self._view(case, events, merged_into=None)
         except IntegrityError:
             if req.idempotency_key:
                 existing = self._find_by_key(req.idempotency_key)
                 if existing is not None:
                     return existing
             raise
-        log.info("opened case %s category=%s area=%s", number, req.category, req.area)
-        return self.get(number)
+        log.info("opened case %s category=%s area=%s", view.number, req.category, req.area)
+        return view
 
     def _validated(self, req: OpenCase) -> OpenCase:
         text = clean_text(req.text)
@@ -130,7 +136,7 @@ class CaseService:
             inline_ack=req.inline_ack, auto_assign=req.auto_assign,
         )
 
-    def _insert_case(self, session: Session, req: OpenCase) -> CaseRow:
+    def _insert_case(self, session: Session, req: OpenCase) -> tuple[CaseRow, list[dict]]:
         now = self.clock()
         category = self.catalog.categories[req.category]
         number = next_number(session, self.prefix, self.calendar.local_day(now).strftime("%Y%m%d"))
@@ -143,19 +149,16 @@ class CaseService:
             summary=req.summary, place=req.place, contact_phone=req.contact,
             contact_name=req.contact_name, channel=channel, address=address,
             idempotency_key=req.idempotency_key, created_at=now, updated_at=now,
-            due_at=self.calendar.resolve_due(now, category.limits),
+            due_at=self.calendar.resolve_due(now, category.limits), event_count=0,
         )
-        session.add(case)
-        session.flush()
-        self._record(session, case, None, _Change("open", msg.received(case.summary, number),
-                                                  data={"text": req.text}), actor=req.actor,
-                     now=now, inline=req.inline_ack)
+        batch: list[dict] = []
+        self._record(batch, case, None, _Change("open", msg.received(case.summary, number),
+                                                data={"text": req.text}), actor=req.actor, now=now)
         if req.refer:
-            self._apply(session, case, "refer", actor=req.actor, text=req.refer, now=now,
-                        inline=req.inline_ack)
+            self._apply(session, batch, case, "refer", actor=req.actor, text=req.refer, now=now)
         elif req.auto_assign:
-            self._apply(session, case, "assign", actor="system", now=now, inline=req.inline_ack)
-        return case
+            self._apply(session, batch, case, "assign", actor="system", now=now)
+        return case, self._write(session, case, batch, inline=req.inline_ack)
 
     def _find_by_key(self, key: str) -> CaseView | None:
         with self._sessions() as session:
@@ -169,8 +172,10 @@ class CaseService:
         text = clean_text(text, required=False)
         with self._tx() as session:
             case = self._load_for_update(session, number)
-            self._apply(session, case, action, actor=actor, text=text, to=to, rating=rating,
-                        now=self.clock())
+            batch: list[dict] = []
+            self._apply(session, batch, case, action, actor=actor, text=text, to=to,
+                        rating=rating, now=self.clock())
+            self._write(session, case, batch, inline=False)
         return self.get(number)
 
     def _load_for_update(self, session: Session, number: str) -> CaseRow:
@@ -180,18 +185,17 @@ class CaseService:
             raise CaseNotFound(number)
         return case
 
-    def _apply(self, session: Session, case: CaseRow, action: str, *, actor: str,
-               text: str | None = None, to: str | None = None, rating: Rating | None = None,
-               now: datetime, inline: bool = False) -> None:
+    def _apply(self, session: Session, batch: list[dict], case: CaseRow, action: str, *,
+               actor: str, text: str | None = None, to: str | None = None,
+               rating: Rating | None = None, now: datetime) -> None:
         current = State(case.state)
         target = next_state(action, current)
         handler = getattr(self, f"_do_{action}")
         change: _Change = handler(session, case, now=now, text=text, to=to, rating=rating,
                                   actor=actor)
-        self._record(session, case, current, change, actor=actor, now=now, target=target,
-                     inline=inline)
+        self._record(batch, case, current, change, actor=actor, now=now, target=target)
         if action == "rate" and rating and (not rating.solved or rating.satisfaction == "不满意"):
-            self._apply(session, case, "reopen", actor="system", now=now,
+            self._apply(session, batch, case, "reopen", actor="system", now=now,
                         text="回访评价为未解决或不满意，自动重办")
 
     # Each _do_<action> changes the case row and returns what the event says.
@@ -313,35 +317,51 @@ class CaseService:
                        data={"into": target.number})
 
     # ================================================================== helpers
-    def _record(self, session: Session, case: CaseRow, from_state: State | None, change: _Change,
-                *, actor: str, now: datetime, target: State | None = None,
-                inline: bool = False) -> EventRow:
+    def _record(self, batch: list[dict], case: CaseRow, from_state: State | None,
+                change: _Change, *, actor: str, now: datetime, target: State | None = None) -> None:
+        """Move the case to its new state and queue the event row describing the change."""
         to_state = target or State.RECEIVED
         case.state = to_state
         case.updated_at = now
-        seq = (session.scalar(select(func.max(EventRow.seq)).where(EventRow.case_id == case.id))
-               or 0) + 1
-        event = EventRow(case_id=case.id, seq=seq, at=now, actor=actor, action=change.action,
-                         from_state=from_state, to_state=to_state, body_code=case.body_code,
-                         agent_code=case.agent_code, public_text=change.public,
-                         internal_note=change.note, data=change.data or {})
-        session.add(event)
-        session.flush()
-        if change.public and actor != RESIDENT:
-            self._enqueue(session, case, event, change.public, now, inline)
-        return event
+        case.event_count += 1
+        batch.append(dict(seq=case.event_count, at=now, actor=actor, action=change.action,
+                          from_state=from_state, to_state=to_state, body_code=case.body_code,
+                          agent_code=case.agent_code, public_text=change.public,
+                          internal_note=change.note, data=change.data or {}))
 
-    def _enqueue(self, session: Session, case: CaseRow, event: EventRow, text: str,
-                 now: datetime, inline: bool) -> None:
-        row = OutboxRow(case_id=case.id, event_id=event.id, channel=case.channel or "none",
-                        address=case.address, text=text, status="pending", tries=0,
-                        next_attempt_at=now, created_at=now, inline=inline)
+    def _write(self, session: Session, case: CaseRow, batch: list[dict], *,
+               inline: bool) -> list[dict]:
+        """Write the case, its new events and their outbox rows: a few statements, no ORM
+        round trips per row (opening is the hot path)."""
+        if case.id is None:
+            values = {c.key: getattr(case, c.key) for c in CaseRow.__table__.columns
+                      if c.key != "id"}
+            case.id = session.execute(_INSERT_CASE, values).scalar_one()
+        else:
+            session.flush()
+        for event in batch:
+            event["case_id"] = case.id
+        ids = session.execute(_INSERT_EVENTS, batch).scalars().all()
+        outbox = []
+        for event_id, event in zip(ids, batch):
+            event["id"] = event_id
+            if event["public_text"] and event["actor"] != RESIDENT:
+                outbox.append(self._outbox_row(case, event, inline))
+        if outbox:
+            session.execute(_INSERT_OUTBOX, outbox)
+        return batch
+
+    def _outbox_row(self, case: CaseRow, event: dict, inline: bool) -> dict:
+        row = dict(case_id=case.id, event_id=event["id"], channel=case.channel or "none",
+                   address=case.address, text=event["public_text"], status="pending", tries=0,
+                   next_attempt_at=event["at"], created_at=event["at"], inline=inline,
+                   sent_at=None, last_error=None)
         if inline:
             # The door that opened the case told the resident in the same conversation.
-            row.status, row.sent_at = "sent", now
+            row.update(status="sent", sent_at=event["at"])
         elif case.channel is None:
-            row.status, row.last_error = "dead", "no channel or contact to reach the resident"
-        session.add(row)
+            row.update(status="dead", last_error="no channel or contact to reach the resident")
+        return row
 
     def _set_owner(self, case: CaseRow, body: Body, agent: Agent, tier: str, now: datetime,
                    keep_due: bool = False) -> None:
@@ -387,7 +407,8 @@ class CaseService:
                                   .options(selectinload(CaseRow.events)))
             if case is None:
                 raise CaseNotFound(number)
-            return self._view(session, case, with_events=True)
+            merged_into = self._merged_into(session, case)
+            return self._view(case, [_event_dict(e) for e in case.events], merged_into)
 
     def status(self, number: str) -> dict:
         """The cheap lookup behind "my case": state, body and deadline, no timeline."""
@@ -395,7 +416,7 @@ class CaseService:
             case = session.scalar(select(CaseRow).where(CaseRow.number == number.strip()))
             if case is None:
                 raise CaseNotFound(number)
-            view = self._view(session, case, with_events=False)
+            view = self._view(case, [], None)
             return {"number": view.number, "state": view.state, "state_label": view.state_label,
                     "body": view.body, "due_at": view.due_at, "overdue": view.overdue}
 
@@ -415,7 +436,7 @@ class CaseService:
         if channel is not None:
             stmt = stmt.where(CaseRow.channel == channel, CaseRow.address == address)
         with self._sessions() as session:
-            return [self._view(session, c, with_events=False) for c in session.scalars(stmt)]
+            return [self._view(c, [], self._merged_into(session, c)) for c in session.scalars(stmt)]
 
     def owns(self, number: str, channel: str, address: str) -> bool:
         """Whether the case was opened by this resident (by channel and address)."""
@@ -423,18 +444,20 @@ class CaseService:
             case = session.scalar(select(CaseRow).where(CaseRow.number == number.strip()))
             return bool(case and case.channel == channel and case.address == address)
 
-    def _view(self, session: Session, case: CaseRow, *, with_events: bool) -> CaseView:
+    def _merged_into(self, session: Session, case: CaseRow) -> str | None:
+        if not case.merged_into_id:
+            return None
+        return session.scalar(select(CaseRow.number).where(CaseRow.id == case.merged_into_id))
+
+    def _view(self, case: CaseRow, events: list[dict], merged_into: str | None) -> CaseView:
         category = self.catalog.categories[case.category_code]
         area = self.catalog.areas.get(case.area_code) if case.area_code else None
         body = self.catalog.bodies.get(case.body_code) if case.body_code else None
         agent = self.catalog.agents.get(case.agent_code) if case.agent_code else None
-        merged_into = None
-        if case.merged_into_id:
-            merged_into = session.scalar(select(CaseRow.number)
-                                         .where(CaseRow.id == case.merged_into_id))
-        events = [EventView(e.seq, iso(e.at), e.actor, e.action, e.from_state, e.to_state,
-                            e.public_text, e.internal_note, e.body_code, e.agent_code, e.data)
-                  for e in case.events] if with_events else []
+        views = [EventView(e["seq"], iso(e["at"]), e["actor"], e["action"],
+                           _value(e["from_state"]), _value(e["to_state"]), e["public_text"],
+                           e["internal_note"], e["body_code"], e["agent_code"], e["data"])
+                 for e in events]
         state = State(case.state)
         return CaseView(
             number=case.number, kind=case.kind, state=state.value, state_label=STATE_LABELS[state],
@@ -447,8 +470,16 @@ class CaseService:
             channel=case.channel, created_at=iso(case.created_at),
             sign_due_at=iso(case.sign_due_at), due_at=iso(case.due_at),
             overdue=bool(state in OPEN_STATES and case.due_at and case.due_at < self.clock()),
-            merged_into=merged_into, events=events,
+            merged_into=merged_into, events=views,
         )
+
+
+def _event_dict(row: EventRow) -> dict:
+    return {c.key: getattr(row, c.key) for c in EventRow.__table__.columns}
+
+
+def _value(state) -> str | None:
+    return state.value if isinstance(state, State) else state
 
 
 def _require(value, action: str, zh: str) -> None:

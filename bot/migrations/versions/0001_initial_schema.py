@@ -76,7 +76,7 @@ def upgrade() -> None:
     sa.Column('contact_due_at', sa.DateTime(), nullable=True),
     sa.Column('due_at', sa.DateTime(), nullable=True),
     sa.Column('updated_at', sa.DateTime(), nullable=False),
-    sa.Column('version', sa.Integer(), nullable=False),
+    sa.Column('event_count', sa.Integer(), nullable=False),
     sa.ForeignKeyConstraint(['agent_code'], ['agents.code'], ),
     sa.ForeignKeyConstraint(['area_code'], ['areas.code'], ),
     sa.ForeignKeyConstraint(['body_code'], ['bodies.code'], ),

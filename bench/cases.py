@@ -22,7 +22,7 @@ from pathlib import Path
 from sqlalchemy import create_engine, insert, text
 
 from bot.cases import OpenCase
-from bot.cases.models import CaseCounter, CaseRow, EventRow, OutboxRow
+from bot.cases.models import CaseRow, EventRow, OutboxRow
 from bot.container import Container
 from bot.settings import ROOT, Settings
 

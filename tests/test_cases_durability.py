@@ -92,3 +92,40 @@ def test_sigkill_while_opening_leaves_only_whole_cases(container, database_url, 
     service.clock = utcnow  # the same day as the killed process
     number = open_case(service)
     assert number not in {c.number for c in cases}
+
+
+def _open_several(url: str, var: str, worker: int, count: int, barrier, results) -> None:
+    from bot.cases import OpenCase
+    from bot.container import Container
+    from bot.settings import Settings
+
+    container = Container(Settings.from_env({"DATABASE_URL": url, "BOT_VAR_DIR": var,
+                                             "BOT_DATA_DIR": str(ROOT / "data")}))
+    barrier.wait()
+    for i in range(count):
+        results.put((worker, container.cases.open_case(OpenCase(
+            text=f"井盖丢了{worker}-{i}", category="urban.municipal_facility")).number))
+
+
+def test_concurrent_openers_get_distinct_increasing_numbers(container, database_url, tmp_path):
+    ctx = mp.get_context("spawn")
+    workers, each = 4, 10
+    barrier, results = ctx.Barrier(workers), ctx.Queue()
+    procs = [ctx.Process(target=_open_several,
+                         args=(database_url, str(tmp_path / "var"), w, each, barrier, results))
+             for w in range(workers)]
+    for p in procs:
+        p.start()
+    for p in procs:
+        p.join(120)
+        assert p.exitcode == 0
+    issued = [results.get(timeout=5) for _ in range(workers * each)]
+    numbers = [number for _, number in issued]
+    assert len(set(numbers)) == workers * each
+    with container.cases._sessions() as s:
+        stored = s.scalars(select(CaseRow.number).order_by(CaseRow.id)).all()
+    assert sorted(stored) == sorted(numbers)
+    # each opener sees its numbers increase
+    for w in range(workers):
+        mine = [int(n.rsplit("-", 1)[1]) for worker, n in issued if worker == w]
+        assert mine == sorted(mine)

@@ -49,7 +49,7 @@ class CategoryRow(Base):
 
 
 class CaseCounter(Base):
-    """The last case number issued per local day."""
+    """The last case number issued per local day (SQLite; PostgreSQL uses a sequence per day)."""
     __tablename__ = "case_counters"
     day: Mapped[str] = mapped_column(String(8), primary_key=True)
     last: Mapped[int] = mapped_column(Integer)

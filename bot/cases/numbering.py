@@ -3,42 +3,55 @@ from __future__ import annotations
 
 import re
 
-from sqlalchemy import select, text
+from sqlalchemy import text
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from bot.cases.models import CaseCounter
 
 NUMBER_PATTERN = re.compile(r"^[A-Za-z]{0,4}\d{8}-\d{4,}$")
 
 
-# Valid on both PostgreSQL and SQLite (>= 3.35); plain text so it compiles once, cheaply
-# (SQLAlchemy does not cache compiled ON CONFLICT constructs).
+# Plain text so it compiles once (SQLAlchemy does not cache compiled ON CONFLICT constructs).
 _NEXT = text("INSERT INTO case_counters (day, last) VALUES (:day, 1) "
              "ON CONFLICT (day) DO UPDATE SET last = case_counters.last + 1 RETURNING last")
-_ASYNC_COMMIT = text("SET LOCAL synchronous_commit TO OFF")
 
 
 def next_number(session: Session, prefix: str, day: str) -> str:
-    """Take the next number of `day` (YYYYMMDD).
+    """Take the next number of `day` (YYYYMMDD) inside the caller's transaction.
 
-    SQLite: inside the caller's transaction (one writer at a time anyway; no gaps).
-    PostgreSQL: in a short transaction of its own, like a sequence, so concurrent openers do
-    not queue behind the counter's row lock for their whole transaction; a failed open leaves
-    a gap, never a duplicate. That transaction commits asynchronously: WAL order guarantees it
-    is durable whenever the case that uses the number is.
+    SQLite: a counter row (one writer at a time anyway; no gaps).
+    PostgreSQL: a sequence per day, so concurrent openers never queue behind a counter's row
+    lock for their whole transaction; a rolled-back open leaves a gap, never a duplicate.
     """
     bind = session.get_bind()
     if bind.dialect.name != "postgresql":
         last = session.execute(_NEXT, {"day": day}).scalar_one()
     else:
-        with bind.engine.begin() as conn:
-            conn.execute(_ASYNC_COMMIT)
-            last = conn.execute(_NEXT, {"day": day}).scalar_one()
+        _ensure_day_sequence(bind.engine, day)
+        last = session.execute(text(f"SELECT nextval('{_sequence_name(day)}')")).scalar_one()
     return f"{prefix}{day}-{last:04d}"
 
 
-def last_number(session: Session, day: str) -> int:
-    return session.scalar(select(CaseCounter.last).where(CaseCounter.day == day)) or 0
+_known_sequences: set[tuple[str, str]] = set()
+
+
+def _sequence_name(day: str) -> str:
+    if not (len(day) == 8 and day.isdigit()):
+        raise ValueError(day)
+    return f"case_number_{day}"
+
+
+def _ensure_day_sequence(engine, day: str) -> None:
+    """Create the day's sequence once (own autocommit connection; safe under races)."""
+    key = (str(engine.url), day)
+    if key in _known_sequences:
+        return
+    with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+        try:
+            conn.execute(text(f"CREATE SEQUENCE IF NOT EXISTS {_sequence_name(day)}"))
+        except IntegrityError:
+            pass  # another process created it at the same moment
+    _known_sequences.add(key)
 
 
 def is_case_number(value: str) -> bool:

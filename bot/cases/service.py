@@ -7,7 +7,7 @@ committed together or not at all (design.md §4.5).
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Collection, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta, timezone
@@ -473,6 +473,24 @@ class CaseService:
             merged_into=merged_into, events=views,
         )
 
+
+    # ================================================================== intake reads (issue #5)
+    # Read-only helpers for bot/intake (hotline transcripts): 并单 candidates and re-imports.
+    def open_cases_in(self, category: str, areas: Collection[str] | None = None, *,
+                      limit: int = 100) -> list[CaseView]:
+        """Open cases of `category` in any of `areas` (every area when None), newest first."""
+        stmt = (select(CaseRow)
+                .where(CaseRow.category_code == category,
+                       CaseRow.state.in_([s.value for s in OPEN_STATES]))
+                .order_by(CaseRow.id.desc()).limit(limit))
+        if areas is not None:
+            stmt = stmt.where(CaseRow.area_code.in_(list(areas)))
+        with self._sessions() as session:
+            return [self._view(c, [], None) for c in session.scalars(stmt)]
+
+    def find_by_idempotency_key(self, key: str) -> CaseView | None:
+        """The case opened with this idempotency key, if any."""
+        return self._find_by_key(key)
 
 def _event_dict(row: EventRow) -> dict:
     return {c.key: getattr(row, c.key) for c in EventRow.__table__.columns}

@@ -13,7 +13,7 @@ RASA := .venv/rasa
 APP_STAMP := $(APP)/.installed
 RASA_STAMP := $(RASA)/.installed
 MODEL := models/current.tar.gz
-RASA_INPUTS := config.yml domain.yml $(shell find data/nlu data/jieba data/rules.yml data/stories.yml data/taxonomy.yml -type f 2>/dev/null)
+RASA_INPUTS := config.yml domain.yml rasa_tools/components.py data/services.yml $(shell find data/nlu data/jieba data/rules.yml data/stories.yml -type f 2>/dev/null)
 
 .PHONY: run test bench deps app-env rasa-env model db clean ci-services lint
 
@@ -46,11 +46,15 @@ $(MODEL): $(RASA_STAMP) $(RASA_INPUTS)
 run: deps db model
 	$(APP)/bin/bot run
 
-test: deps
+test: deps model
 	scripts/test.sh
 
-bench: deps db
+bench: deps db model
 	$(APP)/bin/python -m bench.cases
+	$(APP)/bin/python -m bench.nlu
+	$(APP)/bin/python -m bench.intake
+	$(APP)/bin/python -m bench.telegram_webhook
+	$(APP)/bin/python -m bench.push_latency
 
 clean:
 	rm -rf .venv models var .pytest_cache .hypothesis

@@ -242,11 +242,18 @@ def watchdog(once, interval, as_json) -> None:
 @click.option("--json", "as_json", is_flag=True)
 @handle_errors
 def outbox(once, interval, dead, as_json) -> None:
-    """Deliver pending messages to residents (log sender unless a channel is configured)."""
+    """Deliver pending Telegram and SMS messages (SMS to the log until a gateway is plugged in)."""
     import time
     from dataclasses import asdict
 
-    box = _container().outbox()
+    from bot.cases.outbox import LogSender
+    from bot.channels.telegram.sender import senders_from_settings
+
+    container = _container()
+    # Web chat pushes belong to the app process (`bot run`); here: Telegram when configured,
+    # SMS to the log until an SMS gateway's sender is plugged in.
+    senders = {"sms": LogSender(), **senders_from_settings(container.settings)}
+    box = container.outbox(senders, fallback=False)
     if dead:
         _emit(box.dead_letters(), as_json, lambda rows: [
             click.echo(f"{r['case']}  {r['channel']}  {r['tries']}次  {r['error']}") for r in rows])
@@ -284,6 +291,193 @@ def stats(period, as_json) -> None:
                        f"满意 {pct(t['satisfaction_rate'])}  按时 {pct(t['on_time_rate'])}")
     _emit(data, as_json, human)
 
+
+# ---------------------------------------------------------------------- NLU (issue 3)
+def _nlu_errors(func):
+    """Model and data-file problems end with a one-line Chinese reason, never a traceback."""
+    @functools.wraps(func)
+    def wrapper(*args, **kwargs):
+        from bot.nlu.rasa import ParserError
+        from bot.nlu.tabular import TableError
+        from bot.nlu.training import TrainingError
+
+        try:
+            return func(*args, **kwargs)
+        except ParserError as exc:
+            click.echo(f"错误：模型不可用，请先执行 make model 或 bot train ({exc})", err=True)
+            sys.exit(3)
+        except (TableError, TrainingError) as exc:
+            click.echo(f"错误：{exc}", err=True)
+            sys.exit(2)
+    return wrapper
+
+
+def _classifier(model):
+    from pathlib import Path
+
+    from bot.nlu.rasa import RasaClassifier, make_parser
+
+    settings = Settings.from_env()
+    container = _container()
+    parser = make_parser(Path(model) if model else None, settings.rasa_url)
+    return RasaClassifier(container.catalog, parser)
+
+
+def _print_classification(item: dict) -> None:
+    others = "；".join(f"{a['level1']}/{a['level2']} {a['confidence']:.2f}"
+                       for a in item["alternatives"][1:])
+    click.echo(f"{item['level1']}/{item['level2']} ({item['code']})  置信度 {item['confidence']:.2f}"
+               f"  建议承办：{(item.get('body') or {}).get('name', '-')}"
+               + (f"\n  备选：{others}" if others else ""))
+
+
+@main.command()
+@click.argument("text", required=False)
+@click.option("--file", "path", type=click.Path(dir_okay=False), help="One text per line.")
+@click.option("--model", type=click.Path(dir_okay=False),
+              help="Model file (default: RASA_URL if it answers, else models/current.tar.gz).")
+@click.option("--json", "as_json", is_flag=True, help="JSON (JSON lines with --file).")
+@handle_errors
+@_nlu_errors
+def classify(text, path, model, as_json) -> None:
+    """Category (一级/二级), confidence, top-3 alternatives and the suggested body of a text."""
+    if (text is None) == (path is None):
+        raise click.UsageError("give either TEXT or --file FILE")
+    if path:
+        from pathlib import Path
+
+        try:
+            lines = Path(path).read_text(encoding="utf-8-sig").splitlines()
+        except (OSError, UnicodeDecodeError) as exc:
+            raise click.UsageError(f"无法读取文件 {path}: {exc}") from None
+        texts = [line.strip() for line in lines if line.strip()]
+    else:
+        texts = [text]
+    classifier = _classifier(model)
+    try:
+        from bot.nlu.evaluation import classify_all
+
+        results = classify_all(classifier, texts)
+    finally:
+        classifier.close()
+    for source, result in zip(texts, results):
+        item = {"text": source, **result.to_dict()}
+        if as_json:
+            click.echo(json.dumps(item, ensure_ascii=False))
+        else:
+            if path:
+                click.echo(f"{source[:40]}")
+            _print_classification(item)
+
+
+@main.command("evaluate")
+@click.option("--data", "path", required=True, type=click.Path(dir_okay=False),
+              help="CSV or Excel file with a text and a label column.")
+@click.option("--text-col", help="Text column (default: text/内容/诉求内容 …).")
+@click.option("--label-col", help="Label column: 一级 names (城乡建设 …), 二级 names or codes.")
+@click.option("--model", type=click.Path(dir_okay=False))
+@click.option("--predictions", "out", type=click.Path(dir_okay=False),
+              help="Write each row's prediction to this CSV.")
+@click.option("--json", "as_json", is_flag=True)
+@handle_errors
+@_nlu_errors
+def evaluate_cmd(path, text_col, label_col, model, out, as_json) -> None:
+    """Accuracy, macro-F1, per-class P/R/F1 and confusion at the first and second level."""
+    from pathlib import Path
+
+    from bot.nlu.evaluation import classify_all, load_rows, score, write_predictions
+
+    container = _container()
+    rows, skipped = load_rows(Path(path), container.catalog, text_col, label_col)
+    if not rows:
+        raise click.UsageError("文件里没有可评估的行（文本为空或分类无法识别）")
+    classifier = _classifier(model)
+    try:
+        results = classify_all(classifier, [r.text for r in rows])
+    finally:
+        classifier.close()
+    data = score(rows, results)
+    data["skipped"] = skipped
+    if out:
+        write_predictions(Path(out), rows, results)
+
+    def level(name, figures):
+        click.echo(f"{name}：准确率 {figures['accuracy']:.3f}  宏平均F1 {figures['macro_f1']:.3f}")
+        for label, f in sorted(figures["per_class"].items(), key=lambda kv: -kv[1]["support"]):
+            if f["support"]:
+                click.echo(f"  {label:<24} P {f['precision']:.3f}  R {f['recall']:.3f}  "
+                           f"F1 {f['f1']:.3f}  n={f['support']}")
+        mistakes = [(g, p, n) for g, row in figures["confusion"].items() for p, n in row.items() if g != p]
+        if mistakes:
+            click.echo("  主要混淆：" + "；".join(f"{g}→{p} {n}" for g, p, n in
+                                              sorted(mistakes, key=lambda m: -m[2])[:8]))
+
+    def human(d):
+        click.echo(f"共 {d['n']} 行（跳过 {d['skipped']} 行）")
+        level("一级分类", d["level1"])
+        if d["level2"]:
+            level(f"二级分类（{d['level2']['n']} 行有二级标签）", d["level2"])
+    _emit(data, as_json, human)
+
+
+@main.command("train")
+@click.option("--history", "histories", multiple=True, type=click.Path(dir_okay=False),
+              help="CSV/Excel of historical work orders (text + category); repeatable.")
+@click.option("--text-col", help="Text column of the history files.")
+@click.option("--label-col", help="Category column (codes or 二级 names; 一级-only rows are skipped).")
+@click.option("--cross-validate", "k", type=int, help="Report K-fold figures on the history rows.")
+@click.option("--out", default="models/current.tar.gz", show_default=True,
+              type=click.Path(dir_okay=False), help="Where the trained model goes.")
+@click.option("--json", "as_json", is_flag=True)
+@handle_errors
+@_nlu_errors
+def train_cmd(histories, text_col, label_col, k, out, as_json) -> None:
+    """Train the assistant's model, optionally with an agency's historical work orders."""
+    from pathlib import Path
+
+    from bot.nlu import training
+
+    container = _container()
+    work = container.settings.var_dir / "train"
+    work.mkdir(parents=True, exist_ok=True)
+    extra, report = [], {"history_rows": 0, "skipped_rows": 0}
+    if histories:
+        history = training.load_history([Path(h) for h in histories], container.catalog,
+                                        text_col, label_col)
+        report.update(history_rows=len(history.examples), skipped_rows=history.skipped)
+        if not history.examples:
+            raise click.UsageError("历史工单里没有可用的行（需要文本和能识别的二级分类）")
+        if k:
+            report["cross_validation"] = training.cross_validate(history, k, container.catalog, work)
+        extra.append(training.write_nlu(history.examples, work / "history.yml"))
+    elif k:
+        raise click.UsageError("--cross-validate 需要 --history 文件")
+    seconds = training.train_model(Path(out), extra, work / "train.log")
+    report.update(model=str(out), train_seconds=round(seconds, 1))
+
+    def human(d):
+        if histories:
+            click.echo(f"历史工单：采用 {d['history_rows']} 条，跳过 {d['skipped_rows']} 条")
+        cv = d.get("cross_validation")
+        if cv:
+            click.echo(f"{cv['k']} 折交叉验证（{cv['n']} 条）：一级准确率 {cv['level1']['accuracy']:.3f} "
+                       f"宏F1 {cv['level1']['macro_f1']:.3f}；二级准确率 {cv['level2']['accuracy']:.3f} "
+                       f"宏F1 {cv['level2']['macro_f1']:.3f}")
+        click.echo(f"模型已训练：{d['model']}（用时 {d['train_seconds']} 秒）")
+    _emit(report, as_json, human)
+
+
+# ---------------------------------------------------------------------- commands kept with their feature
+def _register_feature_commands() -> None:
+    from bot.channels.telegram_cli import telegram
+    from bot.intake.cli import intake
+    from bot.run import run_command
+
+    for command in (intake, telegram, run_command):
+        main.add_command(command)
+
+
+_register_feature_commands()
 
 if __name__ == "__main__":
     main()

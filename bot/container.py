@@ -35,8 +35,10 @@ class Container:
         return CaseService(make_session_factory(self.engine), self.catalog,
                            calendar=self.calendar, number_prefix=self.settings.case_number_prefix)
 
-    def outbox(self, senders: dict[str, Sender] | None = None) -> Outbox:
-        return Outbox(self.cases, senders or {}, default=LogSender(),
+    def outbox(self, senders: dict[str, Sender] | None = None, *, fallback: bool = True) -> Outbox:
+        """An outbox draining `senders`; with `fallback`, every other channel goes to the log
+        (development default, where an SMS gateway's sender plugs in)."""
+        return Outbox(self.cases, senders or {}, default=LogSender() if fallback else None,
                       max_tries=self.settings.outbox_max_tries,
                       backoff_seconds=self.settings.outbox_backoff_seconds)
 

@@ -3,6 +3,7 @@
 # with CI=true their tests are required, elsewhere they are skipped with a clear line.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+scripts/system_deps.sh
 source scripts/services.sh
 ensure_services
 exec .venv/app/bin/python -m pytest "$@"

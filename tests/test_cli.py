@@ -32,7 +32,7 @@ def run(database_url, tmp_path):
 def test_open_show_act_list_json(run):
     opened = json.loads(run("case", "open", "--text", "人民路路灯坏了一排", "--category",
                             "urban.municipal_facility", "--area", "S1P3G1", "--contact",
-                            "13812345678", "--channel", "telegram", "--address", "77",
+                            "13812345678", "--channel", "sms", "--address", "13812345678",
                             "--idempotency-key", "k1", "--json").stdout)
     for key in ("number", "kind", "state", "category", "area", "body", "agent", "due_at", "events"):
         assert key in opened
@@ -104,3 +104,10 @@ def test_bad_database_url(tmp_path):
                               env={**os.environ, "DATABASE_URL": url}, timeout=60)
         assert proc.returncode != 0 and needle in proc.stderr, (url, proc.stderr)
         assert "Traceback" not in proc.stderr
+
+
+def test_outbox_leaves_other_doors_to_their_process(run):
+    run("case", "open", "--text", "路灯不亮", "--category", "urban.municipal_facility",
+        "--channel", "webchat", "--address", "session-1")
+    result = json.loads(run("outbox", "--once", "--json").stdout)
+    assert result["sent"] == 0 and result["totals"] == {"pending": 2}

@@ -69,7 +69,8 @@ class Outbox:
         with self.service._sessions() as session, session.begin():
             claimed = session.execute(
                 select(OutboxRow, CaseRow.number).join(CaseRow, CaseRow.id == OutboxRow.case_id)
-                .where(OutboxRow.status == "pending", OutboxRow.next_attempt_at <= now)
+                .where(OutboxRow.status == "pending", OutboxRow.next_attempt_at <= now,
+                       *self._channel_filter())
                 .order_by(OutboxRow.id).limit(self.batch)
                 .with_for_update(skip_locked=True, of=OutboxRow)).all()
             for row, _ in claimed:
@@ -86,6 +87,10 @@ class Outbox:
                 error = f"{type(exc).__name__}: {exc}"[:500]
             self._record(row_id, number, error, result)
         return result
+
+    def _channel_filter(self) -> list:
+        """Without a default sender, leave other channels' messages to the process serving them."""
+        return [] if self.default is not None else [OutboxRow.channel.in_(list(self.senders))]
 
     def _record(self, row_id: int, number: str, error: str | None, result: DrainResult) -> None:
         now = self.service.clock()

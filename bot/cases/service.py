@@ -95,7 +95,7 @@ class CaseService:
     def open_case(self, request: OpenCase) -> CaseView:
         req = self._validated(request)
         if req.idempotency_key:
-            existing = self._find_by_key(req.idempotency_key)
+            existing = self.find_by_idempotency_key(req.idempotency_key)
             if existing is not None:
                 return existing
         try:
@@ -104,7 +104,7 @@ class CaseService:
                 view = self._view(case, events, merged_into=None)
         except IntegrityError:
             if req.idempotency_key:
-                existing = self._find_by_key(req.idempotency_key)
+                existing = self.find_by_idempotency_key(req.idempotency_key)
                 if existing is not None:
                     return existing
             raise
@@ -160,7 +160,8 @@ class CaseService:
             self._apply(session, batch, case, "assign", actor="system", now=now)
         return case, self._write(session, case, batch, inline=req.inline_ack)
 
-    def _find_by_key(self, key: str) -> CaseView | None:
+    def find_by_idempotency_key(self, key: str) -> CaseView | None:
+        """The case opened with this idempotency key, if any."""
         with self._sessions() as session:
             number = session.scalar(select(CaseRow.number).where(CaseRow.idempotency_key == key))
         return self.get(number) if number else None
@@ -473,8 +474,7 @@ class CaseService:
             merged_into=merged_into, events=views,
         )
 
-
-    # ================================================================== intake reads (issue #5)
+    # ================================================================== intake reads
     # Read-only helpers for bot/intake (hotline transcripts): 并单 candidates and re-imports.
     def open_cases_in(self, category: str, areas: Collection[str] | None = None, *,
                       limit: int = 100) -> list[CaseView]:
@@ -488,9 +488,7 @@ class CaseService:
         with self._sessions() as session:
             return [self._view(c, [], None) for c in session.scalars(stmt)]
 
-    def find_by_idempotency_key(self, key: str) -> CaseView | None:
-        """The case opened with this idempotency key, if any."""
-        return self._find_by_key(key)
+
 
 def _event_dict(row: EventRow) -> dict:
     return {c.key: getattr(row, c.key) for c in EventRow.__table__.columns}

@@ -1,0 +1,112 @@
+"""Reading a conversation: who is talking, what they just said, what the NLU made of it."""
+from __future__ import annotations
+
+import hashlib
+import re
+import unicodedata
+
+from rasa_sdk import Tracker
+
+from bot.cases.numbering import is_case_number
+
+MAX_KEEP = 4000          # what we keep of one message (the case store takes 5000)
+_CASE_LIKE = re.compile(r"[A-Za-z]{0,4}\d{6,}[-－—_ ]?\d*")
+
+
+def sender(tracker: Tracker) -> tuple[str, str]:
+    """(channel, address) from a sender id `<channel>:<address>`, e.g. `telegram:12345`."""
+    sender_id = tracker.sender_id or ""
+    channel, sep, address = sender_id.partition(":")
+    if not sep or not channel or not address:
+        return "chat", sender_id or "unknown"
+    return channel, address
+
+
+_TAG = re.compile(r"<[^<>]{0,200}>")
+
+
+def clean(text: str | None) -> str:
+    """What a resident typed, without control characters, HTML tags or runs of blanks."""
+    text = _TAG.sub("", str(text or ""))
+    text = "".join(ch for ch in text if ch in "\n\t" or unicodedata.category(ch)[0] != "C")
+    return re.sub(r"\s+", " ", text).strip()[:MAX_KEEP]
+
+
+def has_chinese(text: str | None) -> bool:
+    return bool(re.search(r"[\u4e00-\u9fff]", text or ""))
+
+
+def latest_text(tracker: Tracker) -> str:
+    """The resident's last message, cleaned; button payloads (/intent{...}) give ''."""
+    text = (tracker.latest_message or {}).get("text") or ""
+    return "" if text.startswith("/") else clean(text)
+
+
+def latest_intent(tracker: Tracker) -> str:
+    return ((tracker.latest_message or {}).get("intent") or {}).get("name") or ""
+
+
+def entity(tracker: Tracker, name: str) -> str | None:
+    for item in (tracker.latest_message or {}).get("entities") or []:
+        if item.get("entity") == name and item.get("value"):
+            return str(item["value"]).strip()
+    return None
+
+
+def ranking(tracker: Tracker, known: set[str] | None = None) -> list[tuple[str, float]]:
+    """Category codes of the ResponseSelector for `report`, best first."""
+    selector = ((tracker.latest_message or {}).get("response_selector") or {}).get("report") or {}
+    ranked = []
+    for item in selector.get("ranking") or []:
+        key = item.get("intent_response_key") or ""
+        code = key.split("/", 1)[1] if "/" in key else key
+        if code and (known is None or code in known):
+            ranked.append((code, float(item.get("confidence") or 0.0)))
+    return ranked
+
+
+def message_key(tracker: Tracker) -> str:
+    """A stable id of the latest message: the channel's message id, Rasa's, or a text hash."""
+    message = tracker.latest_message or {}
+    metadata = message.get("metadata") or {}
+    raw = metadata.get("message_id") or message.get("message_id")
+    if not raw:
+        raw = hashlib.sha1((message.get("text") or "").encode("utf-8")).hexdigest()[:16]
+    return str(raw)[:48]
+
+
+def idempotency_key(tracker: Tracker, turn_key: str) -> str:
+    key = f"{tracker.sender_id}:{turn_key}"
+    if len(key) > 128:
+        key = "h:" + hashlib.sha1(key.encode("utf-8")).hexdigest()
+    return key
+
+
+def case_number_in(tracker: Tracker, use_slot: bool = True) -> tuple[str | None, bool]:
+    """(number, malformed): the case number in the latest message, else (optionally) the slot.
+
+    `malformed` is True when the message holds something that looks like a case number
+    but is not one (wrong length, missing dash ...).
+    """
+    number = entity(tracker, "case_number")
+    if number:
+        return number.upper(), False
+    text = unicodedata.normalize("NFKC", latest_text(tracker))
+    for candidate in _CASE_LIKE.findall(text):
+        candidate = candidate.strip().upper().replace("_", "-").replace(" ", "-")
+        if is_case_number(candidate):
+            return candidate, False
+        if not re.fullmatch(r"1[3-9]\d{9}", candidate):   # a phone number is not a case number
+            return None, True
+    slot = tracker.get_slot("case_number") if use_slot else None
+    return (slot, False) if slot else (None, False)
+
+
+def informative(text: str | None) -> bool:
+    """Whether a description says what the problem is (not just 我要投诉)."""
+    if not text or len(re.findall(r"[\u4e00-\u9fff]", text)) < 2:
+        return False          # emoji, Latin letters or digits alone do not say what is wrong
+    core = re.sub(r"[^\w]", "", text)
+    core = re.sub(r"^(?:你好|您好|喂)?(?:我)?(?:要|想)?(?:投诉|反映|举报|报告|咨询|求助|反应)"
+                  r"(?:一下|个|点)?(?:问题|情况|事情?)?$", "", core)
+    return len(core) >= 5

@@ -1,0 +1,53 @@
+"""Emergencies: tell the number to call at once, then open a referred case for the record."""
+from __future__ import annotations
+
+import logging
+
+from rasa_sdk import Action, Tracker
+from rasa_sdk.events import EventType, SlotSet
+from rasa_sdk.executor import CollectingDispatcher
+
+from actions import runtime, texts
+from actions.conversation import idempotency_key, latest_text, message_key, sender
+from bot.cases import OpenCase
+from bot.nlu.places import find_area
+from bot.nlu.urgency import HOTLINE_LABELS, detect_urgency
+
+log = logging.getLogger(__name__)
+
+EMERGENCY = "security.emergency"
+DEFAULT_HOTLINE = "110"
+
+
+def handle_emergency(dispatcher: CollectingDispatcher, tracker: Tracker,
+                     text: str) -> list[EventType]:
+    """Shared by the report path and the fallback (an emergency the NLU did not catch)."""
+    urgency = detect_urgency(text)
+    hotlines = urgency.hotlines if urgency.is_emergency else (DEFAULT_HOTLINE,)
+    dispatcher.utter_message(text=texts.emergency(hotlines, HOTLINE_LABELS))
+    channel, address = sender(tracker)
+    referral = f"紧急情况，已告知群众立即拨打{'、'.join(hotlines)}"
+    try:
+        services = runtime.container()
+        view = services.cases.open_case(OpenCase(
+            text=text or "（紧急求助）", category=EMERGENCY,
+            area=find_area(services.catalog, text), channel=channel, address=address,
+            refer=referral, actor="chat", inline_ack=True,
+            idempotency_key=idempotency_key(tracker, tracker.get_slot("report_key")
+                                            or message_key(tracker))))
+    except Exception:  # noqa: BLE001 - the number to call was already given; never fail here
+        log.exception("recording an emergency from %s failed", channel)
+        return [SlotSet("report_route", None)]
+    dispatcher.utter_message(text=texts.emergency_recorded(view.number))
+    return [SlotSet("case_number", view.number), SlotSet("report_route", None),
+            SlotSet("report_text", None), SlotSet("category", None), SlotSet("kind", None),
+            SlotSet("category_options", None), SlotSet("report_key", None)]
+
+
+class ActionEmergency(Action):
+    def name(self) -> str:
+        return "action_emergency"
+
+    def run(self, dispatcher, tracker, domain) -> list[EventType]:
+        return handle_emergency(dispatcher, tracker,
+                                tracker.get_slot("report_text") or latest_text(tracker))

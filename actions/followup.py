@@ -1,0 +1,178 @@
+"""Following a case the resident already has: add information, withdraw, rate."""
+from __future__ import annotations
+
+import logging
+
+from rasa_sdk import Action
+from rasa_sdk.events import EventType, SlotSet
+
+from actions import runtime, texts
+from actions.conversation import latest_intent, latest_text
+from actions.status import my_cases, owned_number
+from bot.cases import CaseError, Rating
+from bot.cases.lifecycle import OPEN_STATES
+from bot.cases.messages import withdrawn
+
+log = logging.getLogger(__name__)
+
+OPEN = {state.value for state in OPEN_STATES}
+
+
+def pick_case(tracker, dispatcher, states: set[str]) -> tuple[str | None, bool]:
+    """The case meant: a number in the message (if the resident owns it), else the case of
+    this conversation or their latest case, if in one of `states`. Returns (number, handled)."""
+    number, handled = owned_number(tracker, dispatcher, use_slot=False)
+    if handled or number:
+        return number, handled
+    views = my_cases(tracker, limit=50)
+    current = tracker.get_slot("case_number")
+    for view in sorted(views, key=lambda v: v.number != current):
+        if view.state in states:
+            return view.number, False
+    return None, False
+
+
+class ActionAddInfo(Action):
+    def name(self) -> str:
+        return "action_add_info"
+
+    def run(self, dispatcher, tracker, domain) -> list[EventType]:
+        text = latest_text(tracker)
+        try:
+            number, handled = pick_case(tracker, dispatcher, OPEN)
+            if handled:
+                return []
+            if number is None:
+                dispatcher.utter_message(text="没有找到您正在办理中的诉求。如果是新情况，直接告诉我，我帮您登记。")
+                return []
+            if not text:
+                dispatcher.utter_message(text=f"请直接告诉我要给编号 {number} 的诉求补充什么内容。")
+                return [SlotSet("case_number", number)]
+            runtime.container().cases.act(number, "add_info", actor="resident", text=text)
+        except CaseError as exc:
+            dispatcher.utter_message(text=f"补充没有成功：{exc.zh}。如有新情况，可以直接告诉我，我帮您重新登记。")
+            return []
+        except Exception:  # noqa: BLE001
+            log.exception("add_info failed")
+            dispatcher.utter_message(text=texts.service_unavailable())
+            return []
+        dispatcher.utter_message(text=f"已把您补充的内容加到编号 {number} 的诉求里，代理员会看到。")
+        return [SlotSet("case_number", number)]
+
+
+class ActionPrepareWithdraw(Action):
+    """Find the case to withdraw and ask for confirmation."""
+
+    def name(self) -> str:
+        return "action_prepare_withdraw"
+
+    def run(self, dispatcher, tracker, domain) -> list[EventType]:
+        try:
+            number, handled = pick_case(tracker, dispatcher, OPEN)
+            if handled:
+                return [SlotSet("pending", None)]
+            if number is None:
+                dispatcher.utter_message(text="没有找到您可以撤回的诉求（正在办理中的才能撤回）。")
+                return [SlotSet("pending", None)]
+            view = runtime.container().cases.get(number)
+        except Exception:  # noqa: BLE001
+            log.exception("withdraw lookup failed")
+            dispatcher.utter_message(text=texts.service_unavailable())
+            return [SlotSet("pending", None)]
+        dispatcher.utter_message(
+            text=f"确定要撤回编号 {number}（{texts.short(view.summary)}）的诉求吗？撤回后就不再办理了。",
+            buttons=[{"title": "确定撤回", "payload": "/affirm"},
+                     {"title": "不撤回", "payload": "/deny"}])
+        return [SlotSet("case_number", number), SlotSet("pending", "confirm_withdraw")]
+
+
+class ActionWithdrawCase(Action):
+    def name(self) -> str:
+        return "action_withdraw_case"
+
+    def run(self, dispatcher, tracker, domain) -> list[EventType]:
+        number = tracker.get_slot("case_number")
+        try:
+            runtime.container().cases.act(number, "withdraw", actor="resident",
+                                          text="群众在对话中撤回")
+        except CaseError as exc:
+            dispatcher.utter_message(text=f"撤回没有成功：{exc.zh}。")
+            return [SlotSet("pending", None)]
+        except Exception:  # noqa: BLE001
+            log.exception("withdraw failed")
+            dispatcher.utter_message(text=texts.service_unavailable())
+            return [SlotSet("pending", None)]
+        dispatcher.utter_message(text=withdrawn(number))
+        return [SlotSet("pending", None)]
+
+
+class ActionCancelPending(Action):
+    """A "no" to a pending question."""
+
+    def name(self) -> str:
+        return "action_cancel_pending"
+
+    def run(self, dispatcher, tracker, domain) -> list[EventType]:
+        if tracker.get_slot("pending") == "confirm_withdraw":
+            dispatcher.utter_message(text=texts.WITHDRAW_KEPT)
+        else:
+            dispatcher.utter_message(text=texts.ANYTHING_ELSE)
+        return [SlotSet("pending", None)]
+
+
+class ActionRate(Action):
+    """回访评价: 解决? 满意? Asked with buttons; 未解决 or 不满意 reopens the case."""
+
+    def name(self) -> str:
+        return "action_rate"
+
+    def run(self, dispatcher, tracker, domain) -> list[EventType]:
+        intent = latest_intent(tracker)
+        solved = tracker.get_slot("rating_solved")
+        satisfaction = tracker.get_slot("satisfaction")
+        if intent == "rate_solved":
+            solved = True
+        elif intent == "rate_unsolved":
+            solved = False
+        elif intent == "rate_satisfied" and satisfaction not in ("满意", "基本满意"):
+            satisfaction = "满意"
+        elif intent == "rate_unsatisfied":
+            satisfaction = "不满意"
+        events: list[EventType] = [SlotSet("rating_solved", solved),
+                                   SlotSet("satisfaction", satisfaction)]
+        try:
+            number, handled = pick_case(tracker, dispatcher, {"resolved"})
+        except Exception:  # noqa: BLE001
+            log.exception("rating lookup failed")
+            dispatcher.utter_message(text=texts.service_unavailable())
+            return events
+        if handled:
+            return events
+        if number is None:
+            dispatcher.utter_message(text="没有找到等待您评价的诉求。诉求办结后，我会请您评价。")
+            return [SlotSet("rating_solved", None), SlotSet("satisfaction", None)]
+        events.append(SlotSet("case_number", number))
+        if solved is None:
+            dispatcher.utter_message(text=texts.ASK_SOLVED, buttons=texts.ASK_SOLVED_BUTTONS)
+            return events
+        if satisfaction is None:
+            dispatcher.utter_message(text=texts.ASK_SATISFACTION,
+                                     buttons=texts.ASK_SATISFACTION_BUTTONS)
+            return events
+        try:
+            runtime.container().cases.act(number, "rate", actor="resident",
+                                          rating=Rating(solved=solved, satisfaction=satisfaction))
+        except CaseError as exc:
+            dispatcher.utter_message(text=f"评价没有成功：{exc.zh}。")
+            return events[-1:] + [SlotSet("rating_solved", None), SlotSet("satisfaction", None)]
+        except Exception:  # noqa: BLE001
+            log.exception("rating failed")
+            dispatcher.utter_message(text=texts.service_unavailable())
+            return events
+        if solved and satisfaction != "不满意":
+            dispatcher.utter_message(text=f"感谢您的评价！编号 {number} 的诉求已记录您的意见。")
+        else:
+            dispatcher.utter_message(text=f"很抱歉没能让您满意。编号 {number} 的诉求已重新交办，"
+                                          "我们会继续跟进直到解决，有进展马上告诉您。")
+        return [SlotSet("case_number", number), SlotSet("rating_solved", None),
+                SlotSet("satisfaction", None)]

@@ -1,0 +1,383 @@
+"""Taking a report: capture what was said, fill the form, read back, correct, open the case."""
+from __future__ import annotations
+
+import logging
+import re
+from abc import ABC, abstractmethod
+from datetime import datetime
+from typing import Any
+
+from rasa_sdk import Action, FormValidationAction, Tracker
+from rasa_sdk.events import EventType, SlotSet
+from rasa_sdk.executor import CollectingDispatcher
+
+from actions import runtime, texts
+from actions.conversation import (clean, entity, has_chinese, idempotency_key, informative,
+                                  latest_intent, latest_text, message_key, ranking, sender)
+from bot.cases import CaseError, OpenCase
+from bot.cases.messages import deadline_label
+from bot.cases.validation import normalize_phone
+from bot.nlu.places import find_area
+from bot.nlu.urgency import detect_urgency
+
+log = logging.getLogger(__name__)
+
+EMERGENCY = "security.emergency"
+# Ask "您是想反映A还是B?" when the best category is this unsure and the runner-up this close.
+CLARIFY_BELOW = 0.5
+CLARIFY_RUNNER_UP = 0.2
+CONTEXT_KINDS_WITHOUT_TIME = ("errand", "petition", "consult")
+REPORT_SLOTS = ("report_text", "category", "category_options", "kind", "area", "report_key",
+                "errand", "report_route", "pending", "description", "place", "event_time",
+                "requested_slot")
+FIELD_WORDS = (
+    ("contact", re.compile(r"电话|手机|号码|联系方式|联系人")),
+    ("place", re.compile(r"地址|地点|位置|门牌|楼号|单元|小区|村|组|路")),
+    ("event_time", re.compile(r"时间|日期|哪天|几点")),
+    ("category", re.compile(r"分类|类别|类型|部门|分错")),
+    ("description", re.compile(r"内容|描述|事项|问题|说的事")),
+)
+_NEW_VALUE = re.compile(r"(?:改成|改为|换成|应该是|更正为|其实是|是在|在)[：:\s]*(.+)$")
+_REFUSAL = re.compile(r"不留|不想留|不方便|不用|不要|匿名|保密|不告诉|算了")
+_UNKNOWN_TIME = re.compile(r"不记得|记不清|不知道|不清楚|忘了")
+_PHONE_IN_TEXT = re.compile(r"(?:\+?86[- ]?)?1[3-9]\d[- ]?\d{4}[- ]?\d{4}|0\d{2,3}-?\d{7,8}")
+
+
+def category_label(code: str | None) -> str | None:
+    catalog = runtime.container().catalog
+    return catalog.categories[code].label if code in catalog.categories else None
+
+
+def reset_report() -> list[EventType]:
+    return [SlotSet(name, None) for name in REPORT_SLOTS]
+
+
+def read_back_text(slots: dict[str, Any]) -> str:
+    return texts.read_back(slots.get("description") or slots.get("report_text") or "",
+                           category_label(slots.get("category")), slots.get("place"),
+                           slots.get("event_time"), slots.get("contact"),
+                           slots.get("contact_name"))
+
+
+def classified(tracker: Tracker) -> list[tuple[str, float]]:
+    return ranking(tracker, set(runtime.container().catalog.categories))
+
+
+def category_events(code: str, options: list[str]) -> list[EventType]:
+    kind = runtime.container().catalog.categories[code].kind
+    return [SlotSet("category", code), SlotSet("category_options", options), SlotSet("kind", kind)]
+
+
+class ActionCaptureReport(Action):
+    """A new problem: keep the text, pick the category, decide the route (form/emergency/clarify)."""
+
+    def name(self) -> str:
+        return "action_capture_report"
+
+    def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
+            domain: dict) -> list[EventType]:
+        text = latest_text(tracker)
+        earlier = tracker.get_slot("report_text")
+        if tracker.get_slot("report_route") == "clarify" and earlier:
+            text = f"{earlier}；{text}" if text else earlier
+        ranked = classified(tracker)
+        options = [code for code, _ in ranked[:3]]
+        urgency = detect_urgency(text)
+        events: list[EventType] = [SlotSet("report_text", text or None),
+                                   SlotSet("report_key", message_key(tracker)),
+                                   SlotSet("pending", None)]
+        if urgency.is_emergency or (ranked and ranked[0][0] == EMERGENCY
+                                    and ranked[0][1] >= CLARIFY_BELOW):
+            return events + category_events(EMERGENCY, options) + [
+                SlotSet("report_route", "emergency")]
+        if not informative(text) or not ranked:
+            # "我要投诉": ask what it is about; the form classifies the description.
+            return events + [SlotSet("description", None), SlotSet("report_route", "describe")]
+        (best, confidence), runner_up = ranked[0], ranked[1] if len(ranked) > 1 else None
+        if confidence < CLARIFY_BELOW and runner_up and runner_up[1] >= CLARIFY_RUNNER_UP \
+                and tracker.get_slot("report_route") != "clarify":
+            first, second = category_label(best), category_label(runner_up[0])
+            dispatcher.utter_message(
+                text=f"您是想反映“{first}”方面的问题，还是“{second}”方面的问题？",
+                buttons=[{"title": category_label(code), "payload":
+                          f'/inform{{"category": "{code}"}}'} for code in options])
+            return events + [SlotSet("category_options", options),
+                             SlotSet("report_route", "clarify")]
+        # The rule that follows says what was understood (utter_report, the ResponseSelector's
+        # answer for this message), then the form asks what is missing.
+        events += category_events(best, options) + errand_events(best)
+        events += [SlotSet("description", text), SlotSet("report_route", "form")]
+        area = find_area(runtime.container().catalog, text)
+        if area:
+            events.append(SlotSet("area", area))
+        return events
+
+
+def errand_events(code: str) -> list[EventType]:
+    service = runtime.service_catalog().for_category(code)
+    return [SlotSet("errand", service.id)] if service else []
+
+
+class ActionChooseCategory(Action):
+    """The resident picked one of the offered categories (a button, or said it again)."""
+
+    def name(self) -> str:
+        return "action_choose_category"
+
+    def run(self, dispatcher, tracker, domain) -> list[EventType]:
+        catalog = runtime.container().catalog
+        options = tracker.get_slot("category_options") or []
+        code = tracker.get_slot("category")
+        if code not in catalog.categories:
+            code = options[0] if options and options[0] in catalog.categories else "other.misc"
+        text = tracker.get_slot("report_text")
+        events = category_events(code, options) + [
+            SlotSet("description", text if informative(text) else None),
+            SlotSet("report_route", "form")]
+        area = find_area(catalog, text)
+        if area:
+            events.append(SlotSet("area", area))
+        dispatcher.utter_message(response=f"utter_report/{code}")
+        return events + errand_events(code)
+
+
+class ValidateReportForm(FormValidationAction):
+    """Ask only for what is missing; accept what residents really answer."""
+
+    def name(self) -> str:
+        return "validate_report_form"
+
+    async def required_slots(self, domain_slots, dispatcher, tracker, domain) -> list[str]:
+        if tracker.get_slot("kind") in CONTEXT_KINDS_WITHOUT_TIME:
+            return [slot for slot in domain_slots if slot != "event_time"]
+        return domain_slots
+
+    def validate_description(self, value, dispatcher, tracker, domain) -> dict[str, Any]:
+        text = clean(value)
+        if not informative(text):
+            dispatcher.utter_message(text=texts.TOO_SHORT)
+            return {"description": None}
+        slots: dict[str, Any] = {"description": text,
+                                 "report_text": tracker.get_slot("report_text") or text}
+        if not tracker.get_slot("category"):
+            ranked = classified(tracker)
+            code = ranked[0][0] if ranked else "other.misc"
+            kind = runtime.container().catalog.categories[code].kind
+            slots.update(category=code, category_options=[c for c, _ in ranked[:3]], kind=kind)
+            dispatcher.utter_message(response=f"utter_report/{code}")
+        area = find_area(runtime.container().catalog, text)
+        if area and not tracker.get_slot("area"):
+            slots["area"] = area
+        return slots
+
+    def validate_place(self, value, dispatcher, tracker, domain) -> dict[str, Any]:
+        place = clean(value)[:200]
+        if len(place) < 2 or not has_chinese(place):
+            dispatcher.utter_message(text=texts.PLACE_TOO_SHORT)
+            return {"place": None}
+        slots: dict[str, Any] = {"place": place}
+        area = find_area(runtime.container().catalog, place)
+        if area:
+            slots["area"] = area
+        return slots
+
+    def validate_event_time(self, value, dispatcher, tracker, domain) -> dict[str, Any]:
+        when = clean(value)[:100]
+        if not when or _UNKNOWN_TIME.search(when):
+            when = "记不清了"
+        return {"event_time": when}
+
+    def validate_contact(self, value, dispatcher, tracker, domain) -> dict[str, Any]:
+        value = str(value or "").strip()
+        if value == texts.ANONYMOUS or latest_intent(tracker) == "anonymous":
+            return {"contact": texts.ANONYMOUS}
+        match = _PHONE_IN_TEXT.search(value.replace(" ", "")) if value else None
+        if match:
+            try:
+                return {"contact": normalize_phone(match.group(0).replace("-", "")
+                                                   if match.group(0).startswith("1")
+                                                   else match.group(0))}
+            except CaseError:
+                pass
+        if _REFUSAL.search(value):
+            return {"contact": texts.ANONYMOUS}
+        dispatcher.utter_message(text=texts.INVALID_PHONE)
+        return {"contact": None}
+
+
+class AskSlot(Action, ABC):
+    """The form's question for one slot (action_ask_<slot>)."""
+
+    slot = ""
+
+    def name(self) -> str:
+        return f"action_ask_{self.slot}"
+
+    @abstractmethod
+    def question(self, tracker: Tracker) -> tuple[str, list[dict]]: ...
+
+    def run(self, dispatcher, tracker, domain) -> list[EventType]:
+        text, buttons = self.question(tracker)
+        dispatcher.utter_message(text=text, buttons=buttons)
+        return []
+
+
+class ActionAskDescription(AskSlot):
+    slot = "description"
+
+    def question(self, tracker):
+        return texts.ASK_DESCRIPTION, []
+
+
+class ActionAskPlace(AskSlot):
+    slot = "place"
+
+    def question(self, tracker):
+        errand = tracker.get_slot("kind") == "errand"
+        return (texts.ASK_PLACE_ERRAND if errand else texts.ASK_PLACE), []
+
+
+class ActionAskEventTime(AskSlot):
+    slot = "event_time"
+
+    def question(self, tracker):
+        return texts.ASK_EVENT_TIME, []
+
+
+class ActionAskContact(AskSlot):
+    slot = "contact"
+
+    def question(self, tracker):
+        return texts.ASK_CONTACT, texts.ASK_CONTACT_BUTTONS
+
+
+class ActionReadBack(Action):
+    """Read the summary back and wait for 确认 or a correction."""
+
+    def name(self) -> str:
+        return "action_read_back"
+
+    def run(self, dispatcher, tracker, domain) -> list[EventType]:
+        dispatcher.utter_message(text=read_back_text(tracker.current_slot_values()), buttons=[
+            {"title": "确认登记", "payload": "/affirm"},
+            {"title": "我要修改", "payload": "/correct"}])
+        return [SlotSet("pending", "confirm_report"), SlotSet("report_route", "wait")]
+
+
+class ActionOpenCase(Action):
+    """Open the case through the case service and tell the number, body and deadline."""
+
+    def name(self) -> str:
+        return "action_open_case"
+
+    def run(self, dispatcher, tracker, domain) -> list[EventType]:
+        services = runtime.container()
+        slots = tracker.current_slot_values()
+        channel, address = sender(tracker)
+        contact = slots.get("contact")
+        description = slots.get("description") or slots.get("report_text") or ""
+        text = description
+        if slots.get("event_time"):
+            text += f"（时间：{slots['event_time']}）"
+        request = OpenCase(
+            text=text, category=slots.get("category") or "other.misc", area=slots.get("area"),
+            kind=slots.get("kind"),
+            contact=None if contact in (None, texts.ANONYMOUS) else contact,
+            contact_name=None if contact in (None, texts.ANONYMOUS) else slots.get("contact_name"),
+            place=slots.get("place"), summary=description[:60] or None, channel=channel,
+            address=address, actor="chat", inline_ack=True,
+            idempotency_key=idempotency_key(tracker, slots.get("report_key") or message_key(tracker)))
+        try:
+            view = services.cases.open_case(request)
+        except CaseError as exc:
+            dispatcher.utter_message(text=texts.open_failed(exc.zh))
+            return [SlotSet("pending", "confirm_report"), SlotSet("report_route", "wait")]
+        except Exception:  # noqa: BLE001 - the resident gets a polite reply, we keep the slots
+            log.exception("opening a case from %s failed", channel)
+            dispatcher.utter_message(text=texts.open_failed())
+            return [SlotSet("pending", "confirm_report"), SlotSet("report_route", "wait")]
+        due = None
+        if view.due_at:
+            due = deadline_label(services.calendar, datetime.fromisoformat(view.due_at.rstrip("Z")))
+        dispatcher.utter_message(text=texts.case_opened(view.number, (view.body or {}).get("name"),
+                                                        due, view.kind),
+                                 json_message={"case": {"number": view.number,
+                                                        "state": view.state}})
+        return reset_report() + [SlotSet("case_number", view.number)]
+
+
+class ActionCorrectReport(Action):
+    """Change one field of the read-back summary, or ask which one."""
+
+    def name(self) -> str:
+        return "action_correct_report"
+
+    def run(self, dispatcher, tracker, domain) -> list[EventType]:
+        catalog = runtime.container().catalog
+        slots = dict(tracker.current_slot_values())
+        text = latest_text(tracker)
+        updates: dict[str, Any] = {}
+        if entity(tracker, "phone"):
+            updates["contact"] = entity(tracker, "phone")
+        place = entity(tracker, "address") or entity(tracker, "community")
+        if place:
+            updates["place"] = place
+        if entity(tracker, "time"):
+            updates["event_time"] = entity(tracker, "time")
+        if entity(tracker, "person"):
+            updates["contact_name"] = entity(tracker, "person")
+        if latest_intent(tracker) == "anonymous":
+            updates["contact"] = texts.ANONYMOUS
+        chosen = entity(tracker, "category")
+        if chosen in catalog.categories:
+            updates.update(category=chosen, kind=catalog.categories[chosen].kind)
+        field = entity(tracker, "field") or next(
+            (name for name, words in FIELD_WORDS if words.search(text)), None)
+        if not updates and field and field != "category":
+            value = _NEW_VALUE.search(text)
+            if value and len(value.group(1).strip()) >= 2:
+                updates[field] = value.group(1).strip()
+        if "contact" in updates and updates["contact"] != texts.ANONYMOUS:
+            try:
+                updates["contact"] = normalize_phone(updates["contact"].replace(" ", "")
+                                                     .replace("-", "") if updates["contact"]
+                                                     .startswith(("1", "+")) else updates["contact"])
+            except CaseError:
+                dispatcher.utter_message(text=texts.INVALID_PHONE)
+                return [SlotSet("report_route", "wait")]
+        if "place" in updates:
+            updates["area"] = find_area(catalog, updates["place"])
+        if updates:
+            slots.update(updates)
+            dispatcher.utter_message(text="好的，已经改过来了。\n" + read_back_text(slots), buttons=[
+                {"title": "确认登记", "payload": "/affirm"},
+                {"title": "我要修改", "payload": "/correct"}])
+            return [SlotSet(k, v) for k, v in updates.items()] + [
+                SlotSet("pending", "confirm_report"), SlotSet("report_route", "wait")]
+        if field == "category":
+            options = [c for c in (slots.get("category_options") or []) if c in catalog.categories
+                       and c != slots.get("category")] or ["other.misc"]
+            dispatcher.utter_message(text="应该是哪一类呢？也可以直接告诉我是什么方面的问题。", buttons=[
+                {"title": catalog.categories[c].label, "payload": f'/correct{{"category": "{c}"}}'}
+                for c in options[:3]])
+            return [SlotSet("report_route", "wait")]
+        if field:
+            return [SlotSet(field, None), SlotSet("pending", None), SlotSet("report_route", "form")]
+        dispatcher.utter_message(text="您要修改哪一项？", buttons=[
+            {"title": "事项", "payload": '/correct{"field": "description"}'},
+            {"title": "地点", "payload": '/correct{"field": "place"}'},
+            {"title": "时间", "payload": '/correct{"field": "event_time"}'},
+            {"title": "联系方式", "payload": '/correct{"field": "contact"}'},
+            {"title": "分类", "payload": '/correct{"field": "category"}'}])
+        return [SlotSet("report_route", "wait")]
+
+
+class ActionCancelReport(Action):
+    """The resident gave up on the report before it was opened."""
+
+    def name(self) -> str:
+        return "action_cancel_report"
+
+    def run(self, dispatcher, tracker, domain) -> list[EventType]:
+        dispatcher.utter_message(text=texts.REPORT_CANCELLED)
+        return reset_report()

@@ -1,0 +1,66 @@
+"""TelegramSender: the outbox `Sender` for residents who came through Telegram.
+
+Synchronous, like the outbox: one sendMessage per chunk (texts over 4096 characters are
+split) to the chat id kept as the case's address. A 429 is waited out when Telegram asks for
+at most `max_wait` seconds; any other failure raises, so the outbox retries and finally
+dead-letters the message where staff see it. Errors never carry the token-bearing URL.
+"""
+from __future__ import annotations
+
+import time
+
+import httpx
+
+from bot.channels.telegram.render import split_text
+from bot.channels.telegram.urls import api_root
+from bot.settings import Settings
+
+
+class TelegramSendError(RuntimeError):
+    pass
+
+
+class TelegramSender:
+    def __init__(self, token: str, base_url: str | None = None, *, timeout: float = 10.0,
+                 max_wait: float = 30.0, client: httpx.Client | None = None) -> None:
+        self._url = f"{api_root(base_url)}/bot{token}/sendMessage"
+        self.max_wait = max_wait
+        self._client = client or httpx.Client(timeout=timeout)
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> "TelegramSender":
+        if not settings.telegram_bot_token:
+            raise ValueError("TELEGRAM_BOT_TOKEN is not set")
+        return cls(settings.telegram_bot_token, settings.telegram_api_base_url)
+
+    def send(self, address: str | None, text: str, *, case_number: str) -> None:
+        try:
+            chat_id = int(str(address).strip())
+        except ValueError:
+            raise TelegramSendError(f"not a Telegram chat id: {address!r}") from None
+        for chunk in split_text(text):
+            self._send_message(chat_id, chunk)
+
+    def _send_message(self, chat_id: int, text: str) -> None:
+        for _ in range(3):
+            try:
+                response = self._client.post(self._url, json={"chat_id": chat_id, "text": text})
+                data = response.json()
+            except (httpx.HTTPError, ValueError) as exc:
+                raise TelegramSendError(f"Telegram unreachable: {type(exc).__name__}") from None
+            if data.get("ok"):
+                return
+            retry_after = (data.get("parameters") or {}).get("retry_after")
+            if data.get("error_code") == 429 and retry_after is not None and retry_after <= self.max_wait:
+                time.sleep(retry_after)
+                continue
+            raise TelegramSendError(f"Telegram {data.get('error_code')}: {data.get('description')}")
+        raise TelegramSendError("Telegram kept answering 429 Too Many Requests")
+
+    def close(self) -> None:
+        self._client.close()
+
+
+def senders_from_settings(settings: Settings) -> dict:
+    """The outbox senders this channel contributes: {'telegram': TelegramSender} or {}."""
+    return {"telegram": TelegramSender.from_settings(settings)} if settings.telegram_bot_token else {}

@@ -1,0 +1,91 @@
+"""Likely duplicates (并单 candidates): open cases in the same area and category whose text
+looks like the same matter, scored by TF-IDF cosine over character bigrams."""
+from __future__ import annotations
+
+import math
+import re
+from collections import Counter
+from dataclasses import asdict, dataclass
+
+from bot.catalog import Catalog
+from bot.cases.views import CaseView
+
+THRESHOLD = 0.3
+_KEEP = re.compile(r"[\u4e00-\u9fffA-Za-z0-9]+")
+
+
+@dataclass
+class Duplicate:
+    number: str
+    summary: str
+    state_label: str
+    area: str | None
+    created_at: str
+    score: float
+    reason: str
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+def bigrams(text: str) -> Counter:
+    grams: Counter = Counter()
+    for run in _KEEP.findall(text.lower()):
+        if len(run) == 1:
+            grams[run] += 1
+        grams.update(run[i:i + 2] for i in range(len(run) - 1))
+    return grams
+
+
+def cosine_scores(query: str, documents: list[str]) -> list[float]:
+    """TF-IDF cosine between `query` and each document (IDF over the documents and the query)."""
+    vectors = [bigrams(d) for d in documents]
+    q = bigrams(query)
+    n = len(vectors) + 1
+    df: Counter = Counter()
+    for v in (*vectors, q):
+        df.update(v.keys())
+    idf = {g: math.log((n + 1) / (c + 1)) + 1 for g, c in df.items()}
+
+    def weigh(v: Counter) -> dict[str, float]:
+        return {g: (1 + math.log(c)) * idf[g] for g, c in v.items()}
+
+    qw = weigh(q)
+    qn = math.sqrt(sum(w * w for w in qw.values())) or 1.0
+    scores = []
+    for v in vectors:
+        dw = weigh(v)
+        dn = math.sqrt(sum(w * w for w in dw.values())) or 1.0
+        dot = sum(w * dw.get(g, 0.0) for g, w in qw.items())
+        scores.append(dot / (qn * dn))
+    return scores
+
+
+def area_scope(catalog: Catalog, area: str | None) -> list[str] | None:
+    """The area codes that count as "the same area": the point (or station) the area
+    belongs to and everything under it. None (no area) means every area."""
+    if area is None or area not in catalog.areas:
+        return None
+    anchor = catalog.ancestor_at(area, "point").code
+    return [code for code in catalog.areas
+            if anchor in {a.code for a in catalog.lineage(code)}]
+
+
+def rank(query: str, candidates: list[CaseView], *, threshold: float = THRESHOLD,
+         limit: int = 5, phone_mask: str | None = None) -> list[Duplicate]:
+    if not candidates:
+        return []
+    texts = [f"{c.summary}\n{c.text[:2000]}" for c in candidates]
+    out = []
+    for case, score in zip(candidates, cosine_scores(query, texts)):
+        same_caller = bool(phone_mask and case.contact and case.contact == phone_mask)
+        if score < threshold and not (same_caller and score >= threshold / 2):
+            continue
+        reason = f"同区域同分类，文本相似度 {score:.2f}"
+        if same_caller:
+            reason += "，同一来电号码"
+        out.append(Duplicate(case.number, case.summary, case.state_label,
+                             case.area["name"] if case.area else None, case.created_at,
+                             round(score, 3), reason))
+    out.sort(key=lambda d: -d.score)
+    return out[:limit]

@@ -1,0 +1,222 @@
+"""The caller's facts from one transcript: summary, place, phone, name, time, case numbers,
+urgency. Classification and duplicates are added by the service.
+
+Facts come from the caller's turns, never from the operator's script; the operator's turns
+are used only to confirm what the caller said (reading back a number, addressing 王女士).
+Plain text without speakers is filtered sentence by sentence for the operator's script.
+"""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from bot.intake.errors import IntakeError
+from bot.intake.names import Name, find_name
+from bot.intake.phones import NumberMatch, find_case_numbers, find_numbers, to_ascii_digits
+from bot.intake.places import Place, PlaceMatcher
+from bot.intake.reader import Transcript
+from bot.intake.speakers import CALLER, OPERATOR, UNKNOWN, is_operator_sentence
+from bot.intake.times import IncidentTime, find_time
+from bot.nlu.urgency import Urgency, detect_urgency
+
+SUMMARY_LIMIT = 120
+_SENTENCE = re.compile(r"[^。！？!?；;\n]+[。！？!?；;]?")
+_FILLER = re.compile(r"^(?:喂+|你好|您好|哎|唉|嗯+|啊+|哦+|噢|对+|对的|是的?|好的?|行|可以|谢谢|再见|拜拜|没有了|没了|"
+                     r"那个|就是|这个|然后|麻烦了|麻烦你了|辛苦了|同志|领导|我想|我要|我想问一下|我想反映一下|我要反映一下|"
+                     r"反映个事|反映一个事|反映一个问题|我要投诉|[，,、\s])+")
+_ONLY_CONTACT = re.compile(r"^(?:我|俺)?(?:的)?(?:电话|手机|号码|联系方式)?(?:号码)?(?:是|就是)?[\d\s\-，,]+$|"
+                           r"^(?:免贵)?(?:我)?(?:姓|叫)\S{1,4}$")
+_DEMAND = re.compile(r"希望|要求|请求|请(?:你们|有关|相关|政府|领导)|麻烦(?:你们|您|帮)|帮(?:我|忙|我们)|能不能|能否|"
+                     r"可不可以|赶紧|尽快|抓紧|给个说法|处理一下|管一?管|解决|想问|咨询|怎么办|怎么(?:申请|办|弄|处理)|"
+                     r"如何|去哪|哪里(?:办|能)|要什么材料|退(?:钱|款|费)|赔偿|查一下|督促|整改|取缔|制止")
+_PROBLEM = re.compile(r"坏|漏|吵|噪|堵|停|没人|不给|不发|不退|拖欠|欠|投诉|乱|违|臭|脏|危险|被|扰|污|收费|不让|不开|"
+                      r"烧|垃圾|塌|断|破|占|骗|偷|打|不热|发黄|异味|没有|不管|不作为|不到位|积水|噪音|施工|摆摊|"
+                      r"受伤|着火|起火|泄漏|困|撞|晕|流血|救")
+_SELF_PHONE = re.compile(r"(?:我|俺|本人|咱)(?:的|家)?(?:电话|手机|号码|联系方式|座机)?|联系(?:我|电话|方式)|回(?:电|个电话)|"
+                         r"打(?:我|这个)|号码(?:是|就是)|电话(?:是|就是)|手机(?:号)?(?:是|就是)|留(?:个|一下)")
+_THIRD_PHONE = re.compile(r"物业|公司|老板|商家|店(?:主|里|家)?|饭店|对方|他(?:的|们)|她(?:的|们)|房东|包工头|中介|"
+                          r"客服|售后|学校|医院|单位|厂|司机|师傅的|工头|经理|村委|社区的|儿子|女儿|老公|爱人|家属")
+_READ_BACK = re.compile(r"您的|你的|您这个|是不是|对吗|对吧|没错吧|核对|确认")
+_CLAUSE_END = re.compile(r"[，,。.；;！!？?\n]")
+_THIS_LINE = re.compile(r"(?:就|用)?(?:这个|本|当前|来电)(?:号码?|手机|电话)|打进来的(?:这个)?(?:号|电话)")
+
+
+@dataclass
+class Phone:
+    number: str
+    kind: str                   # 'mobile' | 'landline' | 'local'
+    source: str                 # 'caller' | 'operator' | 'transcript' | 'metadata'
+    valid: bool                 # storable as a contact (local numbers lack the area code)
+
+
+@dataclass
+class Extraction:
+    caller_text: str
+    summary: str
+    place: Place
+    phone: Phone | None
+    phone_tail: str | None
+    other_phones: list[str]
+    case_numbers: list[str]
+    name: Name | None
+    incident_time: IncidentTime | None
+    urgency: Urgency
+    warnings: list[str] = field(default_factory=list)
+
+
+def caller_sentences(transcript: Transcript) -> list[str]:
+    """What the caller said, sentence by sentence."""
+    if transcript.has_speakers:
+        texts = [t.text for t in transcript.turns if t.speaker_role == CALLER]
+        if not texts:
+            raise IntakeError("no caller turns: only the operator speaks in this transcript",
+                              "转写中没有来电人的发言（只有话务员的话），无法提取诉求")
+        return [s for text in texts for s in _sentences(text)]
+    sentences = [s for t in transcript.turns for s in _sentences(t.text)]
+    kept = [s for s in sentences if not is_operator_sentence(s)]
+    if not kept:
+        raise IntakeError("no caller content: every sentence is the operator's script",
+                          "转写中找不到来电人的陈述（全部是话务员的话术）")
+    return kept
+
+
+def _sentences(text: str) -> list[str]:
+    return [s.strip() for s in _SENTENCE.findall(text) if s.strip()]
+
+
+def extract(transcript: Transcript, places: PlaceMatcher, reference: datetime | None = None) -> Extraction:
+    sentences = caller_sentences(transcript)
+    caller_text = "\n".join(sentences)
+    operator_text = transcript.text_of(OPERATOR)
+    warnings: list[str] = []
+
+    place = places.find(caller_text)
+    if place.area is None and operator_text:
+        # The operator often reads the address back ("您说的是滨河社区3栋对吧").
+        echoed = places.find(operator_text)
+        if echoed.area:
+            place = echoed
+            warnings.append("地点来自话务员复述，请核实")
+
+    phone, tail, others = _pick_phone(transcript)
+    if phone is None and tail:
+        warnings.append(f"来电人只说了尾号 {tail}，请补全联系电话")
+    elif phone is None:
+        warnings.append("未找到联系电话，请向来电人确认")
+    elif not phone.valid:
+        warnings.append(f"电话 {phone.number} 缺少区号，请补全")
+
+    labels = [t.speaker for t in transcript.turns if t.speaker_role == CALLER and t.speaker]
+    name = find_name(caller_text, operator_text, labels)
+    case_numbers = _case_numbers(transcript)
+    urgency = detect_urgency(caller_text)
+    incident = find_time(caller_text, reference or _reference_time(transcript))
+    summary = summarize(sentences, name, place)
+    return Extraction(caller_text, summary, place, phone, tail, others, case_numbers, name,
+                      incident, urgency, warnings)
+
+
+# ---------------------------------------------------------------------- summary
+def summarize(sentences: list[str], name: Name | None, place: Place) -> str:
+    """诉求摘要 in the caller's own facts: who, where, what, and what they want."""
+    facts, demands = [], []
+    for index, sentence in enumerate(sentences):
+        core = _FILLER.sub("", sentence).strip("，,。 ")
+        plain = to_ascii_digits(core)
+        if len(re.sub(r"[\d\s\-，,、。]", "", plain)) < 4 or _ONLY_CONTACT.match(plain):
+            continue
+        score = len(_PROBLEM.findall(core)) + (1.5 if place.matched and place.matched in core else 0)
+        if _DEMAND.search(core):
+            demands.append((index, core))
+            score += 0.5
+        facts.append((score, index, core))
+    chosen = sorted(sorted(facts, key=lambda f: (-f[0], f[1]))[:2], key=lambda f: f[1])
+    parts = [core for _, _, core in chosen]
+    demand = next((core for _, core in demands if core not in parts), None)
+    who = name.display if name else "来电人"
+    body = "，".join(parts) if parts else "（未能提取，请话务员填写）"
+    if place.address and place.address not in body and place.matched not in body:
+        body = f"{place.address}，{body}"
+    text = f"{who}反映：{body}"
+    if demand:
+        text += f"；诉求：{demand}"
+    text += "。"
+    return text if len(text) <= SUMMARY_LIMIT else text[:SUMMARY_LIMIT - 1] + "…"
+
+
+# ---------------------------------------------------------------------- phones
+def _pick_phone(transcript: Transcript) -> tuple[Phone | None, str | None, list[str]]:
+    scored: list[tuple[float, int, NumberMatch, str]] = []
+    tails: list[str] = []
+    this_line = False
+    order = 0
+    for turn in transcript.turns:
+        role = turn.speaker_role
+        if role in (CALLER, UNKNOWN) and _THIS_LINE.search(turn.text):
+            this_line = True
+        for match in find_numbers(turn.text):
+            order += 1
+            if match.kind == "tail" and role != OPERATOR:
+                tails.append(match.value)
+            if match.kind not in ("mobile", "landline", "local"):
+                continue
+            before = turn.text[max(0, match.start - 12):match.start]
+            clause = _CLAUSE_END.split(before)[-1]     # '物业电话是' of '…，物业电话是139…'
+            around = before + turn.text[match.end:match.end + 8]
+            score = {CALLER: 3.0, UNKNOWN: 2.0, OPERATOR: 0.5}[role]
+            if role != OPERATOR and _SELF_PHONE.search(clause):
+                score += 2
+            if _THIRD_PHONE.search(clause):
+                score -= 4
+            if role == OPERATOR and _READ_BACK.search(around):
+                score += 2.5
+            if match.kind == "local":
+                score -= 1
+            source = {CALLER: "caller", OPERATOR: "operator", UNKNOWN: "transcript"}[role]
+            scored.append((score, -order, match, source))
+    meta = transcript.meta.get("caller_number")
+    if meta:
+        found = [m for m in find_numbers(meta) if m.kind in ("mobile", "landline")]
+        if found:
+            bonus = 4.0 if this_line else 1.0
+            if tails and found[0].value.endswith(tails[0]):
+                bonus = 6.0
+            scored.append((bonus, 0, found[0], "metadata"))
+    positive = [s for s in scored if s[0] > 0]
+    others = sorted({m.value for _, _, m, _ in scored})
+    if not positive:
+        return None, (tails[0] if tails else None), others
+    score, _, best, source = max(positive, key=lambda s: (s[0], s[1]))
+    others = [o for o in others if o != best.value]
+    phone = Phone(best.value, best.kind, source, best.kind != "local")
+    tail = tails[0] if tails and not best.value.endswith(tails[0]) else None
+    return phone, tail, others
+
+
+def _case_numbers(transcript: Transcript) -> list[str]:
+    seen: list[str] = []
+    for role in (CALLER, UNKNOWN, OPERATOR):
+        for turn in transcript.turns:
+            if turn.speaker_role == role:
+                for match in find_case_numbers(turn.text):
+                    if match.value not in seen:
+                        seen.append(match.value)
+    return seen
+
+
+_ABS = re.compile(r"(\d{4})[-/.年](\d{1,2})[-/.月](\d{1,2})日?(?:[ T]+(\d{1,2}):(\d{2}))?")
+
+
+def _reference_time(transcript: Transcript) -> datetime | None:
+    """The call's own time: a batch column, else the first absolute timestamp."""
+    candidates = [transcript.meta.get("called_at")] + [t.start for t in transcript.turns]
+    for value in candidates:
+        m = _ABS.search(value or "")
+        if m:
+            try:
+                y, mo, d = int(m.group(1)), int(m.group(2)), int(m.group(3))
+                return datetime(y, mo, d, int(m.group(4) or 0), int(m.group(5) or 0))
+            except ValueError:
+                continue
+    return None

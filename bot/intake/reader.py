@@ -1,0 +1,448 @@
+"""Transcript files in the forms they really come in → `Transcript` objects.
+
+Forms: speaker-labelled dialogue (话务员/坐席/客服 vs 市民/来电人/王先生, A/B, 甲/乙, 说话人1),
+with or without timestamps (`[00:01:23]`, `00:01:23`, `2026-11-20 09:15:02`), half- or
+full-width colons, several turns on one line; plain ASR text without speakers; a JSON list of
+{speaker, text, start}; JSON or JSONL batches; CSV/TSV/XLSX batches with one transcript per
+row. Every item that cannot be read becomes a `ReadFailure` and the rest of the batch goes on.
+"""
+from __future__ import annotations
+
+import csv
+import io
+import json
+import re
+import sys
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+from bot.intake.decoding import decode
+from bot.intake.errors import IntakeError
+from bot.intake.speakers import CALLER, OPERATOR, UNKNOWN, resolve_roles, role_of_label
+
+FORMATS = ("auto", "text", "json", "jsonl", "csv", "xlsx")
+MAX_TRANSCRIPT_CHARS = 100_000      # a long call is ~10k characters; more is not a transcript
+MAX_FILE_BYTES = 64 * 1024 * 1024
+SKIPPED_SUFFIXES = {".yml", ".yaml", ".md"}
+
+
+@dataclass
+class Turn:
+    speaker_role: str                 # 'operator' | 'caller' | 'unknown'
+    text: str
+    start: str | None = None          # as written: '00:01:23', '2026-11-20 09:15:02', '83.2'
+    speaker: str | None = None        # the label as written ('话务员', 'A', 'spk0')
+
+
+@dataclass
+class Transcript:
+    id: str
+    turns: list[Turn]
+    source: str
+    meta: dict = field(default_factory=dict)   # caller_number, called_at … from batch columns
+
+    def text_of(self, *roles: str) -> str:
+        return "\n".join(t.text for t in self.turns if t.speaker_role in roles)
+
+    @property
+    def full_text(self) -> str:
+        return "\n".join(t.text for t in self.turns)
+
+    @property
+    def has_speakers(self) -> bool:
+        return any(t.speaker_role != UNKNOWN for t in self.turns)
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+@dataclass
+class ReadFailure:
+    id: str
+    source: str
+    error: IntakeError
+
+
+Item = Transcript | ReadFailure
+
+
+# ====================================================================== entry points
+def read_path(path: str | Path, fmt: str = "auto") -> list[Item]:
+    """Read a file, a directory (every file in it, sorted) or '-' (stdin)."""
+    if str(path) == "-":
+        return read_bytes(sys.stdin.buffer.read(), fmt=fmt, source="<stdin>", name="stdin")
+    path = Path(path)
+    if path.is_dir():
+        items: list[Item] = []
+        for child in sorted(p for p in path.rglob("*") if p.is_file()):
+            if child.name.startswith(".") or child.suffix.lower() in SKIPPED_SUFFIXES:
+                continue
+            items.extend(read_path(child, fmt))
+        return items
+    try:
+        size = path.stat().st_size
+        if size > MAX_FILE_BYTES:
+            raise IntakeError(f"file larger than {MAX_FILE_BYTES // 2**20} MB",
+                              f"文件超过 {MAX_FILE_BYTES // 2**20} MB，请拆分后导入")
+        data = path.read_bytes()
+    except OSError as exc:
+        return [ReadFailure(path.stem, str(path),
+                            IntakeError(f"cannot read file: {exc.strerror}", f"无法读取文件：{exc.strerror}"))]
+    except IntakeError as exc:
+        return [ReadFailure(path.stem, str(path), exc)]
+    return read_bytes(data, fmt=fmt, source=str(path), name=path.stem, suffix=path.suffix.lower())
+
+
+def read_bytes(data: bytes, *, fmt: str = "auto", source: str = "<input>", name: str = "input",
+               suffix: str = "") -> list[Item]:
+    if fmt not in FORMATS:
+        raise ValueError(f"unknown format {fmt}")
+    try:
+        if fmt == "auto":
+            fmt = _sniff(data, suffix)
+        if fmt == "xlsx":
+            return _from_xlsx(data, source, name)
+        text = decode(data)
+        if fmt == "json":
+            return _from_json_text(text, source, name)
+        if fmt == "jsonl":
+            return _from_jsonl(text, source, name)
+        if fmt == "csv":
+            return _from_csv(text, source, name, tab=suffix == ".tsv")
+        return [_finish(parse_text(text, name, source))]
+    except IntakeError as exc:
+        return [ReadFailure(name, source, exc)]
+
+
+def read_text(text: str, *, id: str = "input", source: str = "<input>") -> Transcript:
+    """One pasted transcript (web page, API). Raises `IntakeError`."""
+    if text is None or not text.strip():
+        raise IntakeError("empty input", "内容为空")
+    item = _finish(parse_text(text, id, source))
+    if isinstance(item, ReadFailure):
+        raise item.error
+    return item
+
+
+def _sniff(data: bytes, suffix: str) -> str:
+    by_suffix = {".json": "json", ".jsonl": "jsonl", ".ndjson": "jsonl", ".csv": "csv",
+                 ".tsv": "csv", ".xlsx": "xlsx", ".txt": "text"}
+    if suffix in by_suffix:
+        return by_suffix[suffix]
+    if data.startswith(b"PK\x03\x04"):
+        return "xlsx"
+    head = data[:4096].lstrip(b"\xef\xbb\xbf \t\r\n")
+    if head.startswith(b"["):
+        return "json"
+    if head.startswith(b"{"):
+        lines = [ln for ln in data[:65536].splitlines() if ln.strip()]
+        if len(lines) > 1 and all(ln.lstrip().startswith(b"{") for ln in lines[:5]):
+            return "jsonl"
+        return "json"
+    return "text"
+
+
+def _finish(transcript: Transcript) -> Item:
+    """Checks every transcript passes, whatever form it came in."""
+    size = sum(len(t.text) for t in transcript.turns)
+    if size > MAX_TRANSCRIPT_CHARS:
+        return ReadFailure(transcript.id, transcript.source, IntakeError(
+            f"transcript has {size} characters, more than {MAX_TRANSCRIPT_CHARS}",
+            f"转写文本过长（{size} 字，超过 {MAX_TRANSCRIPT_CHARS} 字），请确认是否为单通电话的记录"))
+    if not any(t.text.strip() for t in transcript.turns):
+        return ReadFailure(transcript.id, transcript.source, IntakeError("empty transcript", "转写内容为空"))
+    return transcript
+
+
+# ====================================================================== plain text
+_TS = (r"(?:\d{4}[-/.年]\d{1,2}[-/.月]\d{1,2}日?(?:[ T]+\d{1,2}:\d{2}(?::\d{2})?(?:[.,]\d{1,3})?)?"
+       r"|\d{1,2}:\d{2}(?::\d{2})?(?:[.,]\d{1,3})?)")
+
+
+def _tsb(name: str) -> str:
+    return r"(?:[\[【(（]?(?P<" + name + r">" + _TS + r")[\]】)）]?)"
+
+
+# A label: a short token with no sentence punctuation, then an optional timestamp and a colon.
+_LABEL_AT = re.compile(
+    r"(?:^|(?<=[。！？!?；;…\n])|(?<=[。！？!?；;…][ \t])|(?<=\s\s)|(?<=\t))[ \t]*"
+    + _tsb("ts1") + r"?[ \t]*"
+    r"(?P<label>[^\s:：,，。、！？!?\[\]【】()（）0-9\"“”'‘’][^:：,，。、！？!?\n\[\]【】\"“”]{0,13}?)"
+    r"[ \t]*" + _tsb("ts2") + r"?[ \t]*[:：]", re.M)
+_NEUTRAL = re.compile(r"[A-Za-z]|[甲乙丙]方?|[问答]|(?:说话人|发言人|讲话人|角色|声道|通道|speaker|spk|SPEAKER)[ _-]?\d{1,2}|"
+                      r"[左右]声道|第[一二12]方", re.I)
+_FIELD_WORDS = re.compile(r"号码|时间|日期|电话|手机|内容|地址|地点|类[别型]|分类|区域|编号|单号|诉求|摘要|标题|"
+                          r"结果|备注|姓名|性别|事项|意见|要求|情况|原因|方式|部门|状态|反映人?$|说明|主题|处理")
+_LEADING_TS = re.compile(r"^[ \t]*" + _tsb("ts") + r"[ \t]*")
+_LABEL_TS_NO_COLON = re.compile(r"^([ \t]*\S{1,12}?)[ \t]+(" + _TS + r")[ \t]+(?=\S)", re.M)
+
+
+def _valid_label(label: str, line_start_counts: dict[str, int]) -> bool:
+    label = label.strip()
+    if not label or len(label) > 14:
+        return False
+    if _NEUTRAL.fullmatch(label):
+        return True
+    if _FIELD_WORDS.search(label):
+        return False
+    if role_of_label(label):
+        return True
+    # A free label (a person's name …) counts when it opens several lines.
+    return line_start_counts.get(label, 0) >= 2 and len(label) <= 6
+
+
+def parse_text(text: str, id: str, source: str) -> Transcript:
+    text = text.replace("\r\n", "\n").replace("\r", "\n").replace("\u3000", " ")
+    # '话务员 00:01:23 您好' → '话务员 00:01:23：您好' when the label is a speaker.
+    text = _LABEL_TS_NO_COLON.sub(
+        lambda m: f"{m.group(1)} {m.group(2)}：" if (role_of_label(m.group(1).strip())
+                                                   or _NEUTRAL.fullmatch(m.group(1).strip()))
+        else m.group(0), text)
+    matches = list(_LABEL_AT.finditer(text))
+    starts: dict[str, int] = {}
+    for m in matches:
+        at_line_start = m.start() == 0 or text[m.start() - 1] == "\n"
+        if at_line_start:
+            starts[m.group("label").strip()] = starts.get(m.group("label").strip(), 0) + 1
+    labelled = [m for m in matches if _valid_label(m.group("label"), starts)]
+    if len({m.group("label").strip() for m in labelled}) == 1 and len(labelled) == 1 \
+            and not role_of_label(labelled[0].group("label")):
+        labelled = []      # one lone 'xx：' is a heading, not a dialogue
+    if not labelled:
+        return Transcript(id, _plain_turns(text), source)
+    raw: list[tuple[str | None, str, str | None]] = []
+    head = text[:labelled[0].start()].strip()
+    if head:
+        raw.extend((None, line, ts) for _, line, ts in _lines(head))
+    for i, m in enumerate(labelled):
+        end = labelled[i + 1].start() if i + 1 < len(labelled) else len(text)
+        body = " ".join(line for _, line, _ in _lines(text[m.end():end]))
+        raw.append((m.group("label").strip(), body, m.group("ts1") or m.group("ts2")))
+    roles = resolve_roles([(label, body) for label, body, _ in raw if label])
+    turns = [Turn(roles.get(label, UNKNOWN) if label else UNKNOWN, body.strip(), ts, label)
+             for label, body, ts in raw if body.strip()]
+    return Transcript(id, turns, source)
+
+
+def _lines(text: str):
+    for line in text.split("\n"):
+        m = _LEADING_TS.match(line)
+        ts = m.group("ts") if m else None
+        body = line[m.end():] if m else line
+        if body.strip():
+            yield None, body.strip(), ts
+
+
+def _plain_turns(text: str) -> list[Turn]:
+    return [Turn(UNKNOWN, body, ts) for _, body, ts in _lines(text)]
+
+
+# ====================================================================== JSON
+_SPEAKER_KEYS = ("speaker_role", "role", "speaker", "spk", "speaker_id", "speakerId", "channel_id",
+                 "channel", "who", "说话人", "角色")
+_TEXT_KEYS = ("text", "content", "utterance", "transcript", "sentence", "onebest", "words",
+              "内容", "文本", "通话内容", "转写文本")
+_START_KEYS = ("start", "begin", "start_time", "startTime", "bg", "offset", "time", "timestamp", "开始时间")
+_TURNS_KEYS = ("turns", "utterances", "segments", "dialogue", "dialog", "sentences", "messages", "对话")
+_ID_KEYS = ("id", "call_id", "callId", "uuid", "编号", "序号", "通话编号", "流水号", "name")
+_PHONE_KEYS = ("caller_number", "caller_phone", "phone", "caller", "ani", "mobile", "来电号码",
+               "主叫号码", "联系电话", "电话")
+_TIME_KEYS = ("called_at", "call_time", "start_time", "date", "created_at", "来电时间", "通话时间")
+_BATCH_KEYS = ("transcripts", "calls", "items", "records", "data")
+
+
+def _pick(obj: dict, keys) -> object | None:
+    for key in keys:
+        if key in obj and obj[key] not in (None, ""):
+            return obj[key]
+    lowered = {str(k).strip().lower(): v for k, v in obj.items()}
+    for key in keys:
+        value = lowered.get(key.lower())
+        if value not in (None, ""):
+            return value
+    return None
+
+
+def _from_json_text(text: str, source: str, name: str) -> list[Item]:
+    try:
+        doc = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise IntakeError(f"invalid JSON at line {exc.lineno} column {exc.colno}: {exc.msg}",
+                          f"JSON 格式错误（第 {exc.lineno} 行第 {exc.colno} 列）") from None
+    return _from_json(doc, source, name)
+
+
+def _from_json(doc, source: str, name: str) -> list[Item]:
+    if isinstance(doc, dict):
+        batch = _pick(doc, _BATCH_KEYS)
+        if isinstance(batch, list) and _pick(doc, _TURNS_KEYS) is None:
+            return _batch(batch, source, name)
+        return [_transcript_from_obj(doc, source, name)]
+    if isinstance(doc, list):
+        if not doc:
+            raise IntakeError("empty JSON list", "JSON 列表为空")
+        if all(isinstance(x, dict) for x in doc):
+            is_batch = any(_pick(x, _TURNS_KEYS) is not None for x in doc) or \
+                all(_pick(x, _SPEAKER_KEYS) is None and _pick(x, _ID_KEYS) is not None for x in doc)
+            if is_batch:
+                return _batch(doc, source, name)
+            return [_guarded(lambda: _transcript_from_turns(doc, name, source, {}), name, source)]
+        if all(isinstance(x, str) for x in doc):
+            return [_finish(parse_text("\n".join(doc), name, source))]
+    raise IntakeError("unrecognised JSON shape (expected a list of turns or of transcripts)",
+                      "无法识别的 JSON 结构（应为对话轮次列表 [{speaker, text, start}] 或转写列表）")
+
+
+def _batch(items: list, source: str, name: str) -> list[Item]:
+    out: list[Item] = []
+    for index, obj in enumerate(items, 1):
+        default_id = f"{name}#{index}"
+        if isinstance(obj, str):
+            out.append(_guarded(lambda: _finish(parse_text(obj, default_id, source)), default_id, source))
+        elif isinstance(obj, dict):
+            out.append(_transcript_from_obj(obj, source, default_id))
+        else:
+            out.append(ReadFailure(default_id, source, IntakeError(
+                f"item {index} is neither an object nor a string", f"第 {index} 条既不是对象也不是文本")))
+    return out
+
+
+def _guarded(build, id: str, source: str) -> Item:
+    try:
+        return build()
+    except IntakeError as exc:
+        return ReadFailure(id, source, exc)
+
+
+def _meta(obj: dict) -> dict:
+    meta = {}
+    phone, when = _pick(obj, _PHONE_KEYS), _pick(obj, _TIME_KEYS)
+    if phone is not None:
+        meta["caller_number"] = str(phone).strip()
+    if when is not None:
+        meta["called_at"] = str(when).strip()
+    return meta
+
+
+def _transcript_from_obj(obj: dict, source: str, default_id: str) -> Item:
+    id = str(_pick(obj, _ID_KEYS) or default_id)
+    try:
+        turns = _pick(obj, _TURNS_KEYS)
+        if isinstance(turns, list):
+            return _transcript_from_turns(turns, id, source, _meta(obj))
+        text = _pick(obj, _TEXT_KEYS)
+        if isinstance(text, str) and text.strip():
+            transcript = parse_text(text, id, source)
+            transcript.meta.update(_meta(obj))
+            return _finish(transcript)
+        raise IntakeError("item has no text or turns", "该条没有转写文本（缺少 text 或 turns 字段）")
+    except IntakeError as exc:
+        return ReadFailure(id, source, exc)
+
+
+def _transcript_from_turns(items: list, id: str, source: str, meta: dict) -> Item:
+    raw: list[tuple[str | None, str, str | None]] = []
+    for obj in items:
+        if isinstance(obj, str):
+            raw.append((None, obj, None))
+            continue
+        if not isinstance(obj, dict):
+            raise IntakeError("a turn is neither an object nor a string", "对话轮次格式不对")
+        text = _pick(obj, _TEXT_KEYS)
+        if text is None:
+            continue
+        if isinstance(text, list):   # words with timings
+            text = "".join(w.get("word", w.get("text", "")) if isinstance(w, dict) else str(w) for w in text)
+        speaker = _pick(obj, _SPEAKER_KEYS)
+        label = None if speaker is None else (f"spk{speaker}" if isinstance(speaker, (int, float))
+                                              else str(speaker).strip())
+        start = _pick(obj, _START_KEYS)
+        raw.append((label, str(text).strip(), None if start is None else str(start)))
+    if not raw:
+        raise IntakeError("no turns with text", "对话中没有任何文本")
+    direct = {OPERATOR, CALLER, UNKNOWN}
+    roles = resolve_roles([(lb, tx) for lb, tx, _ in raw if lb and lb.lower() not in direct])
+    turns = []
+    for label, text, start in raw:
+        if not text:
+            continue
+        role = label.lower() if label and label.lower() in direct else roles.get(label, UNKNOWN)
+        turns.append(Turn(role, text, start, label))
+    return _finish(Transcript(id, turns, source, meta))
+
+
+def _from_jsonl(text: str, source: str, name: str) -> list[Item]:
+    out: list[Item] = []
+    for number, line in enumerate(text.splitlines(), 1):
+        if not line.strip():
+            continue
+        default_id = f"{name}#{number}"
+        try:
+            obj = json.loads(line)
+        except json.JSONDecodeError as exc:
+            out.append(ReadFailure(default_id, source, IntakeError(
+                f"line {number}: invalid JSON ({exc.msg})", f"第 {number} 行不是合法的 JSON")))
+            continue
+        if isinstance(obj, dict):
+            out.append(_transcript_from_obj(obj, source, default_id))
+        elif isinstance(obj, list):
+            out.append(_guarded(lambda: _transcript_from_turns(obj, default_id, source, {}),
+                                default_id, source))
+        elif isinstance(obj, str):
+            out.append(_guarded(lambda: _finish(parse_text(obj, default_id, source)), default_id, source))
+        else:
+            out.append(ReadFailure(default_id, source, IntakeError(
+                f"line {number}: not a transcript object", f"第 {number} 行不是转写记录")))
+    if not out:
+        raise IntakeError("no records", "文件中没有任何记录")
+    return out
+
+
+# ====================================================================== tables
+_TABLE_TEXT = ("text", "transcript", "content", "dialogue", "通话内容", "转写文本", "转写内容", "内容",
+               "文本", "通话记录", "记录", "工单内容", "诉求内容", "来电内容", "对话")
+
+
+def _from_csv(text: str, source: str, name: str, tab: bool = False) -> list[Item]:
+    first = text.split("\n", 1)[0]
+    delimiter = "\t" if tab or first.count("\t") > first.count(",") else ","
+    rows = list(csv.reader(io.StringIO(text), delimiter=delimiter))
+    return _from_rows(rows, source, name)
+
+
+def _from_xlsx(data: bytes, source: str, name: str) -> list[Item]:
+    from openpyxl import load_workbook
+
+    try:
+        book = load_workbook(io.BytesIO(data), read_only=True, data_only=True)
+    except Exception as exc:  # noqa: BLE001 - openpyxl raises many kinds for a broken file
+        raise IntakeError(f"not a readable XLSX workbook ({type(exc).__name__})",
+                          "无法打开 XLSX 文件（文件损坏或不是 Excel 2007+ 格式）") from None
+    try:
+        sheet = book.worksheets[0]
+        rows = [["" if v is None else str(v) for v in row] for row in sheet.iter_rows(values_only=True)]
+    finally:
+        book.close()
+    return _from_rows(rows, source, name)
+
+
+def _from_rows(rows: list[list[str]], source: str, name: str) -> list[Item]:
+    rows = [r for r in rows if any(c.strip() for c in r)]
+    if not rows:
+        raise IntakeError("no rows", "表格中没有任何数据")
+    header = [h.strip().lstrip("\ufeff").lower() for h in rows[0]]
+    text_col = next((header.index(k) for k in _TABLE_TEXT if k in header), None)
+    if text_col is None:
+        raise IntakeError(f"no text column; columns are {rows[0]} (expected one of: text, transcript, 通话内容 …)",
+                          f"表格缺少转写文本列（应有 text / 通话内容 / 内容 等列），现有列：{'、'.join(rows[0])}")
+    out: list[Item] = []
+    for number, row in enumerate(rows[1:], 2):
+        record = {header[i]: row[i] for i in range(min(len(header), len(row))) if header[i]}
+        default_id = f"{name}#{number}"
+        if len(row) <= text_col or not row[text_col].strip():
+            rid = str(_pick(record, _ID_KEYS) or default_id)
+            out.append(ReadFailure(rid, source, IntakeError(
+                f"row {number}: the text column is missing or empty", f"第 {number} 行缺少通话内容")))
+            continue
+        out.append(_transcript_from_obj({**record, "text": row[text_col]}, source, default_id))
+    return out

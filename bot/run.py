@@ -1,0 +1,325 @@
+"""`bot run`: the whole product as one supervised command.
+
+Children, each in its own process group, output in var/log/<name>.log:
+- rasa     the Rasa server (Python 3.10 env) with endpoints/credentials written to var/rasa/
+- actions  the action server (rasa_sdk, this env)
+- app      web chat + API (uvicorn); it also runs the notifier (outbox → webchat, Telegram
+           or log), the watchdog and the retry of kept messages (see bot/web/background.py)
+- telegram the Telegram adapter, when TELEGRAM_BOT_TOKEN is set and `bot telegram` exists
+
+It waits for health, prints the URLs, restarts a crashed child with backoff and stops
+everything on Ctrl-C / SIGTERM (SIGTERM to each group, SIGKILL after a grace period).
+"""
+from __future__ import annotations
+
+import ctypes
+import os
+import signal
+import subprocess
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from urllib.parse import unquote, urlparse
+
+import click
+
+from bot.settings import ROOT, Settings
+
+GRACE_SECONDS = 15.0
+MAX_BACKOFF = 60.0
+STABLE_SECONDS = 60.0       # a child up this long has its backoff reset
+
+
+class RunError(Exception):
+    """A reason not to start, in Chinese and English."""
+
+
+@dataclass
+class Child:
+    name: str
+    argv: list[str]
+    health_url: str | None = None
+    env: dict[str, str] = field(default_factory=dict)
+    proc: subprocess.Popen | None = None
+    started_at: float = 0.0
+    restarts: int = 0
+    backoff: float = 1.0
+    restart_at: float | None = None
+
+
+# ---------------------------------------------------------------------- Rasa configuration
+def endpoints_yaml(settings: Settings) -> str:
+    rasa_dir = settings.var_dir / "rasa"
+    lines = ["# Written by `bot run` from the environment (.env); edit that, not this file.",
+             "action_endpoint:",
+             f'  url: "http://127.0.0.1:{settings.action_port}/webhook"',
+             "tracker_store:",
+             "  type: SQL",
+             "  dialect: sqlite",
+             f'  db: "{(rasa_dir / "tracker.db").resolve()}"']
+    if settings.redis_url:
+        redis = urlparse(settings.redis_url)
+        db = (redis.path or "/0").lstrip("/") or "0"
+        lines += ["lock_store:", "  type: redis", f'  url: "{redis.hostname or "127.0.0.1"}"',
+                  f"  port: {redis.port or 6379}", f"  db: {db}",
+                  '  key_prefix: "jianjian"']
+        if redis.password:
+            lines.append(f'  password: "{unquote(redis.password)}"')
+        if redis.scheme == "rediss":
+            lines.append("  use_ssl: true")
+    return "\n".join(lines) + "\n"
+
+
+CREDENTIALS_YAML = "# Written by `bot run`: channels reach Rasa through its REST channel.\nrest:\n"
+
+
+def write_rasa_config(settings: Settings) -> tuple[Path, Path]:
+    rasa_dir = settings.var_dir / "rasa"
+    rasa_dir.mkdir(parents=True, exist_ok=True)
+    endpoints, credentials = rasa_dir / "endpoints.yml", rasa_dir / "credentials.yml"
+    endpoints.write_text(endpoints_yaml(settings), encoding="utf-8")
+    credentials.write_text(CREDENTIALS_YAML, encoding="utf-8")
+    return endpoints, credentials
+
+
+# ---------------------------------------------------------------------- the children
+def model_path(environ=os.environ) -> Path:
+    return Path(environ.get("RASA_MODEL") or ROOT / "models" / "current.tar.gz")
+
+
+def plan(settings: Settings, environ=os.environ) -> list[Child]:
+    """The children for these settings; raises RunError when something is missing."""
+    model = model_path(environ)
+    if not model.is_file():
+        raise RunError(f"找不到对话模型 {_rel(model)}，请先运行 make model（make run 会自动构建）。\n"
+                       f"Model {_rel(model)} is missing: run `make model` first "
+                       "(`make run` builds it).")
+    rasa_bin = Path(environ.get("RASA_BIN") or ROOT / ".venv" / "rasa" / "bin" / "rasa")
+    if not rasa_bin.exists():
+        raise RunError(f"找不到 Rasa 环境（{_rel(rasa_bin)}），请先运行 make deps。\n"
+                       "The Rasa environment is missing: run `make deps`.")
+    rasa = urlparse(settings.rasa_url)
+    rasa_port = rasa.port or 5005
+    endpoints, credentials = write_rasa_config(settings)
+    python = sys.executable
+    children = [
+        Child("rasa", [str(rasa_bin), "run", "--enable-api", "-m", str(model),
+                       "--port", str(rasa_port), "-i", rasa.hostname or "127.0.0.1",
+                       "--cors", "*", "--endpoints", str(endpoints),
+                       "--credentials", str(credentials)],
+              health_url=f"http://127.0.0.1:{rasa_port}/status",
+              env={"RASA_TELEMETRY_ENABLED": "false", "TF_CPP_MIN_LOG_LEVEL": "3"}),
+        Child("actions", [python, "-m", "rasa_sdk", "--actions", "actions",
+                          "--port", str(settings.action_port), "--endpoints", str(endpoints)],
+              health_url=f"http://127.0.0.1:{settings.action_port}/health"),
+        Child("app", [python, "-m", "bot.web.serve"],
+              health_url=f"http://127.0.0.1:{settings.app_port}/livez"),
+    ]
+    if settings.telegram_bot_token and _has_command("telegram"):
+        bot_bin = Path(python).with_name("bot")
+        argv = [str(bot_bin), "telegram"] if bot_bin.exists() else [python, "-m", "bot.cli", "telegram"]
+        children.append(Child("telegram", argv))
+    return children
+
+
+def _has_command(name: str) -> bool:
+    from bot.cli import main
+
+    return name in main.commands
+
+
+def _rel(path: Path) -> str:
+    try:
+        return str(path.resolve().relative_to(ROOT))
+    except ValueError:
+        return str(path)
+
+
+def _port_busy(port: int) -> bool:
+    import socket
+
+    with socket.socket() as sock:
+        sock.settimeout(0.3)
+        return sock.connect_ex(("127.0.0.1", port)) == 0
+
+
+def _die_with_parent() -> None:
+    """Runs in the child before exec: its own group, and SIGTERM if the supervisor dies."""
+    try:
+        ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
+    except OSError:
+        pass
+
+
+# ---------------------------------------------------------------------- the supervisor
+class Supervisor:
+    def __init__(self, children: list[Child], log_dir: Path, *, out=None) -> None:
+        self.children = children
+        self.log_dir = log_dir
+        self.stopping = False
+        self.out = out or (lambda line: click.echo(line))
+
+    def start(self, child: Child) -> None:
+        self.log_dir.mkdir(parents=True, exist_ok=True)
+        log = open(self.log_dir / f"{child.name}.log", "ab")
+        log.write(f"\n==== {time.strftime('%Y-%m-%d %H:%M:%S')} start {' '.join(child.argv)}\n"
+                  .encode())
+        log.flush()
+        child.proc = subprocess.Popen(
+            child.argv, cwd=ROOT, env={**os.environ, "PYTHONUNBUFFERED": "1", **child.env},
+            stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
+            start_new_session=True, preexec_fn=_die_with_parent)
+        log.close()
+        child.started_at = time.monotonic()
+        child.restart_at = None
+
+    def check(self) -> None:
+        """Restart children that exited, with backoff (1 s doubling to 60 s)."""
+        now = time.monotonic()
+        for child in self.children:
+            if child.proc is None or self.stopping:
+                continue
+            code = child.proc.poll()
+            if code is None:
+                if now - child.started_at > STABLE_SECONDS:
+                    child.backoff = 1.0
+                continue
+            if child.restart_at is None:
+                child.restart_at = now + child.backoff
+                self.out(f"[{child.name}] 意外退出（退出码 {code}），{child.backoff:g} 秒后重启 "
+                         f"(exited with {code}; restarting in {child.backoff:g}s). "
+                         f"日志 log: {_rel(self.log_dir / (child.name + '.log'))}")
+                for line in self.tail(child):
+                    self.out(f"    {line}")
+                child.backoff = min(child.backoff * 2, MAX_BACKOFF)
+            elif now >= child.restart_at:
+                child.restarts += 1
+                self.start(child)
+
+    def tail(self, child: Child, lines: int = 5) -> list[str]:
+        path = self.log_dir / f"{child.name}.log"
+        try:
+            text = path.read_bytes()[-4000:].decode("utf-8", "replace")
+        except OSError:
+            return []
+        return [line for line in text.splitlines() if line.strip()][-lines:]
+
+    def healthy(self, child: Child) -> bool:
+        if child.proc is None or child.proc.poll() is not None:
+            return False
+        if child.health_url is None:
+            return True
+        import httpx
+
+        try:
+            return httpx.get(child.health_url, timeout=2).status_code == 200
+        except httpx.HTTPError:
+            return False
+
+    def wait_healthy(self, timeout: float) -> bool:
+        deadline = time.monotonic() + timeout
+        waiting = {c.name for c in self.children}
+        while waiting and not self.stopping:
+            for child in self.children:
+                if child.name in waiting and self.healthy(child):
+                    waiting.discard(child.name)
+                    self.out(f"  ✓ {child.name} 已就绪 (ready, "
+                             f"{time.monotonic() - (deadline - timeout):.1f}s)")
+            if not waiting:
+                return True
+            if time.monotonic() > deadline:
+                self.out(f"等待超时，仍未就绪：{', '.join(sorted(waiting))} "
+                         f"(not healthy after {timeout:g}s; see var/log/)")
+                return False
+            self.check()
+            time.sleep(0.5)
+        return not waiting
+
+    def stop(self) -> None:
+        self.stopping = True
+        running = [c for c in reversed(self.children) if c.proc and c.proc.poll() is None]
+        for child in running:
+            _signal_group(child.proc, signal.SIGTERM)
+        deadline = time.monotonic() + GRACE_SECONDS
+        for child in running:
+            try:
+                child.proc.wait(max(deadline - time.monotonic(), 0.1))
+            except subprocess.TimeoutExpired:
+                self.out(f"[{child.name}] 未在 {GRACE_SECONDS:g} 秒内退出，强制结束 (killed)")
+                _signal_group(child.proc, signal.SIGKILL)
+                child.proc.wait(5)
+        for child in self.children:   # stragglers left in a group whose leader exited
+            if child.proc is not None:
+                _signal_group(child.proc, signal.SIGKILL)
+
+    def run(self, timeout: float, banner) -> int:
+        previous = {sig: signal.signal(sig, self._on_signal) for sig in (signal.SIGINT, signal.SIGTERM)}
+        started = time.monotonic()
+        try:
+            for child in self.children:
+                self.start(child)
+            if not self.wait_healthy(timeout):
+                return 0 if self.stopping else 1
+            banner(time.monotonic() - started)
+            while not self.stopping:
+                self.check()
+                time.sleep(0.5)
+            return 0
+        finally:
+            self.out("正在停止… (stopping)")
+            self.stop()
+            for sig, handler in previous.items():
+                signal.signal(sig, handler)
+            self.out("已全部停止 (all stopped)")
+
+    def _on_signal(self, signum, frame) -> None:
+        self.stopping = True
+
+
+def _signal_group(proc: subprocess.Popen, sig: int) -> None:
+    try:
+        os.killpg(proc.pid, sig)
+    except (ProcessLookupError, PermissionError):
+        pass
+
+
+def print_banner(settings: Settings, children: list[Child], seconds: float) -> None:
+    app = f"http://127.0.0.1:{settings.app_port}"
+    names = {c.name for c in children}
+    lines = [
+        "",
+        f"件件有着落 已启动，用时 {seconds:.1f} 秒 (ready in {seconds:.1f}s)",
+        f"  居民网页聊天 Web chat      {app}/chat",
+        f"  健康检查     Health        {app}/healthz",
+        f"  Rasa 服务    Rasa server   {settings.rasa_url}",
+        f"  动作服务     Action server http://127.0.0.1:{settings.action_port}",
+        "  Telegram     " + ("已接入 (adapter running)" if "telegram" in names else
+                            "未启用：设置 TELEGRAM_BOT_TOKEN 后接入 (set TELEGRAM_BOT_TOKEN to enable)"),
+        f"  日志         Logs          {_rel(settings.var_dir / 'log')}/",
+        "按 Ctrl-C 停止 (press Ctrl-C to stop)",
+    ]
+    click.echo("\n".join(lines))
+
+
+@click.command("run")
+@click.option("--timeout", default=240.0, show_default=True,
+              help="Seconds to wait for every part to become healthy.")
+def run_command(timeout: float) -> None:
+    """Run everything: Rasa, action server, web chat + API, notifier, watchdog (+ Telegram)."""
+    settings = Settings.from_env()
+    try:
+        children = plan(settings)
+        busy = [p for p in (urlparse(settings.rasa_url).port or 5005, settings.action_port,
+                            settings.app_port) if _port_busy(p)]
+        if busy:
+            raise RunError(f"端口 {', '.join(map(str, busy))} 已被占用，可能已有一份在运行；"
+                           "请先停止它，或在 .env 中改用其他端口 (RASA_URL / ACTION_PORT / APP_PORT)。\n"
+                           f"Port(s) {', '.join(map(str, busy))} already in use.")
+    except RunError as exc:
+        click.echo(f"错误：{exc}", err=True)
+        sys.exit(2)
+    click.echo("正在启动 Rasa、动作服务、网页聊天和通知服务… (starting; the first start of Rasa "
+               "can take a minute)")
+    supervisor = Supervisor(children, settings.var_dir / "log")
+    sys.exit(supervisor.run(timeout, lambda s: print_banner(settings, children, s)))

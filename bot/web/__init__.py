@@ -1,0 +1,1 @@
+"""The resident web chat (`/chat`), its JSON/SSE API and the app's background loops."""

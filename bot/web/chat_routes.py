@@ -1,0 +1,202 @@
+"""The resident chat API: session, message relay, own cases, inbox and the SSE stream."""
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+from dataclasses import dataclass
+
+from fastapi import APIRouter, Request
+from fastapi.responses import JSONResponse, Response, StreamingResponse
+
+from bot.cases.errors import CaseNotFound, InvalidInput
+from bot.cases.service import CaseService
+from bot.cases.validation import clean_text
+from bot.web import resident
+from bot.web.config import MAX_BODY, MAX_MESSAGE, WebSettings
+from bot.web.hub import CLOSED, Hub
+from bot.web.relay import Relay, looks_like_markup
+from bot.web.sessions import COOKIE, MAX_AGE, SessionTokens
+from bot.web.store import ChatStore
+
+log = logging.getLogger(__name__)
+
+WELCOME = ("您好！我是“件件有着落”群众事务代理小助手。您可以直接告诉我遇到的问题，"
+           "比如噪音扰民、拖欠工资、办证咨询，我会帮您登记并跟进办理进展。")
+KEEPALIVE_SECONDS = 15.0
+
+
+class ChatError(Exception):
+    def __init__(self, status: int, zh: str, code: str) -> None:
+        super().__init__(code)
+        self.status, self.zh, self.code = status, zh, code
+
+
+NO_SESSION = ChatError(401, "会话已失效，请刷新页面后再试。", "no_session")
+
+
+@dataclass
+class Chat:
+    """Everything the chat routes need; built by `create_app`, kept on `app.state.chat`."""
+    cases: CaseService
+    store: ChatStore
+    hub: Hub
+    relay: Relay
+    tokens: SessionTokens
+    web: WebSettings
+
+
+def error_response(exc: ChatError) -> JSONResponse:
+    return JSONResponse({"error": exc.zh, "code": exc.code}, status_code=exc.status)
+
+
+def router() -> APIRouter:
+    api = APIRouter(prefix="/api/chat")
+
+    @api.get("/session")
+    async def session(request: Request) -> Response:
+        chat = _chat(request)
+        sid, cookie = _session_or_new(request)
+        response = JSONResponse({"welcome": WELCOME,
+                                 "quick_replies": ["我要反映问题", "查询我的诉求", "办事咨询"]})
+        _set_cookie(response, cookie, chat.web)
+        return response
+
+    @api.post("/message")
+    async def message(request: Request) -> Response:
+        chat = _chat(request)
+        text = _message_text(await _json_body(request))
+        sid, cookie = _session_or_new(request)
+        messages, queued = await chat.relay.handle(sid, text)
+        response = JSONResponse({"messages": messages, "queued": queued},
+                                status_code=202 if queued else 200)
+        _set_cookie(response, cookie, chat.web)
+        return response
+
+    @api.get("/cases")
+    async def cases(request: Request) -> Response:
+        chat, sid = _chat(request), _session(request)
+        rows = await asyncio.to_thread(resident.my_cases, chat.cases, sid)
+        return JSONResponse({"cases": rows})
+
+    @api.get("/cases/{number}")
+    async def one_case(number: str, request: Request) -> Response:
+        chat, sid = _chat(request), _session(request)
+        try:
+            row = await asyncio.to_thread(resident.my_case, chat.cases, sid, number[:40])
+        except CaseNotFound:
+            row = None
+        if row is None:
+            raise ChatError(404, "没有找到这个编号的诉求，请核对编号。", "not_found")
+        return JSONResponse({"case": row})
+
+    @api.get("/updates")
+    async def updates(request: Request) -> Response:
+        chat, sid = _chat(request), _session(request)
+        return JSONResponse({"items": await asyncio.to_thread(chat.store.undelivered, sid)})
+
+    @api.post("/ack")
+    async def ack(request: Request) -> Response:
+        chat, sid = _chat(request), _session(request)
+        body = await _json_body(request)
+        ids = body.get("ids") if isinstance(body, dict) else None
+        if not isinstance(ids, list) or len(ids) > 500 or \
+                not all(isinstance(i, int) and not isinstance(i, bool) for i in ids):
+            raise ChatError(400, "请求格式不正确，请刷新页面后再试。", "bad_request")
+        count = await asyncio.to_thread(chat.store.acknowledge, sid, ids)
+        return JSONResponse({"acknowledged": count})
+
+    @api.get("/events")
+    async def events(request: Request) -> Response:
+        chat, sid = _chat(request), _session(request)
+        return StreamingResponse(_stream(request, chat, sid), media_type="text/event-stream",
+                                 headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"})
+
+    return api
+
+
+async def _stream(request: Request, chat: Chat, sid: str):
+    """Undelivered items first (covers anything published before we subscribed), then live
+    pushes; the page de-duplicates by id and acknowledges what it showed."""
+    async with chat.hub.subscribe(sid) as queue:
+        yield "retry: 2000\n\n"
+        for item in await asyncio.to_thread(chat.store.undelivered, sid):
+            yield _event(item)
+        while True:
+            try:
+                item = await asyncio.wait_for(queue.get(), KEEPALIVE_SECONDS)
+            except asyncio.TimeoutError:
+                if await request.is_disconnected():
+                    return
+                yield ": keepalive\n\n"
+                continue
+            if item is CLOSED:
+                return
+            yield _event(item)
+
+
+def _event(item: dict) -> str:
+    return f"id: {item['id']}\nevent: {item['kind']}\ndata: {json.dumps(item, ensure_ascii=False)}\n\n"
+
+
+def _chat(request: Request) -> Chat:
+    return request.app.state.chat
+
+
+def _session(request: Request) -> str:
+    sid = _chat(request).tokens.verify(request.cookies.get(COOKIE))
+    if sid is None:
+        raise NO_SESSION
+    return sid
+
+
+def _session_or_new(request: Request) -> tuple[str, str]:
+    """(session id, cookie value to set) — an existing valid cookie is kept."""
+    chat = _chat(request)
+    value = request.cookies.get(COOKIE)
+    sid = chat.tokens.verify(value)
+    if sid is None:
+        sid, value = chat.tokens.issue()
+    return sid, value
+
+
+def _set_cookie(response: Response, value: str, web: WebSettings) -> None:
+    response.set_cookie(COOKIE, value, max_age=MAX_AGE, path="/", httponly=True,
+                        samesite="strict", secure=web.cookie_secure)
+
+
+async def _json_body(request: Request):
+    if "application/json" not in request.headers.get("content-type", ""):
+        raise ChatError(415, "请求格式不正确（需要 JSON），请刷新页面后再试。", "bad_content_type")
+    declared = request.headers.get("content-length")
+    if declared and declared.isdigit() and int(declared) > MAX_BODY:
+        raise ChatError(413, f"您的消息太长了（超过{MAX_MESSAGE}字）。请精简一下，或分几次发送。",
+                        "too_long")
+    raw = bytearray()
+    async for chunk in request.stream():
+        raw += chunk
+        if len(raw) > MAX_BODY:
+            raise ChatError(413, f"您的消息太长了（超过{MAX_MESSAGE}字）。请精简一下，或分几次发送。",
+                            "too_long")
+    try:
+        return json.loads(bytes(raw).decode("utf-8"))
+    except (UnicodeDecodeError, ValueError):
+        raise ChatError(400, "请求格式不正确，请刷新页面后再试。", "bad_json") from None
+
+
+def _message_text(body) -> str:
+    text = body.get("text") if isinstance(body, dict) else None
+    if not isinstance(text, str):
+        raise ChatError(400, "请求格式不正确，请刷新页面后再试。", "bad_request")
+    if not text.strip():
+        raise ChatError(400, "您还没有输入内容，请写下您想说的话。", "empty")
+    if len(text) > MAX_MESSAGE:
+        raise ChatError(413, f"您的消息太长了（超过{MAX_MESSAGE}字）。请精简一下，或分几次发送。",
+                        "too_long")
+    if looks_like_markup(text):
+        raise ChatError(400, "消息里含有网页代码（例如 <script> 这样的标签），为了安全没有发送。"
+                             "请直接用文字描述您的问题。", "markup")
+    try:
+        return clean_text(text, limit=MAX_MESSAGE)
+    except InvalidInput as exc:
+        raise ChatError(400, exc.zh, "invalid") from None

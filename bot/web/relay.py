@@ -1,0 +1,143 @@
+"""Resident messages to Rasa, and what happens when Rasa is down or slow.
+
+A message Rasa does not answer in time is kept in `webchat_pending` and the resident gets a
+polite reply at once. A retry loop sends kept messages in order, one session at a time; the
+bot's answer reaches the page as an inbox item (live via SSE, or on return).
+
+Before re-sending, the loop asks Rasa's tracker whether the message already arrived (a slow
+answer that timed out on our side): if so, the bot's replies are taken from the tracker and
+the message is not processed twice. Every message carries a `message_id` in its metadata,
+which the actions also use as the idempotency key of the case they open.
+"""
+from __future__ import annotations
+
+import asyncio
+import logging
+import re
+import secrets
+from dataclasses import asdict
+from datetime import timedelta
+
+import httpx
+
+from bot.channels.rasa_gateway import BotMessage, GatewayDown, RasaGateway
+from bot.logs import mask_pii
+from bot.web.hub import Hub
+from bot.web.store import ChatStore
+
+log = logging.getLogger(__name__)
+
+QUEUED_REPLY = ("抱歉，系统这会儿有点忙，您的话我们已经记下了。恢复后会马上接着为您处理，"
+                "回复会显示在这里，不用重复发送。")
+QUEUED_BEHIND_REPLY = "您的话我们已经记下了，会接着前面的消息一起处理，请稍候。"
+GIVE_UP_AFTER = timedelta(hours=24)
+
+_MARKUP = re.compile(r"<\s*/?\s*[a-zA-Z][a-zA-Z0-9-]*(\s[^<>]*)?/?\s*>|<\s*script|javascript\s*:",
+                     re.IGNORECASE)
+
+
+def looks_like_markup(text: str) -> bool:
+    """An HTML tag or a script URL; a lone '<' as in '温度<0度' is fine."""
+    return bool(_MARKUP.search(text))
+
+
+def sender_id(session: str) -> str:
+    return f"webchat:{session}"
+
+
+def excerpt(text: str, limit: int = 80) -> str:
+    text = " ".join(text.split())
+    return mask_pii(text if len(text) <= limit else text[:limit] + "…")
+
+
+class Relay:
+    def __init__(self, gateway: RasaGateway, store: ChatStore, hub: Hub, rasa_url: str) -> None:
+        self.gateway = gateway
+        self.store = store
+        self.hub = hub
+        self.rasa_url = rasa_url.rstrip("/")
+
+    async def handle(self, session: str, text: str) -> tuple[list[dict], bool]:
+        """(bot messages, queued). Never raises for Rasa's sake."""
+        message_id = "wc-" + secrets.token_hex(8)
+        if await asyncio.to_thread(self.store.has_pending, session):
+            await asyncio.to_thread(self.store.enqueue, session, message_id, text,
+                                    "queued behind earlier messages", 0.0)
+            log.info("webchat message %s queued behind earlier ones", message_id)
+            return [asdict(BotMessage(text=QUEUED_BEHIND_REPLY))], True
+        try:
+            replies = await self.gateway.send(sender_id(session), text, _metadata(message_id))
+        except GatewayDown as exc:
+            await asyncio.to_thread(self.store.enqueue, session, message_id, text, str(exc))
+            log.warning("rasa unavailable (%s); webchat message %s kept for retry: %s",
+                        str(exc)[:120] or type(exc).__name__, message_id, excerpt(text))
+            return [asdict(BotMessage(text=QUEUED_REPLY))], True
+        return [asdict(m) for m in replies], False
+
+    async def retry_once(self) -> int:
+        """One pass over kept messages; returns how many got through."""
+        rows = await asyncio.to_thread(self.store.due)
+        done = 0
+        for row in rows:
+            session, message_id = row["session"], row["message_id"]
+            try:
+                replies = await self._already_answered(session, message_id)
+                if replies is None:
+                    replies = await self.gateway.send(sender_id(session), row["text"],
+                                                      _metadata(message_id, retry=True))
+            except GatewayDown as exc:
+                status = await asyncio.to_thread(
+                    self.store.retry_later, row["id"], row["tries"], str(exc),
+                    give_up_after=GIVE_UP_AFTER, created_at=row["created_at"])
+                if status == "dead":
+                    log.error("webchat message %s given up after %s tries (staff: see "
+                              "webchat_pending): %s", message_id, row["tries"], excerpt(row["text"]))
+                continue
+            if replies:
+                item = await asyncio.to_thread(self.store.add, session, "bot",
+                                               {"messages": [asdict(m) for m in replies]})
+                await asyncio.to_thread(self.hub.publish, session, item)
+            await asyncio.to_thread(self.store.done, row["id"])
+            log.info("webchat message %s delivered to rasa after %s tries", message_id, row["tries"])
+            done += 1
+        return done
+
+    async def _already_answered(self, session: str, message_id: str) -> list[BotMessage] | None:
+        """The bot's replies if Rasa has this message in its tracker, else None."""
+        url = f"{self.rasa_url}/conversations/{sender_id(session)}/tracker"
+        try:
+            async with httpx.AsyncClient(timeout=5) as client:
+                response = await client.get(url)
+        except httpx.HTTPError as exc:
+            raise GatewayDown(f"tracker: {exc}") from exc
+        if response.status_code != 200:
+            return None
+        try:
+            events = response.json().get("events") or []
+        except ValueError:
+            return None
+        return replies_after(events, message_id)
+
+
+def replies_after(events: list[dict], message_id: str) -> list[BotMessage] | None:
+    found = False
+    replies: list[BotMessage] = []
+    for event in events:
+        kind = event.get("event")
+        if not found:
+            found = kind == "user" and (event.get("metadata") or {}).get("message_id") == message_id
+            continue
+        if kind == "user":
+            break
+        if kind == "bot":
+            data = event.get("data") or {}
+            replies.append(BotMessage(text=event.get("text"), buttons=list(data.get("buttons") or []),
+                                      custom=data.get("custom"), image=data.get("image")))
+    return replies if found else None
+
+
+def _metadata(message_id: str, retry: bool = False) -> dict:
+    meta = {"channel": "webchat", "message_id": message_id}
+    if retry:
+        meta["retry"] = True
+    return meta

@@ -1,0 +1,294 @@
+"""Taking a report: capture, form validation, read-back, correction, opening the case."""
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+from rasa_sdk.events import SlotSet
+from rasa_sdk.executor import CollectingDispatcher
+
+from actions import report, texts as replies
+from tests.chat_helpers import SENDER, chat, run, texts, tracker  # noqa: F401
+
+NOISE = "楼下烧烤店每天半夜还很吵，吵得孩子睡不着"
+CLEAR = [("env.noise", 0.93), ("env.cooking_fume", 0.04), ("other.neighborhood", 0.01)]
+
+
+def test_capture_clear_report_goes_to_the_form(chat):
+    events, messages = run(report.ActionCaptureReport(), tracker(NOISE, ranking=CLEAR))
+    assert events == [
+        SlotSet("report_text", NOISE), SlotSet("report_key", "m-1"), SlotSet("pending", None),
+        SlotSet("category", "env.noise"),
+        SlotSet("category_options", ["env.noise", "env.cooking_fume", "other.neighborhood"]),
+        SlotSet("kind", "demand"), SlotSet("description", NOISE), SlotSet("report_route", "form")]
+    assert messages == []          # the rule's utter_report says what was understood
+
+
+def test_capture_recognises_the_area(chat):
+    text = "文化路社区门口的路灯坏了一排，晚上黑漆漆的"
+    events, _ = run(report.ActionCaptureReport(),
+                    tracker(text, ranking=[("urban.municipal_facility", 0.9)]))
+    assert SlotSet("area", "S1P1") in events
+    assert SlotSet("report_route", "form") in events
+
+
+def test_capture_errand_remembers_the_service(chat):
+    text = "我想办个居住证，在这边打工快一年了"
+    events, _ = run(report.ActionCaptureReport(),
+                    tracker(text, ranking=[("security.residence_permit", 0.95)]))
+    assert SlotSet("kind", "errand") in events
+    assert SlotSet("errand", "residence_permit") in events
+
+
+def test_capture_emergency_words_win_over_the_category(chat):
+    text = "楼道里着火了，烟很大"
+    events, messages = run(report.ActionCaptureReport(),
+                           tracker(text, ranking=[("urban.property", 0.6), ("security.emergency", 0.3)]))
+    assert events == [
+        SlotSet("report_text", text), SlotSet("report_key", "m-1"), SlotSet("pending", None),
+        SlotSet("category", "security.emergency"),
+        SlotSet("category_options", ["urban.property", "security.emergency"]),
+        SlotSet("kind", "demand"), SlotSet("report_route", "emergency")]
+    assert messages == []
+
+
+def test_capture_unsure_asks_which_one(chat):
+    text = "饭店的排风机对着我家窗户"
+    ranking = [("env.cooking_fume", 0.41), ("env.noise", 0.38), ("other.neighborhood", 0.1)]
+    events, messages = run(report.ActionCaptureReport(), tracker(text, ranking=ranking))
+    assert events == [
+        SlotSet("report_text", text), SlotSet("report_key", "m-1"), SlotSet("pending", None),
+        SlotSet("category_options", ["env.cooking_fume", "env.noise", "other.neighborhood"]),
+        SlotSet("report_route", "clarify")]
+    assert messages[0]["text"] == "您是想反映“环境保护/餐饮油烟”方面的问题，还是“环境保护/噪声扰民”方面的问题？"
+    assert [b["payload"] for b in messages[0]["buttons"]] == [
+        '/inform{"category": "env.cooking_fume"}', '/inform{"category": "env.noise"}',
+        '/inform{"category": "other.neighborhood"}']
+
+
+def test_capture_after_clarification_keeps_the_first_words(chat):
+    tk = tracker("是油烟的问题", ranking=[("env.cooking_fume", 0.9)],
+                 slots={"report_route": "clarify", "report_text": "饭店的排风机对着我家窗户"})
+    events, _ = run(report.ActionCaptureReport(), tk)
+    assert SlotSet("report_text", "饭店的排风机对着我家窗户；是油烟的问题") in events
+    assert SlotSet("category", "env.cooking_fume") in events
+    assert SlotSet("report_route", "form") in events
+
+
+def test_capture_without_content_asks_for_a_description(chat):
+    events, messages = run(report.ActionCaptureReport(),
+                           tracker("我要投诉", ranking=[("other.misc", 0.2)]))
+    assert events == [SlotSet("report_text", "我要投诉"), SlotSet("report_key", "m-1"),
+                      SlotSet("pending", None), SlotSet("description", None),
+                      SlotSet("report_route", "describe")]
+    assert messages == []
+
+
+def test_choose_category_from_a_button(chat):
+    tk = tracker("/inform", intent="inform",
+                 slots={"category": "env.noise", "report_text": "饭店的排风机对着我家窗户",
+                        "category_options": ["env.cooking_fume", "env.noise"]})
+    events, messages = run(report.ActionChooseCategory(), tk)
+    assert events == [SlotSet("category", "env.noise"),
+                      SlotSet("category_options", ["env.cooking_fume", "env.noise"]),
+                      SlotSet("kind", "demand"),
+                      SlotSet("description", "饭店的排风机对着我家窗户"),
+                      SlotSet("report_route", "form")]
+    assert messages[0]["response"] == "utter_report/env.noise"
+
+
+# ------------------------------------------------------------------ form
+def validate(slot: str, value, **kwargs):
+    """Call one validate_<slot> of the form with `value` as the extracted slot value."""
+    tk = tracker(str(value), intent=kwargs.pop("intent", "inform"), **kwargs)
+    dispatcher = CollectingDispatcher()
+    method = getattr(report.ValidateReportForm(), f"validate_{slot}")
+    return method(value, dispatcher, tk, {}), dispatcher.messages
+
+
+def test_required_slots_skip_time_for_errands(chat):
+    action = report.ValidateReportForm()
+    slots = ["description", "place", "event_time", "contact"]
+    errand = tracker("x", slots={"kind": "errand"})
+    demand = tracker("x", slots={"kind": "demand"})
+    assert asyncio.run(action.required_slots(slots, None, errand, {})) == ["description", "place", "contact"]
+    assert asyncio.run(action.required_slots(slots, None, demand, {})) == slots
+
+
+def test_description_too_short_is_asked_again(chat):
+    result, messages = validate("description", "投诉")
+    assert result == {"description": None}
+    assert texts(messages) == [replies.TOO_SHORT]
+
+
+def test_description_classifies_when_no_category_yet(chat):
+    result, messages = validate("description", "小区电梯老是坏，经常停在半路",
+                                ranking=[("market.special_equipment", 0.8), ("urban.property", 0.1)],
+                                slots={"report_text": "我要投诉"})
+    assert result == {"description": "小区电梯老是坏，经常停在半路", "report_text": "我要投诉",
+                      "category": "market.special_equipment",
+                      "category_options": ["market.special_equipment", "urban.property"],
+                      "kind": "demand"}
+    assert texts(messages) == ["utter_report/market.special_equipment"]
+
+
+def test_place_sets_the_area(chat):
+    assert validate("place", "幸福里小区3栋")[0] == {"place": "幸福里小区3栋", "area": "S1P2"}
+    assert validate("place", "县医院对面")[0] == {"place": "县医院对面"}
+    assert validate("place", "x") == ({"place": None}, [{"text": replies.PLACE_TOO_SHORT,
+                                                         "buttons": [], "elements": [], "custom": {},
+                                                         "template": None, "response": None,
+                                                         "image": None, "attachment": None}])
+
+
+def test_event_time_accepts_not_remembering(chat):
+    assert validate("event_time", "记不清了，反正好几天了")[0] == {"event_time": "记不清了"}
+    assert validate("event_time", "上周三晚上")[0] == {"event_time": "上周三晚上"}
+
+
+@pytest.mark.parametrize("value,expected", [
+    ("13812345678", "13812345678"), ("我的电话是138 1234 5678", "13812345678"),
+    ("0371-65432100", "0371-65432100"), ("不想留", "匿名"), ("匿名", "匿名")])
+def test_contact_accepts_phones_and_refusals(chat, value, expected):
+    assert validate("contact", value)[0] == {"contact": expected}
+
+
+def test_contact_rejects_a_malformed_number(chat):
+    result, messages = validate("contact", "123456")
+    assert result == {"contact": None}
+    assert texts(messages) == [replies.INVALID_PHONE]
+
+
+def test_ask_actions(chat):
+    events, messages = run(report.ActionAskPlace(), tracker("x", slots={"kind": "errand"}))
+    assert events == [] and texts(messages) == [replies.ASK_PLACE_ERRAND]
+    events, messages = run(report.ActionAskContact(), tracker("x"))
+    assert texts(messages) == [replies.ASK_CONTACT]
+    assert messages[0]["buttons"] == [{"title": "不留电话，匿名反映", "payload": "/anonymous"}]
+    assert texts(run(report.ActionAskDescription(), tracker("x"))[1]) == [replies.ASK_DESCRIPTION]
+    assert texts(run(report.ActionAskEventTime(), tracker("x"))[1]) == [replies.ASK_EVENT_TIME]
+
+
+# ------------------------------------------------------------------ read back, open, correct
+FILLED = {"report_text": NOISE, "description": NOISE, "category": "env.noise", "kind": "demand",
+          "place": "文化路28号", "area": "S1P1", "event_time": "每天半夜", "contact": "13812345678",
+          "report_key": "m-1", "pending": "confirm_report"}
+
+
+def test_read_back(chat):
+    events, messages = run(report.ActionReadBack(), tracker("x", slots=FILLED))
+    assert events == [SlotSet("pending", "confirm_report"), SlotSet("report_route", "wait")]
+    assert messages[0]["text"] == (
+        "请您核对一下登记内容：\n· 事项：楼下烧烤店每天半夜还很吵，吵得孩子睡不着\n"
+        "· 分类：环境保护/噪声扰民\n· 地点：文化路28号\n· 时间：每天半夜\n· 联系方式：138****5678\n"
+        "没问题的话请回复“确认”，我马上为您登记；哪一项不对，直接告诉我怎么改就行。")
+    assert [b["payload"] for b in messages[0]["buttons"]] == ["/affirm", "/correct"]
+
+
+def test_open_case_gives_number_body_and_deadline(chat):
+    events, messages = run(report.ActionOpenCase(), tracker("确认", intent="affirm", slots=FILLED))
+    number = "20261123-0001"
+    assert events == [SlotSet(name, None) for name in report.REPORT_SLOTS] + [
+        SlotSet("case_number", number)]
+    view = chat.cases.get(number)
+    assert (view.category["code"], view.area["code"], view.channel, view.place) == \
+        ("env.noise", "S1P1", "telegram", "文化路28号")
+    assert view.text == NOISE + "（时间：每天半夜）"
+    assert messages[0]["text"].startswith(f"已为您登记诉求，编号 {number}。\n由县生态环境分局办理，承诺 ")
+    assert messages[0]["custom"] == {"case": {"number": number, "state": "assigned"}}
+    assert chat.cases.owns(number, "telegram", "10001")
+
+
+def test_open_case_twice_is_one_case(chat):
+    first, _ = run(report.ActionOpenCase(), tracker("确认", intent="affirm", slots=FILLED))
+    again, _ = run(report.ActionOpenCase(), tracker("确认", intent="affirm", slots=FILLED,
+                                                   message_id="m-9"))
+    assert first[-1] == again[-1] == SlotSet("case_number", "20261123-0001")
+    assert len(chat.cases.list_cases()) == 1
+
+
+def test_open_case_anonymous_keeps_no_phone(chat):
+    slots = {**FILLED, "contact": "匿名", "contact_name": "王先生"}
+    run(report.ActionOpenCase(), tracker("确认", intent="affirm", slots=slots))
+    view = chat.cases.get("20261123-0001")
+    assert view.contact is None and view.contact_name is None
+
+
+def test_open_case_failure_keeps_what_was_said(chat, monkeypatch):
+    def broken(request):
+        raise RuntimeError("database is locked")
+    monkeypatch.setattr(chat.cases, "open_case", broken)
+    events, messages = run(report.ActionOpenCase(), tracker("确认", intent="affirm", slots=FILLED))
+    assert events == [SlotSet("pending", "confirm_report"), SlotSet("report_route", "wait")]
+    assert texts(messages) == [replies.open_failed()]
+
+
+def test_correct_with_a_new_phone(chat):
+    tk = tracker("手机号改成13987654321", intent="correct", slots=FILLED,
+                 entities=[("phone", "13987654321")])
+    events, messages = run(report.ActionCorrectReport(), tk)
+    assert events == [SlotSet("contact", "13987654321"), SlotSet("pending", "confirm_report"),
+                      SlotSet("report_route", "wait")]
+    assert "139****4321" in messages[0]["text"]
+
+
+def test_correct_place_in_words(chat):
+    tk = tracker("地址不对，应该是人民路社区门口", intent="correct", slots=FILLED,
+                 entities=[("community", "人民路社区")])
+    events, _ = run(report.ActionCorrectReport(), tk)
+    assert events == [SlotSet("place", "人民路社区"), SlotSet("area", "S1P3"),
+                      SlotSet("pending", "confirm_report"), SlotSet("report_route", "wait")]
+
+
+def test_correct_field_without_value_asks_the_form_again(chat):
+    events, messages = run(report.ActionCorrectReport(),
+                           tracker("时间写错了", intent="correct", slots=FILLED))
+    assert events == [SlotSet("event_time", None), SlotSet("pending", None),
+                      SlotSet("report_route", "form")]
+    assert messages == []
+
+
+def test_correct_category_offers_the_alternatives(chat):
+    slots = {**FILLED, "category_options": ["env.noise", "env.cooking_fume"]}
+    events, messages = run(report.ActionCorrectReport(),
+                           tracker("分类不对", intent="correct", slots=slots))
+    assert events == [SlotSet("report_route", "wait")]
+    assert messages[0]["buttons"] == [{"title": "环境保护/餐饮油烟",
+                                       "payload": '/correct{"category": "env.cooking_fume"}'}]
+    events, _ = run(report.ActionCorrectReport(), tracker(
+        "/correct", intent="correct", slots=slots, entities=[("category", "env.cooking_fume")]))
+    assert events == [SlotSet("category", "env.cooking_fume"), SlotSet("kind", "demand"),
+                      SlotSet("pending", "confirm_report"), SlotSet("report_route", "wait")]
+
+
+def test_correct_without_saying_what_asks_which(chat):
+    events, messages = run(report.ActionCorrectReport(), tracker("不对", intent="deny", slots=FILLED))
+    assert events == [SlotSet("report_route", "wait")]
+    assert messages[0]["text"] == "您要修改哪一项？"
+    assert len(messages[0]["buttons"]) == 5
+
+
+def test_cancel_report(chat):
+    events, messages = run(report.ActionCancelReport(), tracker("算了不报了", intent="withdraw",
+                                                                slots=FILLED))
+    assert events == [SlotSet(name, None) for name in report.REPORT_SLOTS]
+    assert texts(messages) == [replies.REPORT_CANCELLED]
+
+
+def test_anonymous_while_confirming(chat):
+    events, messages = run(report.ActionCorrectReport(),
+                           tracker("电话还是不留了", intent="anonymous", slots=FILLED))
+    assert events == [SlotSet("contact", "匿名"), SlotSet("pending", "confirm_report"),
+                      SlotSet("report_route", "wait")]
+    assert "联系方式：匿名" in messages[0]["text"]
+
+
+def test_capture_latin_or_emoji_only_asks_what_is_wrong(chat):
+    for text in ("qwe zxc", "😀😀😀", "12345"):
+        events, _ = run(report.ActionCaptureReport(), tracker(text, ranking=[("market.counterfeit", 0.8)]))
+        assert SlotSet("report_route", "describe") in events
+
+
+def test_place_must_say_something_real(chat):
+    assert validate("place", "<script>alert(1)</script>")[0] == {"place": None}
+    assert validate("place", "<b>幸福里</b>小区")[0] == {"place": "幸福里小区", "area": "S1P2"}

@@ -1,0 +1,141 @@
+"""Errands, emergencies, hand-off, fallback — and bad input that must never crash an action."""
+from __future__ import annotations
+
+import pytest
+from rasa_sdk.events import FollowupAction, SlotSet, UserUtteranceReverted
+
+from actions import emergency, errand, report, status, support
+from tests.chat_helpers import chat, run, texts, tracker  # noqa: F401
+from tests.helpers import open_case
+
+
+def test_errand_guide_from_the_catalog(chat):
+    events, messages = run(errand.ActionErrandInfo(), tracker("办居住证要带什么",
+                                                             intent="ask_requirements"))
+    assert events == [SlotSet("errand", "residence_permit"),
+                      SlotSet("category", "security.residence_permit"), SlotSet("kind", "errand"),
+                      SlotSet("report_text", "办居住证要带什么"), SlotSet("pending", "offer_errand")]
+    text = messages[0]["text"]
+    assert text.startswith("居住证办理，一般需要准备：\n1. 本人居民身份证原件")
+    assert "本人居民身份证原件" in text and "居住地派出所户籍窗口" in text and "15个工作日" in text
+    assert text.endswith("要帮您登记代办吗？")
+    assert [b["payload"] for b in messages[0]["buttons"]] == ["/affirm", "/deny"]
+
+
+def test_errand_guide_falls_back_to_the_classified_category(chat):
+    events, _ = run(errand.ActionErrandInfo(), tracker(
+        "那个补助要准备啥", intent="ask_requirements", ranking=[("civil.subsistence", 0.7)]))
+    assert SlotSet("errand", "subsistence") in events
+
+
+def test_errand_unknown(chat):
+    events, messages = run(errand.ActionErrandInfo(), tracker("办游艇驾照要什么",
+                                                             intent="ask_requirements"))
+    assert events == [SlotSet("errand", None), SlotSet("category", "gov.service"),
+                      SlotSet("kind", "errand"), SlotSet("report_text", "办游艇驾照要什么"),
+                      SlotSet("pending", "offer_errand")]
+    assert texts(messages) == [errand.UNKNOWN]
+
+
+def test_start_errand(chat):
+    events, messages = run(errand.ActionStartErrand(), tracker(
+        "好的帮我办", intent="affirm", slots={"errand": "residence_permit", "pending": "offer_errand"}))
+    assert events == [SlotSet("description", "申请代办：居住证办理"), SlotSet("kind", "errand"),
+                      SlotSet("report_key", "m-1"), SlotSet("pending", None),
+                      SlotSet("report_route", "form")]
+    assert texts(messages) == ["好的，我来帮您登记“居住证办理”的代办申请。"]
+
+
+def test_emergency_tells_the_number_and_records_a_referred_case(chat):
+    text = "楼道里着火了，好大的烟"
+    events, messages = run(emergency.ActionEmergency(), tracker(text, slots={"report_text": text}))
+    number = "20261123-0001"
+    assert events == [SlotSet("case_number", number), SlotSet("report_route", None),
+                      SlotSet("report_text", None), SlotSet("category", None), SlotSet("kind", None),
+                      SlotSet("category_options", None), SlotSet("report_key", None)]
+    assert messages[0]["text"].startswith("情况紧急！请立即拨打 119（消防救援电话）！")
+    assert number in messages[1]["text"]
+    view = chat.cases.get(number)
+    assert (view.state, view.category["code"], view.channel) == ("referred", "security.emergency", "telegram")
+
+
+def test_emergency_with_two_numbers(chat):
+    _, messages = run(emergency.ActionEmergency(), tracker("路口车祸了，有人受伤流了好多血"))
+    assert messages[0]["text"].splitlines()[:2] == ["情况紧急！请立即拨打 120（急救电话）！",
+                                                    "如有需要，请同时拨打 122（交通事故报警电话）。"]
+
+
+def test_emergency_still_tells_the_number_when_the_store_fails(chat, monkeypatch):
+    monkeypatch.setattr(chat.cases, "open_case", lambda request: 1 / 0)
+    events, messages = run(emergency.ActionEmergency(), tracker("有人持刀伤人"))
+    assert events == [SlotSet("report_route", None)]
+    assert texts(messages) == [messages[0]["text"]] and "110" in messages[0]["text"]
+
+
+def test_handoff_notes_the_open_case(chat):
+    number = open_case(chat.cases, channel="telegram", address="10001")
+    events, messages = run(support.ActionHandoff(), tracker("转人工", intent="human_handoff"))
+    assert events == []
+    assert texts(messages) == [support.HANDOFF] and messages[0]["custom"] == {"handoff": True}
+    assert chat.cases.get(number).events[-1].internal_note == "群众在对话中要求转人工"
+
+
+def fallback_events(n: int) -> list[dict]:
+    return [{"event": "user", "text": "x", "parse_data": {"intent": {"name": "nlu_fallback"}}}] * n
+
+
+def test_fallback_escalates_to_a_human(chat):
+    action = support.ActionFallback()
+    events, messages = run(action, tracker("啊吧啊吧", intent="nlu_fallback"))
+    assert events == [UserUtteranceReverted(), FollowupAction("action_listen")]
+    assert texts(messages) == [support.NOT_UNDERSTOOD]
+    second = tracker("啊吧啊吧", intent="nlu_fallback", events=fallback_events(1))
+    events, messages = run(action, second)
+    assert texts(messages) == [support.STILL_NOT]
+    assert messages[0]["buttons"] == [{"title": "转人工", "payload": "/human_handoff"}]
+    third = tracker("啊吧啊吧", intent="nlu_fallback", events=fallback_events(2))
+    _, messages = run(action, third)
+    assert texts(messages) == [support.HANDOFF]
+
+
+def test_fallback_catches_an_emergency(chat):
+    events, messages = run(support.ActionFallback(), tracker("救命！！", intent="nlu_fallback"))
+    assert events[0] == UserUtteranceReverted() and events[-1] == FollowupAction("action_listen")
+    assert "110" in messages[0]["text"]
+    assert chat.cases.get("20261123-0001").state == "referred"
+
+
+# ------------------------------------------------------------------ bad input
+BAD = ["", "   ", "字" * 20_000, "😀😀😀", "hello there", "樓下燒烤店半夜很吵，噪音擾民",
+       "<script>alert(1)</script>", "**加粗** [链接](http://x)", "\x00\x01控制字符",
+       "20261399-99999", "SF2026-11-22", "1234567"]
+
+
+@pytest.mark.parametrize("text", BAD, ids=range(len(BAD)))
+def test_bad_input_never_crashes(chat, text):
+    ranking = [("other.misc", 0.2)]
+    for action, intent in ((report.ActionCaptureReport(), "report"),
+                           (status.ActionCaseStatus(), "ask_status"),
+                           (support.ActionFallback(), "nlu_fallback"),
+                           (errand.ActionErrandInfo(), "ask_requirements")):
+        events, messages = run(action, tracker(text, intent=intent, ranking=ranking))
+        assert isinstance(events, list)
+        for message in messages:
+            assert message.get("text") or message.get("response")
+
+
+def test_huge_report_opens_a_case_with_a_bounded_text(chat):
+    text = "楼下噪音" * 5000
+    events, _ = run(report.ActionCaptureReport(), tracker(text, ranking=[("env.noise", 0.9)]))
+    captured = {e["name"]: e["value"] for e in events}
+    slots = {**captured, "place": "文化路", "event_time": "每天", "contact": "匿名"}
+    events, messages = run(report.ActionOpenCase(), tracker("确认", intent="affirm", slots=slots))
+    assert events[-1] == SlotSet("case_number", "20261123-0001")
+    assert len(chat.cases.get("20261123-0001").text) <= 5000
+
+
+def test_fallback_on_a_bare_wish_to_complain_asks_what_it_is(chat):
+    events, messages = run(support.ActionFallback(), tracker("我要投诉", intent="nlu_fallback"))
+    assert events == [UserUtteranceReverted(), FollowupAction("action_listen")]
+    from actions import texts as replies
+    assert texts(messages) == [replies.ASK_DESCRIPTION]

@@ -1,0 +1,61 @@
+"""`bot intake`: files, directories and stdin; dry runs; JSON lines; failures reported."""
+from __future__ import annotations
+
+import json
+
+import pytest
+from click.testing import CliRunner
+
+from bot.cli import main
+from tests.conftest import make_container
+
+NOISE = "话务员：您好。\n市民：我是文化路社区的，楼下烧烤店天天吵到凌晨两点。姓王，电话13812345678。"
+
+
+@pytest.fixture
+def env(tmp_path, monkeypatch):
+    url = f"sqlite:///{tmp_path / 'cases.db'}"
+    make_container(url, tmp_path).engine.dispose()
+    monkeypatch.setenv("DATABASE_URL", url)
+    monkeypatch.setenv("BOT_VAR_DIR", str(tmp_path / "var"))
+    return tmp_path
+
+
+def run(*args, input=None):
+    return CliRunner().invoke(main, ["intake", *args], input=input)
+
+
+def test_dry_run_then_open_then_again(env):
+    path = env / "call.txt"
+    path.write_text(NOISE, encoding="utf-8")
+    r = run(str(path), "--dry-run", "--json")
+    assert r.exit_code == 0, r.output
+    row = json.loads(r.stdout.splitlines()[0])
+    assert row["case"] is None and row["error"] is None and row["phone"] == "13812345678"
+    r = run(str(path), "--json")
+    opened = json.loads(r.stdout.splitlines()[0])["case"]
+    assert opened["number"] and opened["existing"] is False
+    r = run(str(path), "--json")
+    again = json.loads(r.stdout.splitlines()[0])["case"]
+    assert again["number"] == opened["number"] and again["existing"] is True
+
+
+def test_stdin_and_format(env):
+    r = run("-", "--format", "text", input=NOISE)
+    assert r.exit_code == 0 and "✔" in r.stdout and "噪声扰民" in r.stdout
+
+
+def test_batch_with_failures_exits_1_and_keeps_going(env):
+    folder = env / "batch"
+    folder.mkdir()
+    (folder / "a.txt").write_text(NOISE, encoding="gb18030")
+    (folder / "b.txt").write_bytes(b"")
+    (folder / "c.jsonl").write_text('{"id": "c1", "text": "市民：幸福里停水了，电话13900001111"}\n{oops\n',
+                                    encoding="utf-8")
+    r = run(str(folder), "--json")
+    assert r.exit_code == 1
+    rows = [json.loads(line) for line in r.stdout.splitlines()]
+    assert len(rows) == 4
+    assert [bool(x["case"]) for x in rows] == [True, False, True, False]
+    assert rows[1]["error"]["zh"] == "内容为空" and rows[3]["error"]["en"]
+    assert "失败 2" in r.stderr

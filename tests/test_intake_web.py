@@ -1,0 +1,116 @@
+"""The intake API and operator page, against a real SQLite store."""
+from __future__ import annotations
+
+import json
+
+import pytest
+from fastapi import FastAPI
+from fastapi.testclient import TestClient
+
+from bot.intake.service import IntakeService
+from bot.nlu import KeywordClassifier
+from bot.web import intake_routes
+
+NOISE = "话务员：您好。\n市民：我是文化路社区的，楼下烧烤店天天吵到凌晨两点。姓王，电话13812345678。"
+
+
+def make_client(container, token=None) -> TestClient:
+    app = FastAPI()
+    app.state.container = container
+    app.state.intake = IntakeService(container.cases, container.catalog,
+                                     KeywordClassifier(container.catalog), actor="operator")
+    app.include_router(intake_routes.router(token=token or ""))
+    return TestClient(app)
+
+
+@pytest.fixture
+def client(sqlite_container) -> TestClient:
+    return make_client(sqlite_container)
+
+
+def test_plain_text_proposal_then_confirm(client):
+    r = client.post("/api/intake", content=NOISE.encode(), headers={"Content-Type": "text/plain; charset=utf-8"})
+    assert r.status_code == 200, r.text
+    proposal = r.json()
+    assert proposal["category"]["code"] == "env.noise" and proposal["phone"] == "13812345678"
+    assert proposal["area"] == "S1P1" and proposal["name"] == "王"
+    r = client.post("/api/intake/confirm", json={"proposal": proposal, "corrections": {"name": "王女士"}})
+    assert r.status_code == 200, r.text
+    case = r.json()["case"]
+    assert case["number"] and case["state"] == "assigned" and r.json()["existing"] is False
+    again = client.post("/api/intake/confirm", json={"proposal": proposal, "corrections": {}})
+    assert again.json()["case"]["number"] == case["number"] and again.json()["existing"] is True
+
+
+def test_json_turns_body(client):
+    turns = [{"speaker": "话务员", "text": "您好"}, {"speaker": "市民", "text": "幸福里停水了，电话13900001111"}]
+    r = client.post("/api/intake", content=json.dumps(turns, ensure_ascii=False).encode(),
+                    headers={"Content-Type": "application/json"})
+    assert r.status_code == 200 and r.json()["area"] == "S1P2"
+    r = client.post("/api/intake", json={"text": NOISE})
+    assert r.status_code == 200 and r.json()["phone"] == "13812345678"
+
+
+def test_gb18030_text_body(client):
+    r = client.post("/api/intake", content=NOISE.encode("gb18030"), headers={"Content-Type": "text/plain"})
+    assert r.status_code == 200 and r.json()["phone"] == "13812345678"
+
+
+def test_emergency_confirm_refers(client):
+    r = client.post("/api/intake", content="市民：救命，滨河社区4号楼着火了！".encode(),
+                    headers={"Content-Type": "text/plain"})
+    p = r.json()
+    assert p["urgency"]["level"] == "emergency" and "119" in p["referral"]
+    r = client.post("/api/intake/confirm", json={"proposal": p, "corrections": {}})
+    assert r.json()["case"]["state"] == "referred"
+
+
+def test_merge_through_the_api(client):
+    first = client.post("/api/intake", content=NOISE.encode(), headers={"Content-Type": "text/plain"}).json()
+    number = client.post("/api/intake/confirm", json={"proposal": first}).json()["case"]["number"]
+    second = client.post("/api/intake", content=NOISE.replace("13812345678", "13900001111").encode(),
+                         headers={"Content-Type": "text/plain"}).json()
+    assert second["duplicates"][0]["number"] == number
+    r = client.post("/api/intake/confirm", json={"proposal": second, "corrections": {"merge_into": number}})
+    assert r.json()["case"]["state"] == "merged" and r.json()["case"]["merged_into"] == number
+
+
+@pytest.mark.parametrize("body, content_type", [
+    (b"", "text/plain"),
+    (b"\x00\x01\x02\x03" * 100, "text/plain"),
+    (b"{broken", "application/json"),
+    ("话务员：您好？\n话务员：没声音。".encode(), "text/plain"),
+])
+def test_bad_transcripts_are_400_in_chinese_and_english(client, body, content_type):
+    r = client.post("/api/intake", content=body, headers={"Content-Type": content_type})
+    assert r.status_code == 400 and r.json()["error"] and r.json()["error_en"]
+
+
+def test_confirm_refuses_half_filled(client, sqlite_container):
+    p = client.post("/api/intake", content="市民：幸福里停水了".encode(), headers={"Content-Type": "text/plain"}).json()
+    r = client.post("/api/intake/confirm", json={"proposal": p, "corrections": {}})
+    assert r.status_code == 400 and "联系电话" in r.json()["error"]
+    r = client.post("/api/intake/confirm", json={"proposal": p, "corrections": {"phone": "13800000000",
+                                                                               "category": "bogus"}})
+    assert r.status_code == 400
+    r = client.post("/api/intake/confirm", json={"corrections": {}})
+    assert r.status_code == 400
+    assert sqlite_container.cases.list_cases() == []
+
+
+def test_page_and_options(client):
+    r = client.get("/intake")
+    assert r.status_code == 200 and "来电转写登记" in r.text and "script-src 'self'" in r.headers["content-security-policy"]
+    assert client.get("/intake/intake.js").status_code == 200
+    assert client.get("/intake/intake.css").status_code == 200
+    options = client.get("/api/intake/options").json()
+    assert any(c["code"] == "env.noise" for c in options["categories"])
+    assert any(a["code"] == "S1P1" for a in options["areas"])
+
+
+def test_token_guards_the_api(sqlite_container):
+    client = make_client(sqlite_container, token="s3cret")
+    assert client.post("/api/intake", content=NOISE.encode()).status_code == 401
+    r = client.post("/api/intake", content=NOISE.encode(),
+                    headers={"Authorization": "Bearer s3cret", "Content-Type": "text/plain"})
+    assert r.status_code == 200

@@ -1,0 +1,55 @@
+"""bot.nlu.urgency: which number to call, and when not to."""
+from __future__ import annotations
+
+import pytest
+
+from bot.nlu.urgency import Urgency, detect_urgency, hotline_label
+
+
+@pytest.mark.parametrize("text,hotline", [
+    ("楼道里着火了，烟很大", "119"),
+    ("厨房煤气泄漏了，闻到好大的煤气味", "119"),
+    ("电梯困人了，我们被困在里面出不来", "119"),
+    ("有人掉河里了", "119"),
+    ("我爸突然晕倒了，叫不醒", "120"),
+    ("楼下有人拿着刀追着人砍", "110"),
+    ("孩子走丢了，找了一个小时", "110"),
+    ("救命", "110"),
+    ("路口两辆车撞车了", "122"),
+])
+def test_emergencies_name_the_number(text, hotline):
+    urgency = detect_urgency(text)
+    assert urgency.level == "emergency" and urgency.hotline == hotline and urgency.is_emergency
+    assert urgency.reason
+
+
+def test_several_numbers_most_important_first():
+    urgency = detect_urgency("十字路口车祸，有人受伤流了好多血")
+    assert urgency.hotlines == ("120", "122") and urgency.hotline == "120"
+    assert detect_urgency("有人持刀伤人，流了一地血").hotlines == ("110", "120")
+    assert detect_urgency("着火了还有人被困在楼上").hotlines == ("119",)
+
+
+@pytest.mark.parametrize("text", [
+    "去年楼道着火烧坏的电线，物业到现在也没修",
+    "上个月小区车祸的赔偿还没谈好",
+])
+def test_past_events_are_urgent_not_emergencies(text):
+    urgency = detect_urgency(text)
+    assert urgency.level == "urgent" and urgency.hotline is None
+
+
+@pytest.mark.parametrize("text", ["电线老化有火灾隐患", "路口井盖丢了很危险", "老楼墙皮脱落"])
+def test_hazards_are_urgent(text):
+    assert detect_urgency(text).level == "urgent"
+
+
+@pytest.mark.parametrize("text", [
+    "", "   ", None, "楼下烧烤店半夜很吵", "没着火，就是烧烤的烟大", "怎么预防火灾", "😀😀", "x" * 20000,
+    "消防通道被车堵了"])
+def test_normal(text):
+    assert detect_urgency(text) == Urgency("normal", None, "")
+
+
+def test_labels():
+    assert hotline_label("119") == "消防救援电话" and hotline_label("999") == "紧急求助电话"

@@ -291,6 +291,7 @@ def print_banner(settings: Settings, children: list[Child], seconds: float) -> N
         "",
         f"件件有着落 已启动，用时 {seconds:.1f} 秒 (ready in {seconds:.1f}s)",
         f"  居民网页聊天 Web chat      {app}/chat",
+        f"  来电受理     Hotline intake {app}/intake",
         f"  健康检查     Health        {app}/healthz",
         f"  Rasa 服务    Rasa server   {settings.rasa_url}",
         f"  动作服务     Action server http://127.0.0.1:{settings.action_port}",

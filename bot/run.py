@@ -85,7 +85,7 @@ def write_rasa_config(settings: Settings) -> tuple[Path, Path]:
 
 # ---------------------------------------------------------------------- the children
 def model_path(environ=os.environ) -> Path:
-    return Path(environ.get("RASA_MODEL") or ROOT / "models" / "current.tar.gz")
+    return Settings.from_env(dict(environ)).rasa_model
 
 
 def plan(settings: Settings, environ=os.environ) -> list[Child]:

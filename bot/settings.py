@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -36,7 +36,7 @@ class Settings:
     app_port: int = 8000
     telegram_bot_token: str | None = None
     telegram_api_base_url: str | None = None
-    extra: dict[str, str] = field(default_factory=dict)
+    rasa_model: Path = ROOT / "models" / "current.tar.gz"
 
     @property
     def taxonomy_path(self) -> Path:
@@ -65,4 +65,5 @@ class Settings:
             app_port=int(env.get("APP_PORT", "8000")),
             telegram_bot_token=env.get("TELEGRAM_BOT_TOKEN") or None,
             telegram_api_base_url=env.get("TELEGRAM_API_BASE_URL") or None,
+            rasa_model=Path(env.get("RASA_MODEL") or ROOT / "models" / "current.tar.gz"),
         )

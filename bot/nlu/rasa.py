@@ -163,9 +163,8 @@ class RasaClassifier:
 
     @classmethod
     def from_container(cls, container, model: Path | None = None) -> "RasaClassifier":
-        """The shipped model (RASA_MODEL in the settings' extras, else models/current.tar.gz)."""
-        configured = container.settings.extra.get("RASA_MODEL")
-        return cls(container.catalog, SubprocessParser(Path(model or configured or DEFAULT_MODEL)))
+        """The shipped model (settings.rasa_model: RASA_MODEL, else models/current.tar.gz)."""
+        return cls(container.catalog, SubprocessParser(Path(model or container.settings.rasa_model)))
 
     def classify(self, texts: list[str]) -> list[Classification]:
         return [self.from_parse(parsed) for parsed in self.parser.parse(list(texts))]

@@ -99,20 +99,21 @@ def clock() -> Clock:
     return Clock()
 
 
-@pytest.fixture
-def container(database_url, tmp_path, clock) -> Container:
-    c = make_container(database_url, tmp_path)
+def _clocked(url: str, tmp_path: Path, clock: Clock):
+    c = make_container(url, tmp_path)
     c.cases.clock = clock
     yield c
     c.engine.dispose()
+
+
+@pytest.fixture
+def container(database_url, tmp_path, clock) -> Container:
+    yield from _clocked(database_url, tmp_path, clock)
 
 
 @pytest.fixture
 def sqlite_container(sqlite_url, tmp_path, clock) -> Container:
-    c = make_container(sqlite_url, tmp_path)
-    c.cases.clock = clock
-    yield c
-    c.engine.dispose()
+    yield from _clocked(sqlite_url, tmp_path, clock)
 
 
 @pytest.fixture

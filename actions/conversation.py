@@ -54,12 +54,11 @@ def entity(tracker: Tracker, name: str) -> str | None:
 
 
 def ranking(tracker: Tracker, known: set[str] | None = None) -> list[tuple[str, float]]:
-    """Category codes of the ResponseSelector for `report`, best first."""
-    selector = ((tracker.latest_message or {}).get("response_selector") or {}).get("report") or {}
+    """Category codes of the latest message (the NLU's `report_category`), best first."""
+    category = (tracker.latest_message or {}).get("report_category") or {}
     ranked = []
-    for item in selector.get("ranking") or []:
-        key = item.get("intent_response_key") or ""
-        code = key.split("/", 1)[1] if "/" in key else key
+    for item in category.get("ranking") or []:
+        code = item.get("code") or ""
         if code and (known is None or code in known):
             ranked.append((code, float(item.get("confidence") or 0.0)))
     return ranked

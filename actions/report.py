@@ -103,14 +103,19 @@ class ActionCaptureReport(Action):
                           f'/inform{{"category": "{code}"}}'} for code in options])
             return events + [SlotSet("category_options", options),
                              SlotSet("report_route", "clarify")]
-        # The rule that follows says what was understood (utter_report, the ResponseSelector's
-        # answer for this message), then the form asks what is missing.
+        # Say what was understood; the form that follows asks only for what is missing.
+        say_understood(dispatcher, best)
         events += category_events(best, options) + errand_events(best)
         events += [SlotSet("description", text), SlotSet("report_route", "form")]
         area = find_area(runtime.container().catalog, text)
         if area:
             events.append(SlotSet("area", area))
         return events
+
+
+def say_understood(dispatcher: CollectingDispatcher, code: str) -> None:
+    category = runtime.container().catalog.categories[code]
+    dispatcher.utter_message(text=texts.understood(category, runtime.service_catalog().for_category(code)))
 
 
 def errand_events(code: str) -> list[EventType]:
@@ -137,7 +142,7 @@ class ActionChooseCategory(Action):
         area = find_area(catalog, text)
         if area:
             events.append(SlotSet("area", area))
-        dispatcher.utter_message(response=f"utter_report/{code}")
+        say_understood(dispatcher, code)
         return events + errand_events(code)
 
 
@@ -164,7 +169,7 @@ class ValidateReportForm(FormValidationAction):
             code = ranked[0][0] if ranked else "other.misc"
             kind = runtime.container().catalog.categories[code].kind
             slots.update(category=code, category_options=[c for c, _ in ranked[:3]], kind=kind)
-            dispatcher.utter_message(response=f"utter_report/{code}")
+            say_understood(dispatcher, code)
         area = find_area(runtime.container().catalog, text)
         if area and not tracker.get_slot("area"):
             slots["area"] = area

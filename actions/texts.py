@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from bot.cases.validation import mask_phone
+from bot.catalog import Category
 from bot.errands import Service
 
 ANONYMOUS = "匿名"
@@ -85,6 +86,28 @@ def case_lines(views) -> str:
         lines.append(f"· {view.number} {short(view.summary)} —— {view.state_label}")
     lines.append("想看哪一件的详细进展，把编号发给我就行。")
     return "\n".join(lines)
+
+
+PETITION_CHANNEL = (
+    "信访要依法、逐级、按程序反映。代理员可以帮您整理诉求、准备材料，代您向县信访局提交并跟踪结果；"
+    "已经进入诉讼、仲裁或行政复议程序的事项，要按相应的法定程序办理。下面我先帮您登记。")
+
+
+def understood(category: Category, service: Service | None) -> str:
+    """What the assistant says once it has understood a report: the category in words, for an
+    errand the usual materials, for a petition the legal channel."""
+    label = f"“{category.level1}／{category.level2}”"
+    if category.kind == "petition":
+        return f"您反映的是{label}方面的事项。{PETITION_CHANNEL}"
+    if category.kind == "errand":
+        guide = ""
+        if service:
+            guide = (f"一般需要准备：{'；'.join(service.materials)}。办理地点：{service.where}。"
+                     f"办理时限：{service.duration}。")
+        return f"好的，您要办理的是{label}。{guide}我来帮您登记代办，代理员会联系您。"
+    if category.kind == "consult":
+        return f"好的，您咨询的是{label}方面的问题，我帮您登记，代理员会给您答复。"
+    return f"好的，您反映的是{label}方面的问题，我来帮您登记。"
 
 
 def errand_guide(service: Service) -> str:

@@ -2,13 +2,20 @@
 
 `SparseLinearClassifier` classifies the dialogue intent AND the category of a report with two
 linear SVMs over sparse TF-IDF features (characters 1-2, jieba words, one pseudo-token per
-matching regex/lookup of data/nlu/entities.yml, and the length of the text). It writes its
-result exactly where DIET and the ResponseSelector would: `intent`, `intent_ranking` and
-`response_selector.<retrieval intent>` (response, ranking), so the dialogue (`utter_report`),
-the actions and `bot classify` do not know which one produced it.
+matching regex/lookup of data/nlu/entities.yml, and the length of the text). The intent goes
+where every Rasa intent classifier writes it (`intent`, `intent_ranking`); the category goes
+to `report_category`:
 
-Why: on this project's data it is as accurate as DIET + ResponseSelector and trains in seconds
-instead of tens of minutes on two shared cores (docs/nlu.md has the comparison).
+    {"code": "env.noise", "confidence": 0.93, "ranking": [{"code", "confidence"}, ...]}
+
+Categories are learnt from the `report` examples whose intent block carries
+`metadata: {category: <code>}` (data/nlu/report_*.yml). They are deliberately not Rasa
+retrieval intents (`report/<code>`): Rasa 3.6 merges a retrieval intent into the domain a
+second time and `rasa data validate` then warns about its own merge, and nothing here needs
+the ResponseSelector's responses.
+
+Why a linear model: on this project's data it is more accurate than DIET + ResponseSelector
+and trains in seconds instead of tens of minutes on two shared cores (docs/nlu.md).
 
 Confidences are a softmax over the SVM scores with a temperature fitted by 3-fold
 cross-validation (minimum log-loss), so the FallbackClassifier threshold means something.
@@ -167,7 +174,7 @@ class LinearModel:
 
 @DefaultV1Recipe.register(DefaultV1Recipe.ComponentType.INTENT_CLASSIFIER, is_trainable=True)
 class SparseLinearClassifier(IntentClassifier, GraphComponent):
-    """Intent + retrieval-intent (category) classifier on sparse features; see module doc."""
+    """Intent + report-category classifier on sparse features; see module doc."""
 
     @classmethod
     def required_components(cls) -> List[type]:
@@ -176,7 +183,8 @@ class SparseLinearClassifier(IntentClassifier, GraphComponent):
     @staticmethod
     def get_default_config() -> Dict[Text, Any]:
         return {
-            "retrieval_intent": "report",   # whose sub-intents are the categories
+            "report_intent": "report",      # the intent whose examples carry a category
+            "category_key": "category",     # ... under metadata: {<category_key>: <code>}
             "classify_intents": True,       # False: only the category (another intent classifier)
             "char_ngrams": [1, 2],
             "min_df": 1,
@@ -195,7 +203,6 @@ class SparseLinearClassifier(IntentClassifier, GraphComponent):
         self.patterns: List[tuple[str, re.Pattern]] = []
         self.intent_model: Optional[LinearModel] = None
         self.category_model: Optional[LinearModel] = None
-        self.responses: Dict[str, list] = {}
 
     @classmethod
     def create(cls, config: Dict[Text, Any], model_storage: ModelStorage, resource: Resource,
@@ -229,6 +236,14 @@ class SparseLinearClassifier(IntentClassifier, GraphComponent):
         tokens = [t.text for t in message.get("text_tokens") or []]
         return self.features.terms(text, tokens, self._extra(text))
 
+    def _category(self, message: Message) -> Optional[str]:
+        """The category code of a training example: metadata of its intent block."""
+        metadata = message.get("metadata") or {}
+        for scope in (metadata.get("example"), metadata.get("intent")):
+            if isinstance(scope, dict) and scope.get(self.config["category_key"]):
+                return str(scope[self.config["category_key"]])
+        return None
+
     # ------------------------------------------------------------------ training
     def train(self, training_data: TrainingData) -> Resource:
         examples = [m for m in training_data.intent_examples if m.get("text")]
@@ -244,15 +259,13 @@ class SparseLinearClassifier(IntentClassifier, GraphComponent):
         if self.config["classify_intents"]:
             self.intent_model = LinearModel.fit(X, [m.get("intent") for m in examples],
                                                 self.config["intent_c"], seed)
-        retrieval = self.config["retrieval_intent"]
-        rows = [i for i, m in enumerate(examples)
-                if m.get("intent") == retrieval and m.get("intent_response_key")]
-        if rows:
+        labelled = [(i, self._category(m)) for i, m in enumerate(examples)
+                    if m.get("intent") == self.config["report_intent"]]
+        labelled = [(i, code) for i, code in labelled if code]
+        if labelled:
             self.category_model = LinearModel.fit(
-                X[rows], [examples[i].get("intent_response_key") for i in rows],
+                X[[i for i, _ in labelled]], [code for _, code in labelled],
                 self.config["category_c"], seed)
-        self.responses = {key: value for key, value in training_data.responses.items()
-                          if key.startswith(f"utter_{retrieval}/")}
         self.persist()
         return self._resource
 
@@ -278,27 +291,14 @@ class SparseLinearClassifier(IntentClassifier, GraphComponent):
             predictions = self.category_model.predict(X)
             predictions[blank] = 0.0
             for message, probs in zip(messages, predictions):
-                self._set_selection(message, probs, length)
+                self._set_category(message, probs, length)
         return messages
 
-    def _set_selection(self, message: Message, probs: np.ndarray, length: int) -> None:
-        retrieval = self.config["retrieval_intent"]
-        order = np.argsort(-probs)
-        ranking = [{"id": int(i), "confidence": float(probs[i]),
-                    "intent_response_key": self.category_model.classes[i]}
-                   for i in order[:length]]
-        best = ranking[0]
-        utter = f"utter_{best['intent_response_key']}"
-        properties = message.get("response_selector", {}) or {}
-        properties["all_retrieval_intents"] = [retrieval]
-        properties[retrieval] = {
-            "response": {"responses": self.responses.get(utter, [{"text": best["intent_response_key"]}]),
-                         "confidence": best["confidence"],
-                         "intent_response_key": best["intent_response_key"],
-                         "utter_action": utter},
-            "ranking": ranking,
-        }
-        message.set("response_selector", properties, add_to_output=True)
+    def _set_category(self, message: Message, probs: np.ndarray, length: int) -> None:
+        order = np.argsort(-probs)[:length]
+        ranking = [{"code": self.category_model.classes[i], "confidence": float(probs[i])}
+                   for i in order]
+        message.set("report_category", {**ranking[0], "ranking": ranking}, add_to_output=True)
 
     def process_training_data(self, training_data: TrainingData) -> TrainingData:
         return training_data
@@ -310,7 +310,7 @@ class SparseLinearClassifier(IntentClassifier, GraphComponent):
         with self._model_storage.write_to(self._resource) as directory:
             meta = {"features": self.features.to_dict(),
                     "patterns": [[name, p.pattern] for name, p in self.patterns],
-                    "responses": self.responses, "models": {}}
+                    "models": {}}
             arrays = {"idf": self.features.idf}
             for key, model in (("intent", self.intent_model), ("category", self.category_model)):
                 if model is not None:
@@ -332,7 +332,6 @@ class SparseLinearClassifier(IntentClassifier, GraphComponent):
                 arrays = np.load(directory / "arrays.npz", allow_pickle=False)
                 component.features = SparseFeatures.from_dict(meta["features"], arrays["idf"])
                 component.patterns = [(name, re.compile(p)) for name, p in meta["patterns"]]
-                component.responses = meta.get("responses", {})
                 for key, info in meta["models"].items():
                     model = LinearModel(info["classes"], arrays[f"{key}_coef"],
                                         arrays[f"{key}_intercept"], info["temperature"])

@@ -39,11 +39,8 @@ def _quiet() -> None:
 
 
 def _result(text: str, parsed: dict, ms: float) -> dict:
-    selector = (parsed.get("response_selector") or {}).get("report") or {}
-    ranking = []
-    for item in selector.get("ranking") or []:
-        key = item.get("intent_response_key") or ""
-        ranking.append({"code": key.split("/", 1)[-1], "confidence": round(float(item["confidence"]), 5)})
+    ranking = [{"code": item["code"], "confidence": round(float(item["confidence"]), 5)}
+               for item in (parsed.get("report_category") or {}).get("ranking") or []]
     return {
         "text": text,
         "intent": {"name": (parsed.get("intent") or {}).get("name"),

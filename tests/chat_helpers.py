@@ -23,8 +23,8 @@ def tracker(text: str | None = None, *, intent: str = "report", sender: str = SE
               "entities": [{"entity": name, "value": value} for name, value in entities],
               "message_id": message_id, "metadata": {}}
     if ranking is not None:
-        latest["response_selector"] = {"report": {"ranking": [
-            {"intent_response_key": f"report/{code}", "confidence": conf} for code, conf in ranking]}}
+        ranked = [{"code": code, "confidence": conf} for code, conf in ranking]
+        latest["report_category"] = {**ranked[0], "ranking": ranked} if ranked else {"ranking": []}
     user_event = {"event": "user", "text": text, "parse_data": latest}
     return Tracker(sender, dict(slots or {}), latest, list(events or []) + [user_event], False, None,
                    {"name": active_loop} if active_loop else {}, "action_listen")

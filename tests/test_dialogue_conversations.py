@@ -11,12 +11,8 @@ from tests.rasa_model import RASA, rasa_env, rasa_model  # noqa: F401
 
 pytestmark = [pytest.mark.rasa, pytest.mark.slow]
 
-# Rasa 3.6 merges the retrieval intent `report` into the domain a second time from the NLU data
-# and warns about its own merge; this is the only warning allowed (see domain.yml).
-KNOWN = ["The following duplicated intents have been found across multiple domain files: report"]
 
-
-def test_rasa_data_validate_has_no_other_warning():
+def test_rasa_data_validate_has_no_warning():
     if not RASA.is_file():
         pytest.skip("the Rasa environment .venv/rasa is missing")
     proc = subprocess.run([str(RASA), "data", "validate", "--domain", "domain.yml", "--data",
@@ -26,7 +22,7 @@ def test_rasa_data_validate_has_no_other_warning():
     output = proc.stdout + proc.stderr
     warnings = [re.sub(r"\x1b\[[0-9;]*m", "", line).split("UserWarning: ", 1)[1].strip()
                 for line in output.splitlines() if "UserWarning: " in line]
-    assert [w for w in warnings if w not in KNOWN] == []
+    assert warnings == []
     assert "No story structure conflicts found" in output
 
 

@@ -13,24 +13,51 @@ def load(path):
     return yaml.safe_load((ROOT / path).read_text(encoding="utf-8"))
 
 
-def test_domain_report_responses_are_generated_from_the_taxonomy():
-    proc = subprocess.run([sys.executable, "scripts/gen_domain.py", "--check"], cwd=ROOT,
-                          capture_output=True, text=True)
-    assert proc.returncode == 0, proc.stderr
-    domain, taxonomy = load("domain.yml"), load("data/taxonomy.yml")
-    codes = {c["code"] for c in taxonomy["categories"]}
-    responses = {k.split("/", 1)[1] for k in domain["responses"] if k.startswith("utter_report/")}
-    assert responses == codes and len(codes) == 69
+def test_every_category_is_acknowledged_in_words():
+    from actions import texts
+    from bot.catalog import Catalog
+    from bot.errands import ServiceCatalog
+
+    catalog, services = Catalog.load(ROOT / "data"), ServiceCatalog.load(ROOT / "data")
+    said = {code: texts.understood(c, services.for_category(code))
+            for code, c in catalog.categories.items()}
+    assert len(said) == 69
+    assert all(c.level2 in said[code] for code, c in catalog.categories.items())
+    permit = services.for_category("security.residence_permit")
+    assert permit.materials[0] in said["security.residence_permit"]
+    assert "信访" in said["gov.petition"] and "依法" in said["gov.petition"]
+    assert "咨询" in said["education.enrollment"]
 
 
-def test_every_category_has_training_examples():
-    taxonomy = load("data/taxonomy.yml")
-    trained = set()
-    for path in (ROOT / "data" / "nlu").glob("*.yml"):
-        for block in (yaml.safe_load(path.read_text(encoding="utf-8")) or {}).get("nlu") or []:
-            if str(block.get("intent", "")).startswith("report/"):
-                trained.add(block["intent"].split("/", 1)[1])
-    assert {c["code"] for c in taxonomy["categories"]} <= trained
+def report_categories(directory) -> dict[str, list[str]]:
+    """Category code → example texts of the `report` blocks (metadata: {category: code})."""
+    from bot.nlu.heldout import read_examples
+
+    found: dict[str, list[str]] = {}
+    for example in read_examples(sorted(directory.glob("*.yml"))):
+        if example.intent == "report":
+            found.setdefault(example.category, []).append(example.text)
+    return found
+
+
+def test_every_category_has_thirty_training_examples():
+    codes = {c["code"] for c in load("data/taxonomy.yml")["categories"]}
+    trained = report_categories(ROOT / "data" / "nlu")
+    assert None not in trained, "a report block without metadata: {category: ...}"
+    assert set(trained) == codes
+    assert min(len(texts) for texts in trained.values()) >= 30
+
+
+def test_heldout_split_is_never_trained_on():
+    from bot.nlu.heldout import read_examples
+
+    def norm(text: str) -> str:
+        return "".join(ch for ch in text.lower() if ch.isalnum())
+
+    trained = {norm(e.text) for e in read_examples(sorted((ROOT / "data" / "nlu").glob("*.yml")))}
+    heldout = read_examples(sorted((ROOT / "tests" / "data" / "nlu_test").glob("*.yml")))
+    assert len(heldout) >= 900
+    assert [e.text for e in heldout if norm(e.text) in trained] == []
 
 
 def test_domain_actions_are_exactly_the_registered_actions():
@@ -46,7 +73,7 @@ def test_rules_and_stories_only_use_known_names():
     domain = load("domain.yml")
     intents = set(domain["intents"]) | {"nlu_fallback"}
     actions = set(domain["actions"]) | set(domain["responses"]) | {
-        "utter_report", "report_form", "action_listen", "action_deactivate_loop"}
+        "report_form", "action_listen", "action_deactivate_loop"}
     slots = set(domain["slots"]) | {"requested_slot"}
     files = ["data/rules.yml", "data/stories.yml", *[
         str(p.relative_to(ROOT)) for p in (ROOT / "tests" / "conversations").glob("*.yml")]]

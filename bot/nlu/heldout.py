@@ -33,11 +33,11 @@ def read_examples(paths: list[Path]) -> list[Example]:
             name = block.get("intent")
             if not name:
                 continue
-            intent, _, code = name.partition("/")
+            code = (block.get("metadata") or {}).get("category")
             for line in (block.get("examples") or "").splitlines():
                 line = line.strip()
                 if line.startswith("- "):
-                    examples.append(Example(plain(line[2:]), intent, code or None))
+                    examples.append(Example(plain(line[2:]), name, code or None))
     return examples
 
 

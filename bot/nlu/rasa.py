@@ -122,14 +122,13 @@ class HttpParser:
                 raw = response.json()
             except (httpx.HTTPError, ValueError) as exc:
                 raise ParserError(f"Rasa server at {self.base_url} failed: {exc}") from exc
-            selector = (raw.get("response_selector") or {}).get("report") or {}
+            category = raw.get("report_category") or {}
             results.append({
                 "text": text, "intent": raw.get("intent") or {},
                 "intent_ranking": (raw.get("intent_ranking") or [])[:5],
                 "entities": raw.get("entities") or [],
-                "report_ranking": [{"code": (i.get("intent_response_key") or "").split("/", 1)[-1],
-                                    "confidence": i.get("confidence", 0.0)}
-                                   for i in (selector.get("ranking") or [])[:5]]})
+                "report_ranking": [{"code": i.get("code"), "confidence": i.get("confidence", 0.0)}
+                                   for i in (category.get("ranking") or [])[:5]]})
         return results
 
     def close(self) -> None:

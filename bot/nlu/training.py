@@ -1,7 +1,7 @@
 """Training with an agency's historical work orders (`bot train --history`), and K-fold figures.
 
-History rows (text + label) become `report/<code>` examples in a generated NLU file that is
-trained on together with data/nlu/. Rasa runs in its own environment (scripts/train.sh for the
+History rows (text + label) become `report` examples (metadata: {category: <code>}) in a
+generated NLU file that is trained on together with data/nlu/. Rasa runs in its own environment (scripts/train.sh for the
 full model, `rasa train nlu` for cross-validation folds), so nothing here imports Rasa.
 """
 from __future__ import annotations
@@ -70,7 +70,8 @@ def write_nlu(examples: list[tuple[str, str]], path: Path) -> Path:
         by_code.setdefault(code, []).append(text)
     lines = ['version: "3.1"', "nlu:"]
     for code in sorted(by_code):
-        lines.append(f"- intent: report/{code}")
+        lines.append("- intent: report")
+        lines.append(f"  metadata: {{category: {code}}}")
         lines.append("  examples: |")
         lines.extend(f"    - {text}" for text in by_code[code])
     path.parent.mkdir(parents=True, exist_ok=True)

@@ -1,12 +1,13 @@
-"""Benchmark of the NLU model on the held-out split tests/data/nlu_test/ (never trained on).
+"""Benchmark of the NLU model on the held-out splits tests/data/nlu_test/ (never trained on).
 
     .venv/app/bin/python -m bench.nlu [--model models/current.tar.gz] [--train] [--json]
 
-Prints intent macro-F1 (target ≥ 0.95), first-level category macro-F1 (≥ 0.90), second-level
-macro-F1, top-3 category accuracy, model load time (≤ 20 s), parse latency p50/p95 (≤ 30 ms,
-measured inside the Rasa process, one message at a time) and the training time of the model
-(from <model>.train.json written by scripts/train.sh; `--train` retrains into a temporary
-directory and times it).
+Prints, on both splits together and on each alone (bot/nlu/heldout.py), intent macro-F1
+(target ≥ 0.95) and first-level category macro-F1 (≥ 0.90); then second-level macro-F1, top-3
+category accuracy, model load time (≤ 20 s), parse latency p50/p95 (≤ 30 ms, measured inside
+the Rasa process, one message at a time) and the training time of the model (from
+<model>.train.json written by scripts/train.sh; `--train` retrains into a temporary directory
+and times it).
 """
 from __future__ import annotations
 
@@ -19,7 +20,7 @@ import time
 from pathlib import Path
 
 from bot.catalog import Catalog
-from bot.nlu.heldout import heldout_files, read_examples, score
+from bot.nlu.heldout import heldout_splits, read_examples, score
 from bot.nlu.rasa import DEFAULT_MODEL, SubprocessParser
 from bot.settings import ROOT
 
@@ -35,7 +36,9 @@ def train(out: Path) -> float:
 
 
 def measure(model: Path, catalog: Catalog) -> dict:
-    examples = read_examples(heldout_files(ROOT))
+    """Scores the model on the combined held-out data and on each split alone."""
+    splits = {name: read_examples(files) for name, files in heldout_splits(ROOT).items()}
+    examples = [e for split in splits.values() for e in split]
     parser = SubprocessParser(model)
     started = time.perf_counter()
     parser.parse(["你好"])                      # loads the model
@@ -45,6 +48,10 @@ def measure(model: Path, catalog: Catalog) -> dict:
     finally:
         parser.close()
     result = score(examples, parses, catalog)
+    result["splits"], start = {}, 0
+    for name, split in splits.items():
+        result["splits"][name] = score(split, parses[start:start + len(split)], catalog)
+        start += len(split)
     result["load_seconds"] = parser.load_seconds
     result["load_wall_seconds"] = round(load_wall, 2)
     return result
@@ -98,6 +105,11 @@ def main(argv: list[str] | None = None) -> int:
             ok = value >= target if key.endswith("f1") else value <= target
             mark = f"   target {'≥' if key.endswith('f1') else '≤'} {target:g}  {'ok' if ok else 'MISSED'}"
         print(f"  {key:<24} {value}{mark}")
+    for name, split in result["splits"].items():
+        has_reports = split["category_top3_accuracy"] is not None
+        level1 = split["level1"]["macro_f1"] if has_reports else "—"
+        print(f"  {name + ' split':<24} {split['n']} examples: intent macro-F1 "
+              f"{split['intent']['macro_f1']}, level-1 macro-F1 {level1}")
     return 0
 
 

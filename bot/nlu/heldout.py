@@ -45,6 +45,15 @@ def heldout_files(root: Path) -> list[Path]:
     return sorted((root / "tests" / "data" / "nlu_test").glob("*.yml"))
 
 
+def heldout_splits(root: Path) -> dict[str, list[Path]]:
+    """The two held-out splits: `first` (written beside the training data, read while it grew)
+    and `blind` (`*blind*.yml`, written from the intent definitions alone, never looked at
+    while tuning the model or its data)."""
+    files = heldout_files(root)
+    return {"first": [f for f in files if "blind" not in f.name],
+            "blind": [f for f in files if "blind" in f.name]}
+
+
 def score(examples: list[Example], parses: list[dict], catalog: Catalog) -> dict:
     """Intent and category figures of `parses` (rasa_tools/parse.py results) on `examples`."""
     gold_intents = [e.intent for e in examples]

@@ -37,6 +37,16 @@ def test_errand_unknown(chat):
     assert texts(messages) == [errand.UNKNOWN]
 
 
+@pytest.mark.parametrize("confidence, category", [(0.8, "education.enrollment"),
+                                                  (0.2, "gov.service")])
+def test_errand_without_a_guide_goes_to_the_body_of_its_category(chat, confidence, category):
+    events, messages = run(errand.ActionErrandInfo(), tracker(
+        "孩子转学要办什么手续", intent="ask_requirements",
+        ranking=[("education.enrollment", confidence), ("gov.service", 0.1)]))
+    assert SlotSet("errand", None) in events and SlotSet("category", category) in events
+    assert texts(messages) == [errand.UNKNOWN]
+
+
 def test_start_errand(chat):
     events, messages = run(errand.ActionStartErrand(), tracker(
         "好的帮我办", intent="affirm", slots={"errand": "residence_permit", "pending": "offer_errand"}))

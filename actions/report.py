@@ -18,7 +18,7 @@ from bot.cases import CaseError, OpenCase
 from bot.cases.messages import deadline_label
 from bot.cases.validation import normalize_phone
 from bot.nlu.places import find_area
-from bot.nlu.urgency import detect_urgency
+from bot.nlu.urgency import detect_urgency, mentions_emergency
 
 log = logging.getLogger(__name__)
 
@@ -81,8 +81,12 @@ class ActionCaptureReport(Action):
         if tracker.get_slot("report_route") == "clarify" and earlier:
             text = f"{earlier}；{text}" if text else earlier
         ranked = classified(tracker)
-        options = [code for code, _ in ranked[:3]]
         urgency = detect_urgency(text)
+        if not urgency.is_emergency and (urgency.level != "normal" or mentions_emergency(text)):
+            # The rules read the emergency words (feared, negated, past, a hazard): the model's
+            # "emergency" must not send "万一着火了怎么跑" to 119.
+            ranked = [(code, confidence) for code, confidence in ranked if code != EMERGENCY]
+        options = [code for code, _ in ranked[:3]]
         events: list[EventType] = [SlotSet("report_text", text or None),
                                    SlotSet("report_key", message_key(tracker)),
                                    SlotSet("pending", None)]

@@ -53,6 +53,23 @@ def test_capture_emergency_words_win_over_the_category(chat):
     assert messages == []
 
 
+def test_capture_a_feared_fire_is_a_report_not_an_emergency(chat):
+    text = "楼道里堆满了杂物，万一着火了怎么跑"
+    events, _ = run(report.ActionCaptureReport(), tracker(
+        text, ranking=[("security.emergency", 0.93), ("urban.property", 0.6)]))
+    assert SlotSet("report_route", "emergency") not in events
+    assert SlotSet("category", "urban.property") in events
+    assert SlotSet("category_options", ["urban.property"]) in events
+
+
+def test_capture_trusts_the_model_when_no_emergency_word_was_read(chat):
+    text = "快派人来看看，出大事了"
+    events, _ = run(report.ActionCaptureReport(), tracker(
+        text, ranking=[("security.emergency", 0.8), ("security.public_order", 0.1)]))
+    assert SlotSet("report_route", "emergency") in events
+    assert SlotSet("category", "security.emergency") in events
+
+
 def test_capture_unsure_asks_which_one(chat):
     text = "饭店的排风机对着我家窗户"
     ranking = [("env.cooking_fume", 0.41), ("env.noise", 0.38), ("other.neighborhood", 0.1)]

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import pytest
 
-from bot.nlu.urgency import Urgency, detect_urgency, hotline_label
+from bot.nlu.urgency import Urgency, detect_urgency, hotline_label, mentions_emergency
 
 
 @pytest.mark.parametrize("text,hotline", [
@@ -39,9 +39,29 @@ def test_past_events_are_urgent_not_emergencies(text):
     assert urgency.level == "urgent" and urgency.hotline is None
 
 
-@pytest.mark.parametrize("text", ["电线老化有火灾隐患", "路口井盖丢了很危险", "老楼墙皮脱落"])
-def test_hazards_are_urgent(text):
-    assert detect_urgency(text).level == "urgent"
+@pytest.mark.parametrize("text", ["电线老化有火灾隐患", "路口井盖丢了很危险", "老楼墙皮脱落",
+                                  "楼道里堆满了杂物，万一着火了怎么跑", "要是煤气泄漏了怎么办",
+                                  "电动车在楼道里充电，我担心着火"])
+def test_hazards_and_feared_emergencies_are_urgent(text):
+    urgency = detect_urgency(text)
+    assert urgency.level == "urgent" and urgency.hotline is None and urgency.reason
+
+
+def test_a_feared_emergency_beside_a_real_one_is_still_an_emergency():
+    assert detect_urgency("万一着火就麻烦了——现在已经着火了！").hotline == "119"
+
+
+@pytest.mark.parametrize("text, hotline", [("我怕他拿刀砍人，他喝醉了在砸门", "110"),
+                                           ("楼塌了，可能有人被困在里面", "119")])
+def test_fear_of_a_person_or_uncertainty_is_still_an_emergency(text, hotline):
+    assert detect_urgency(text).hotline == hotline
+
+
+@pytest.mark.parametrize("text, mentioned", [
+    ("没着火，就是烧烤的烟大", True), ("万一着火了怎么跑", True), ("去年车祸的赔偿", True),
+    ("快派人来看看，出大事了", False), ("", False), (None, False)])
+def test_mentions_emergency_sees_every_emergency_word(text, mentioned):
+    assert mentions_emergency(text) is mentioned
 
 
 @pytest.mark.parametrize("text", [

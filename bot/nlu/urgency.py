@@ -10,9 +10,10 @@ Levels:
   * ``emergency`` — danger to life or property right now: tell the resident to call
     ``hotline`` at once (110 police, 119 fire/gas/rescue, 120 ambulance, 122 traffic accident);
     ``hotlines`` lists every number that applies, most important first.
-  * ``urgent`` — a hazard that should be handled first (隐患, 漏电, 井盖丢失 …), or an
-    emergency word that clearly refers to the past or is negated; no number to call.
-  * ``normal`` — everything else.
+  * ``urgent`` — a hazard that should be handled first (隐患, 漏电, 井盖丢失 …), an
+    emergency word that clearly refers to the past, or one that is only feared
+    ("万一着火了怎么跑", "要是煤气泄漏了"); no number to call.
+  * ``normal`` — everything else, including negated emergency words ("没着火", "预防火灾").
 """
 from __future__ import annotations
 
@@ -55,7 +56,13 @@ _HAZARD = re.compile(r"隐患|漏电|电线裸露|电线老化|井盖(?:丢|没�
                      r"有(?:煤气|燃气)味|危房|倒塌|脱落|砸到人|悬空")
 _PAST = re.compile(r"去年|前年|上个?月|上半年|以前|之前|曾经|那次|当年|前几年|几年前|上次")
 _NOW = re.compile(r"(?<![到至])现在|正在|马上|赶紧|快来|快点|救命|刚刚|刚才|还在|此刻|!|！")
-_NEGATION = re.compile(r"(?:没有?|不是|并未|未|无|防止|预防|以防|防范|怕|担心|万一)$")
+_NEGATION = re.compile(r"(?:没有?|不是|并未|未|无|防止|预防|以防|防范)$")
+# Feared, not happening: a fear word earlier in the same clause ("担心哪天起火"), or a
+# consequence right after ("着火了都没法跑"). Only for what threatens a building (119); a
+# feared attacker or injury ("我怕他拿刀砍人") stays an emergency.
+_FEARED = re.compile(r"怕|担心|万一|要是|如果|假如|一旦|容易|迟早|早晚")
+_FEARED_AFTER = re.compile(r"^了?(?:都|也|就)(?:没法|没地方|跑不|出不|来不及)")
+_CLAUSE_END = re.compile(r"[，。！？；,.!?;\s]")
 
 _COMPILED = tuple((re.compile(p), hotline, reason) for p, hotline, reason in _EMERGENCY_RULES)
 # When several numbers apply the first one in this order is told first: fire and gas
@@ -63,16 +70,28 @@ _COMPILED = tuple((re.compile(p), hotline, reason) for p, hotline, reason in _EM
 _PRIORITY = ("119", "110", "120", "122")
 
 
-def _hits(text: str) -> list[tuple[str, str]]:
-    hits = []
+def _hits(text: str) -> tuple[list[tuple[str, str]], list[str]]:
+    """(hotline, reason) of every emergency said to be happening, and reasons only feared."""
+    hits, feared = [], []
     for pattern, hotline, reason in _COMPILED:
         for match in pattern.finditer(text):
             before = text[max(0, match.start() - 3):match.start()]
             if _NEGATION.search(before):
                 continue
+            clause = _CLAUSE_END.split(text[max(0, match.start() - 8):match.start()])[-1]
+            after = text[match.end():match.end() + 6]
+            if hotline == "119" and (_FEARED.search(clause) or _FEARED_AFTER.search(after)):
+                feared.append(reason)
+                continue
             hits.append((hotline, reason))
             break
-    return hits
+    return hits, feared
+
+
+def mentions_emergency(text: str | None) -> bool:
+    """Whether any emergency word occurs at all, even negated, feared or in the past: then a
+    model's "emergency" guess must not overrule what detect_urgency decided."""
+    return bool(text) and any(pattern.search(text[:5000]) for pattern, _, _ in _COMPILED)
 
 
 def detect_urgency(text: str | None) -> Urgency:
@@ -80,7 +99,7 @@ def detect_urgency(text: str | None) -> Urgency:
     if not text or not text.strip():
         return Urgency("normal", None, "")
     text = text[:5000]
-    hits = _hits(text)
+    hits, feared = _hits(text)
     if hits:
         if _PAST.search(text) and not _NOW.search(text):
             return Urgency("urgent", None, f"{hits[0][1]}（已发生过）")
@@ -90,6 +109,8 @@ def detect_urgency(text: str | None) -> Urgency:
     hazard = _HAZARD.search(text)
     if hazard:
         return Urgency("urgent", None, f"安全隐患（{hazard.group(0)}）")
+    if feared:
+        return Urgency("urgent", None, f"安全隐患（担心{feared[0]}）")
     return Urgency("normal", None, "")
 
 

@@ -8,16 +8,16 @@ from rasa_sdk import Action
 from rasa_sdk.events import EventType, FollowupAction, UserUtteranceReverted
 
 from actions import runtime, texts
-from actions.conversation import latest_text
+from actions.conversation import clean, idempotency_key, latest_text, message_key, sender
 from actions.emergency import handle_emergency
 from actions.status import my_cases
+from bot.cases import OpenCase
 from bot.cases.lifecycle import OPEN_STATES
+from bot.nlu.places import find_area
 from bot.nlu.urgency import detect_urgency
 
 log = logging.getLogger(__name__)
 
-HANDOFF = ("好的，已为您转接人工代理员。工作时间（工作日 8:30—17:30）代理员会尽快在这里回复您；"
-           "非工作时间请留言，上班后第一时间联系您。紧急情况请直接拨打110、119或120。")
 NOT_UNDERSTOOD = ("抱歉，我没太明白您的意思。您可以直接说遇到的问题，比如“小区门口路灯坏了”，"
                   "或者发诉求编号查询进度。")
 STILL_NOT = "还是没能理解您的意思，真抱歉。要不要我帮您转给人工代理员？"
@@ -25,16 +25,44 @@ WANTS_TO_REPORT = re.compile(r"投诉|反映|举报|报告|求助|反应|告状"
 OPEN = {s.value for s in OPEN_STATES}
 
 
+HANDOFF_CATEGORY = "gov.service"      # 政务服务 (consult): the service center's agents
+HANDOFF_NOTE = "群众在对话中要求转人工"
+RECENT_TURNS = 6                      # what the agent reads first ...
+MAX_QUOTE = 700                       # ... within the case store's 5,000 characters
+
+
 def handoff(dispatcher, tracker) -> None:
-    dispatcher.utter_message(text=HANDOFF, json_message={"handoff": True})
+    """Hand the conversation to a person, for real: the resident's open case gets a note, and
+    with none open a consultation case is opened, so an agent has it in the queue and answers
+    through this channel (a case reply reaches the resident by the outbox)."""
     try:
-        for view in my_cases(tracker, limit=20):
-            if view.state in OPEN:
-                runtime.container().cases.act(view.number, "note", actor="resident",
-                                              text="群众在对话中要求转人工")
-                break
-    except Exception:  # noqa: BLE001 - the hand-off message was given; the note is a bonus
-        log.exception("hand-off note failed")
+        number = _note_open_case(tracker) or _open_handoff_case(tracker)
+    except Exception:  # noqa: BLE001 - the resident still gets an honest answer
+        log.exception("hand-off could not be recorded")
+        number = None
+    dispatcher.utter_message(text=texts.handoff(number), json_message={"handoff": True})
+
+
+def _note_open_case(tracker) -> str | None:
+    for view in my_cases(tracker, limit=20):
+        if view.state in OPEN:
+            runtime.container().cases.act(view.number, "note", actor="resident", text=HANDOFF_NOTE)
+            return view.number
+    return None
+
+
+def _open_handoff_case(tracker) -> str:
+    said = [clean(e.get("text"))[:MAX_QUOTE] for e in tracker.events if e.get("event") == "user"]
+    said = [text for text in said if text][-RECENT_TURNS:]
+    text = "群众要求人工服务。" + ("对话中最近说的：\n" + "\n".join(said) if said else "")
+    channel, address = sender(tracker)
+    services = runtime.container()
+    view = services.cases.open_case(OpenCase(
+        text=text,
+        category=HANDOFF_CATEGORY, summary="群众要求转人工服务", channel=channel, address=address,
+        area=find_area(services.catalog, " ".join(said)), actor="chat", inline_ack=True,
+        idempotency_key=idempotency_key(tracker, message_key(tracker))))
+    return view.number
 
 
 class ActionHandoff(Action):

@@ -46,6 +46,16 @@ def open_failed(reason: str | None = None) -> str:
     return head + "\n您说的内容我都记着，稍后回复“确认”就能再提交一次。"
 
 
+def handoff(number: str | None) -> str:
+    """The hand-off promise, only as far as it was recorded."""
+    hours = "工作时间（工作日 8:30—17:30）代理员会尽快在这里回复您；非工作时间请留言，上班后第一时间联系您。"
+    urgent = "紧急情况请直接拨打110、119或120。"
+    if number:
+        return f"好的，已为您转接人工代理员，诉求编号 {number}。{hours}{urgent}"
+    return ("好的，我来为您转接人工代理员。系统暂时出了点问题，转接还没登记上，请过几分钟再说一次“转人工”。"
+            + urgent)
+
+
 def service_unavailable() -> str:
     return "抱歉，系统暂时出了点问题，请稍后再试。您说的内容我已经记下了。"
 

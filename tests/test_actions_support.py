@@ -5,6 +5,7 @@ import pytest
 from rasa_sdk.events import FollowupAction, SlotSet, UserUtteranceReverted
 
 from actions import emergency, errand, report, status, support
+from actions import texts as texts_module
 from tests.chat_helpers import chat, run, texts, tracker  # noqa: F401
 from tests.helpers import open_case
 
@@ -86,8 +87,30 @@ def test_handoff_notes_the_open_case(chat):
     number = open_case(chat.cases, channel="telegram", address="10001")
     events, messages = run(support.ActionHandoff(), tracker("转人工", intent="human_handoff"))
     assert events == []
-    assert texts(messages) == [support.HANDOFF] and messages[0]["custom"] == {"handoff": True}
+    assert texts(messages) == [texts_module.handoff(number)] and number in texts(messages)[0]
+    assert messages[0]["custom"] == {"handoff": True}
     assert chat.cases.get(number).events[-1].internal_note == "群众在对话中要求转人工"
+
+
+def test_handoff_without_an_open_case_opens_one_for_an_agent(chat):
+    said = [{"event": "user", "text": "我家的事说不清楚", "parse_data": {}},
+            {"event": "bot", "text": "抱歉，我没太明白您的意思。"}]
+    events, messages = run(support.ActionHandoff(), tracker(
+        "我要找人工", intent="human_handoff", events=said))
+    [view] = chat.cases.list_cases(channel="telegram", address="10001")
+    assert texts(messages) == [texts_module.handoff(view.number)]
+    assert view.category["code"] == "gov.service" and view.state in {"received", "assigned"}
+    case = chat.cases.get(view.number)
+    assert case.text == "群众要求人工服务。对话中最近说的：\n我家的事说不清楚\n我要找人工"
+    # the same message handled twice (a retry) opens nothing new
+    run(support.ActionHandoff(), tracker("我要找人工", intent="human_handoff", events=said))
+    assert len(chat.cases.list_cases(channel="telegram", address="10001")) == 1
+
+
+def test_handoff_when_the_case_store_fails_says_so(chat, monkeypatch):
+    monkeypatch.setattr(chat.cases, "open_case", lambda *a, **k: (_ for _ in ()).throw(OSError))
+    _, messages = run(support.ActionHandoff(), tracker("转人工", intent="human_handoff"))
+    assert texts(messages) == [texts_module.handoff(None)] and "没登记上" in texts(messages)[0]
 
 
 def fallback_events(n: int) -> list[dict]:
@@ -105,7 +128,8 @@ def test_fallback_escalates_to_a_human(chat):
     assert messages[0]["buttons"] == [{"title": "转人工", "payload": "/human_handoff"}]
     third = tracker("啊吧啊吧", intent="nlu_fallback", events=fallback_events(2))
     _, messages = run(action, third)
-    assert texts(messages) == [support.HANDOFF]
+    [view] = chat.cases.list_cases(channel="telegram", address="10001")
+    assert texts(messages) == [texts_module.handoff(view.number)]
 
 
 def test_fallback_catches_an_emergency(chat):

@@ -22,6 +22,7 @@ from bot.web.background import Background
 from bot.web.chat_routes import Chat, ChatError, error_response
 from bot.web.config import WebSettings
 from bot.web.hub import Hub, make_hub
+from bot.web.ratelimit import MessageLimiter
 from bot.web.relay import Relay
 from bot.web.sessions import SessionTokens
 from bot.web.store import ChatStore
@@ -63,8 +64,9 @@ def create_app(container: Container, *, hub: Hub | None = None,
     app = FastAPI(title="件件有着落", lifespan=lifespan, docs_url=None, redoc_url=None,
                   openapi_url=None)
     app.state.container = container
+    limiter = MessageLimiter(web.rate_per_session, web.rate_per_address, settings.redis_url)
     app.state.chat = Chat(cases=container.cases, store=store, hub=hub, relay=relay,
-                          tokens=SessionTokens(web.secret), web=web)
+                          tokens=SessionTokens(web.secret), web=web, limiter=limiter)
     app.state.background = loops
 
     app.include_router(chat_routes.router())

@@ -15,6 +15,7 @@ from bot.cases.validation import clean_text
 from bot.web import resident
 from bot.web.config import MAX_BODY, MAX_MESSAGE, WebSettings
 from bot.web.hub import CLOSED, Hub
+from bot.web.ratelimit import MessageLimiter
 from bot.web.relay import Relay, looks_like_markup
 from bot.web.sessions import COOKIE, MAX_AGE, SessionTokens
 from bot.web.store import ChatStore
@@ -33,6 +34,8 @@ class ChatError(Exception):
 
 
 NO_SESSION = ChatError(401, "会话已失效，请刷新页面后再试。", "no_session")
+TOO_FAST = ChatError(429, "您发得太快了，这条消息没有发出。请稍等一分钟再发送；之前发出的内容都已收到。",
+                     "too_fast")
 
 
 @dataclass
@@ -44,6 +47,7 @@ class Chat:
     relay: Relay
     tokens: SessionTokens
     web: WebSettings
+    limiter: MessageLimiter
 
 
 def error_response(exc: ChatError) -> JSONResponse:
@@ -67,6 +71,9 @@ def router() -> APIRouter:
         chat = _chat(request)
         text = _message_text(await _json_body(request))
         sid, cookie = _session_or_new(request)
+        address = request.client.host if request.client else "unknown"
+        if not await asyncio.to_thread(chat.limiter.allow, sid, address):
+            raise TOO_FAST
         messages, queued = await chat.relay.handle(sid, text)
         response = JSONResponse({"messages": messages, "queued": queued},
                                 status_code=202 if queued else 200)

@@ -21,6 +21,10 @@ class WebSettings:
     watchdog_interval: float = 60.0
     retry_interval: float = 2.0      # seconds between passes over queued messages
     cookie_secure: bool = False      # set WEBCHAT_COOKIE_SECURE=1 behind HTTPS
+    # messages one chat session may send (a person types far slower), and one client address
+    # (generous: a village service point or a mobile carrier puts many residents behind one)
+    rate_per_session: str = "20/minute;300/hour"
+    rate_per_address: str = "240/minute"
 
     @classmethod
     def from_env(cls, settings: Settings, environ: dict[str, str] | None = None) -> "WebSettings":
@@ -33,6 +37,8 @@ class WebSettings:
             watchdog_interval=float(env.get("WATCHDOG_INTERVAL", "60")),
             retry_interval=float(env.get("WEBCHAT_RETRY_INTERVAL", "2")),
             cookie_secure=env.get("WEBCHAT_COOKIE_SECURE", "") in ("1", "true", "yes"),
+            rate_per_session=env.get("WEBCHAT_RATE_PER_SESSION") or cls.rate_per_session,
+            rate_per_address=env.get("WEBCHAT_RATE_PER_ADDRESS") or cls.rate_per_address,
         )
 
 

@@ -1,0 +1,70 @@
+"""How often a chat may write: per session, per client address, across replicas, and never at
+the cost of a message when Redis is away."""
+from __future__ import annotations
+
+import os
+import time
+import uuid
+
+import pytest
+from fastapi.testclient import TestClient
+
+from bot.web.app import create_app
+from bot.web.ratelimit import MessageLimiter
+from tests.conftest import make_container
+from tests.web_support import FakeRasa, free_port, live_server, web_settings
+
+
+def test_each_session_has_its_own_allowance_and_the_address_a_wider_one():
+    limiter = MessageLimiter("3/minute", "5/minute")
+    assert [limiter.allow("a", "10.0.0.1") for _ in range(4)] == [True, True, True, False]
+    assert limiter.allow("b", "10.0.0.1") and limiter.allow("c", "10.0.0.1")
+    assert not limiter.allow("d", "10.0.0.1")          # the address is spent: 3 + 2
+    assert limiter.allow("e", "10.0.0.2")
+
+
+def redis_url() -> str:
+    url = os.environ.get("TEST_REDIS_URL")
+    if not url:
+        if os.environ.get("CI") == "true":
+            pytest.fail("CI=true but TEST_REDIS_URL is not set: Redis tests are required")
+        pytest.skip("Redis not available (set TEST_REDIS_URL or run scripts/test.sh)")
+    return url
+
+
+@pytest.mark.redis
+def test_replicas_count_together_in_redis():
+    url, session = redis_url(), f"s-{uuid.uuid4().hex}"
+    first, second = MessageLimiter("2/minute", "100/minute", url), MessageLimiter("2/minute", "100/minute", url)
+    assert first.allow(session, "10.0.0.9") and second.allow(session, "10.0.0.9")
+    assert not first.allow(session, "10.0.0.9") and not second.allow(session, "10.0.0.9")
+
+
+def test_an_unreachable_redis_lets_messages_through_quickly(caplog):
+    limiter = MessageLimiter("1/minute", "1/minute", f"redis://127.0.0.1:{free_port()}/0")
+    started = time.monotonic()
+    assert all(limiter.allow("s", "10.0.0.1") for _ in range(3))
+    assert time.monotonic() - started < 5
+    assert "rate limiter unavailable" in caplog.text
+
+
+def test_the_api_refuses_a_flood_politely_and_passes_nothing_on(tmp_path):
+    port = free_port()
+    rasa_url = f"http://127.0.0.1:{port}"
+    container = make_container(f"sqlite:///{tmp_path / 'cases.db'}", tmp_path, RASA_URL=rasa_url)
+    fake = FakeRasa(container.cases)
+    try:
+        with live_server(fake.app(), port):
+            app = create_app(container, web=web_settings(rasa_url, rate_per_session="3/minute"))
+            with TestClient(app) as client:
+                replies = [client.post("/api/chat/message", json={"text": f"你好{i}"})
+                           for i in range(4)]
+                assert [r.status_code for r in replies] == [200, 200, 200, 429]
+                assert replies[3].json() == {
+                    "error": "您发得太快了，这条消息没有发出。请稍等一分钟再发送；之前发出的内容都已收到。",
+                    "code": "too_fast"}
+                assert len(fake.received) == 3
+                client.cookies.clear()                # another resident is not affected
+                assert client.post("/api/chat/message", json={"text": "你好"}).status_code == 200
+    finally:
+        container.engine.dispose()

@@ -303,6 +303,24 @@ def print_banner(settings: Settings, children: list[Child], seconds: float) -> N
     click.echo("\n".join(lines))
 
 
+def upgrade_database(settings: Settings) -> None:
+    """Bring the schema to the newest revision first (idempotent): a new DATABASE_URL must not
+    start a product whose every request fails on a missing table."""
+    from sqlalchemy.exc import SQLAlchemyError
+
+    from bot.container import Container
+
+    container = Container(settings)
+    try:
+        container.upgrade()
+    except SQLAlchemyError as exc:
+        url = container.engine.url.render_as_string(hide_password=True)
+        raise RunError(f"无法连接或升级数据库 {url}，请检查 DATABASE_URL。\n"
+                       f"Cannot reach or upgrade the database: {type(exc).__name__}") from None
+    finally:
+        container.engine.dispose()
+
+
 @click.command("run")
 @click.option("--timeout", default=240.0, show_default=True,
               help="Seconds to wait for every part to become healthy.")
@@ -317,6 +335,7 @@ def run_command(timeout: float) -> None:
             raise RunError(f"端口 {', '.join(map(str, busy))} 已被占用，可能已有一份在运行；"
                            "请先停止它，或在 .env 中改用其他端口 (RASA_URL / ACTION_PORT / APP_PORT)。\n"
                            f"Port(s) {', '.join(map(str, busy))} already in use.")
+        upgrade_database(settings)
     except RunError as exc:
         click.echo(f"错误：{exc}", err=True)
         sys.exit(2)

@@ -12,7 +12,8 @@ import httpx
 import pytest
 import yaml
 
-from bot.run import Child, RunError, Supervisor, endpoints_yaml, model_path, plan
+from bot.run import (Child, RunError, Supervisor, endpoints_yaml, model_path, plan,
+                     upgrade_database)
 from bot.settings import ROOT, Settings
 from tests.web_support import product
 
@@ -46,6 +47,23 @@ def test_missing_model_says_to_run_make_model(tmp_path):
                             env={**os.environ, "RASA_MODEL": str(tmp_path / "none.tar.gz"),
                                  "BOT_VAR_DIR": str(tmp_path / "var")})
     assert result.returncode == 2 and "make model" in result.stderr
+
+
+def test_a_new_database_is_upgraded_before_anything_starts(tmp_path):
+    import sqlalchemy
+
+    url = f"sqlite:///{tmp_path / 'new.db'}"
+    upgrade_database(settings_for(tmp_path, DATABASE_URL=url))
+    upgrade_database(settings_for(tmp_path, DATABASE_URL=url))         # idempotent
+    tables = sqlalchemy.inspect(sqlalchemy.create_engine(url)).get_table_names()
+    assert {"cases", "webchat_pending", "alembic_version"} <= set(tables)
+
+
+def test_an_unreachable_database_is_a_clear_refusal(tmp_path):
+    url = "postgresql+psycopg://nobody:secret@127.0.0.1:1/none"
+    with pytest.raises(RunError) as refused:
+        upgrade_database(settings_for(tmp_path, DATABASE_URL=url))
+    assert "DATABASE_URL" in str(refused.value) and "secret" not in str(refused.value)
 
 
 def test_plan_runs_rasa_actions_and_app_and_telegram_with_a_token(tmp_path):

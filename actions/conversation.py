@@ -102,10 +102,18 @@ def case_number_in(tracker: Tracker, use_slot: bool = True) -> tuple[str | None,
 
 
 def informative(text: str | None) -> bool:
-    """Whether a description says what the problem is (not just 我要投诉)."""
+    """Whether a description says what the problem is ("停水了"), not just that there is one
+    ("我要投诉", "有个事想反映一下")."""
     if not text or len(re.findall(r"[\u4e00-\u9fff]", text)) < 2:
         return False          # emoji, Latin letters or digits alone do not say what is wrong
     core = re.sub(r"[^\w]", "", text)
-    core = re.sub(r"^(?:你好|您好|喂)?(?:我)?(?:要|想)?(?:投诉|反映|举报|报告|咨询|求助|反应)"
-                  r"(?:一下|个|点)?(?:问题|情况|事情?)?$", "", core)
-    return len(core) >= 5
+    return len(core) >= 3 and len(_OPENER_WORDS.sub("", core)) >= 2
+
+
+# What "我要投诉 / 有个事想反映一下 / 我要提个诉求" are made of: with these removed, a real
+# description still says something ("我要投诉物业" keeps 物业).
+_OPENER_WORDS = re.compile(
+    r"你好|您好|喂|请问|麻烦|你们|政府|领导|我们|我家|俺家|我|俺|咱|要|想|来|找|跟|向|给|帮|"
+    r"投诉|头诉|投述|反映|反应|反馈|举报|实名|报告|报修|报个|告状|咨询|求助|登记|提个|提|"
+    r"有个|有件|有|一个|一件|一下|一点|个|件|些|这边|那边|这里|出了|遇到|需要|处理|"
+    r"问题|情况|事情|事儿|事|诉求|麻烦事|的|了|吧|啊|呀|呢|下|嗯|哦|呃|额|哈")

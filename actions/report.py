@@ -37,8 +37,10 @@ FIELD_WORDS = (
     ("category", re.compile(r"分类|类别|类型|部门|分错")),
     ("description", re.compile(r"内容|描述|事项|问题|说的事")),
 )
-_NEW_VALUE = re.compile(r"(?:改成|改为|换成|应该是|更正为|其实是|是在|在)[：:\s]*(.+)$")
+_NEW_VALUE = re.compile(r"(?:改成|改为|换成|应该是|更正为|其实是|正确的是|是在|在|[，,。：:]是)[：:\s]*(.+)$")
 _REFUSAL = re.compile(r"不留|不想留|不方便|不用|不要|匿名|保密|不告诉|算了")
+_PLACE_LEAD = re.compile(r"^(?:就|是)?在|^(?:地址|地点|位置)(?:是|在)?[：:]?")
+_YES_NO = re.compile(r"(?:对|是|好|嗯|行|可以|没错|不对|不是|没有|确认)(?:的|啊|呀|了|吧)?[。！!.]*")
 _UNKNOWN_TIME = re.compile(r"不记得|记不清|不知道|不清楚|忘了")
 _PHONE_IN_TEXT = re.compile(r"(?:\+?86[- ]?)?1[3-9]\d[- ]?\d{4}[- ]?\d{4}|0\d{2,3}-?\d{7,8}")
 
@@ -181,7 +183,12 @@ class ValidateReportForm(FormValidationAction):
 
     def validate_place(self, value, dispatcher, tracker, domain) -> dict[str, Any]:
         place = clean(value)[:200]
-        if len(place) < 2 or not has_chinese(place):
+        said = clean(latest_text(tracker))
+        if tracker.get_slot("requested_slot") == "place" and place and place in said:
+            # The answer to "在什么地方？" is kept whole: "城关镇幸福里小区南门", not the
+            # community entity "幸福里小区" found inside it.
+            place = _PLACE_LEAD.sub("", said)[:200] or place
+        if len(place) < 2 or not has_chinese(place) or _YES_NO.fullmatch(place):
             dispatcher.utter_message(text=texts.PLACE_TOO_SHORT)
             return {"place": None}
         slots: dict[str, Any] = {"place": place}
@@ -192,6 +199,9 @@ class ValidateReportForm(FormValidationAction):
 
     def validate_event_time(self, value, dispatcher, tracker, domain) -> dict[str, Any]:
         when = clean(value)[:100]
+        said = clean(latest_text(tracker))
+        if tracker.get_slot("requested_slot") == "event_time" and when and when in said:
+            when = said[:100]     # "今年八月到十月", not the entity "十月" inside it
         if not when or _UNKNOWN_TIME.search(when):
             when = "记不清了"
         return {"event_time": when}
@@ -210,7 +220,8 @@ class ValidateReportForm(FormValidationAction):
                 pass
         if _REFUSAL.search(value):
             return {"contact": texts.ANONYMOUS}
-        dispatcher.utter_message(text=texts.INVALID_PHONE)
+        has_digits = any(ch.isdigit() for ch in value)
+        dispatcher.utter_message(text=texts.INVALID_PHONE if has_digits else texts.PHONE_PLEASE)
         return {"contact": None}
 
 
@@ -329,8 +340,10 @@ class ActionCorrectReport(Action):
         if entity(tracker, "phone"):
             updates["contact"] = entity(tracker, "phone")
         place = entity(tracker, "address") or entity(tracker, "community")
+        said = _NEW_VALUE.search(text)
         if place:
-            updates["place"] = place
+            # "应该是人民路社区门口" keeps 门口, not just the community entity inside it
+            updates["place"] = said.group(1).strip() if said and place in said.group(1) else place
         if entity(tracker, "time"):
             updates["event_time"] = entity(tracker, "time")
         if entity(tracker, "person"):
@@ -343,9 +356,8 @@ class ActionCorrectReport(Action):
         field = entity(tracker, "field") or next(
             (name for name, words in FIELD_WORDS if words.search(text)), None)
         if not updates and field and field != "category":
-            value = _NEW_VALUE.search(text)
-            if value and len(value.group(1).strip()) >= 2:
-                updates[field] = value.group(1).strip()
+            if said and len(said.group(1).strip()) >= 2:
+                updates[field] = said.group(1).strip()
         if "contact" in updates and updates["contact"] != texts.ANONYMOUS:
             try:
                 updates["contact"] = normalize_phone(updates["contact"].replace(" ", "")

@@ -56,6 +56,13 @@ def handoff(number: str | None) -> str:
             + urgent)
 
 
+def detail_added(number: str, *, referred: bool) -> str:
+    if referred:
+        return (f"已把这条补充记到编号 {number} 的登记里。如果还没有拨打紧急电话，请马上拨打，"
+                "现场情况以救援人员的指挥为准。")
+    return f"已把您补充的内容加到编号 {number} 的诉求里，代理员会看到。"
+
+
 def service_unavailable() -> str:
     return "抱歉，系统暂时出了点问题，请稍后再试。您说的内容我已经记下了。"
 
@@ -136,7 +143,10 @@ ASK_PLACE_ERRAND = "请问您住在哪个社区或村组？我们好安排就近
 ASK_EVENT_TIME = "这个情况是什么时候发生的，或者持续多久了？记不清也没关系，说个大概就行。"
 ASK_CONTACT = "方便留个手机号吗？代理员可能需要跟您核实情况。不方便也可以匿名，进展会在这里告诉您。"
 ASK_CONTACT_BUTTONS = [{"title": "不留电话，匿名反映", "payload": "/anonymous"}]
-INVALID_PHONE = "这个号码好像不太对，请留11位手机号或带区号的固定电话；不方便的话回复“匿名”也可以。"
+INFORM_NO_CONTEXT = "收到。请问您想反映什么问题，或者想办理什么事？"
+# Said just before the contact question is asked again, so they do not repeat it.
+INVALID_PHONE = "这个号码好像不太对：手机号是11位，固定电话请带上区号。"
+PHONE_PLEASE = "这句话里没有看到电话号码。"
 TOO_SHORT = "能再多说几句吗？说清楚是什么事、什么情况，代理员才好帮您办。"
 PLACE_TOO_SHORT = "地点说得再具体一点就好，比如小区名、村组或路名。"
 REPORT_CANCELLED = "好的，这次就先不登记了，您说的内容不会提交。需要的时候随时找我。"

@@ -159,9 +159,29 @@ def test_place_sets_the_area(chat):
                                                          "image": None, "attachment": None}])
 
 
+def test_the_answer_to_the_place_question_is_kept_whole(chat):
+    result, _ = validate("place", "幸福里小区", slots={"requested_slot": "place"})
+    assert result == {"place": "幸福里小区", "area": "S1P2"}       # the text is the entity
+    tk = tracker("在城关镇幸福里小区南门", intent="inform", slots={"requested_slot": "place"})
+    result = report.ValidateReportForm().validate_place("幸福里小区", CollectingDispatcher(), tk, {})
+    assert result == {"place": "城关镇幸福里小区南门", "area": "S1P2"}
+
+
+@pytest.mark.parametrize("answer", ["对的", "是", "好的。", "不对"])
+def test_yes_or_no_is_not_a_place(chat, answer):
+    result, messages = validate("place", answer, slots={"requested_slot": "place"})
+    assert result == {"place": None} and texts(messages) == [replies.PLACE_TOO_SHORT]
+
+
 def test_event_time_accepts_not_remembering(chat):
     assert validate("event_time", "记不清了，反正好几天了")[0] == {"event_time": "记不清了"}
     assert validate("event_time", "上周三晚上")[0] == {"event_time": "上周三晚上"}
+
+
+def test_the_answer_to_the_time_question_is_kept_whole(chat):
+    tk = tracker("今年八月到十月", intent="inform", slots={"requested_slot": "event_time"})
+    result = report.ValidateReportForm().validate_event_time("十月", CollectingDispatcher(), tk, {})
+    assert result == {"event_time": "今年八月到十月"}
 
 
 @pytest.mark.parametrize("value,expected", [
@@ -175,6 +195,11 @@ def test_contact_rejects_a_malformed_number(chat):
     result, messages = validate("contact", "123456")
     assert result == {"contact": None}
     assert texts(messages) == [replies.INVALID_PHONE]
+
+
+def test_contact_asks_again_plainly_when_no_number_was_given(chat):
+    result, messages = validate("contact", "就这几天晚上十点以后")
+    assert result == {"contact": None} and texts(messages) == [replies.PHONE_PLEASE]
 
 
 def test_ask_actions(chat):
@@ -254,8 +279,15 @@ def test_correct_place_in_words(chat):
     tk = tracker("地址不对，应该是人民路社区门口", intent="correct", slots=FILLED,
                  entities=[("community", "人民路社区")])
     events, _ = run(report.ActionCorrectReport(), tk)
-    assert events == [SlotSet("place", "人民路社区"), SlotSet("area", "S1P3"),
+    assert events == [SlotSet("place", "人民路社区门口"), SlotSet("area", "S1P3"),
                       SlotSet("pending", "confirm_report"), SlotSet("report_route", "wait")]
+
+
+def test_correct_place_said_after_a_comma(chat):
+    tk = tracker("不对，地址写错了，是城西开发区", intent="correct", slots=FILLED)
+    events, messages = run(report.ActionCorrectReport(), tk)
+    assert SlotSet("place", "城西开发区") in events
+    assert SlotSet("report_route", "wait") in events and "地点：城西开发区" in messages[0]["text"]
 
 
 def test_correct_field_without_value_asks_the_form_again(chat):

@@ -56,8 +56,50 @@ class ActionAddInfo(Action):
             log.exception("add_info failed")
             dispatcher.utter_message(text=texts.service_unavailable())
             return []
-        dispatcher.utter_message(text=f"已把您补充的内容加到编号 {number} 的诉求里，代理员会看到。")
+        dispatcher.utter_message(text=texts.detail_added(number, referred=False))
         return [SlotSet("case_number", number)]
+
+
+class ActionInformNoContext(Action):
+    """A bare detail ("在文化路12号") that answers no question. Right after a case was opened
+    or an emergency recorded it belongs to that case; anywhere else we ask what it is about."""
+
+    ATTACH_AFTER = {"action_open_case", "action_emergency"}
+
+    def name(self) -> str:
+        return "action_inform_no_context"
+
+    def run(self, dispatcher, tracker, domain) -> list[EventType]:
+        number, text = tracker.get_slot("case_number"), latest_text(tracker)
+        if not (number and text and previous_action(tracker) in self.ATTACH_AFTER):
+            dispatcher.utter_message(text=texts.INFORM_NO_CONTEXT)
+            return []
+        try:
+            cases = runtime.container().cases
+            view = cases.get(number)
+            if view.state in OPEN:
+                cases.act(number, "add_info", actor="resident", text=text)
+            else:   # an emergency is referred at once: the detail goes on its record
+                cases.act(number, "note", actor="resident", text=f"群众补充：{text}")
+        except Exception:  # noqa: BLE001 - the resident hears it did not work, not silence
+            log.exception("attaching a detail to %s failed", number)
+            dispatcher.utter_message(text=texts.service_unavailable())
+            return []
+        dispatcher.utter_message(text=texts.detail_added(number, referred=view.state not in OPEN))
+        return []
+
+
+def previous_action(tracker) -> str | None:
+    """The last action the assistant ran before the latest message (not action_listen)."""
+    seen_user = False
+    for event in reversed(tracker.events):
+        if event.get("event") == "user":
+            if seen_user:
+                return None
+            seen_user = True
+        elif seen_user and event.get("event") == "action" and event.get("name") != "action_listen":
+            return event.get("name")
+    return None
 
 
 class ActionPrepareWithdraw(Action):

@@ -94,6 +94,41 @@ def test_add_info_to_a_closed_case_is_explained(chat):
     assert messages[0]["text"].startswith("补充没有成功：当前状态“已撤回”下不能执行“补充材料”")
 
 
+AFTER = {"emergency": [{"event": "action", "name": "action_emergency"},
+                       {"event": "action", "name": "action_listen"}],
+         "opened": [{"event": "action", "name": "action_open_case"},
+                    {"event": "action", "name": "action_listen"}]}
+
+
+def test_a_detail_right_after_an_emergency_goes_on_its_record(chat):
+    number = open_case(chat.cases, category="security.emergency", refer="已告知拨打119", **MINE)
+    assert chat.cases.get(number).state == "referred"
+    events, messages = run(followup.ActionInformNoContext(), tracker(
+        "在文化路12号", intent="inform", slots={"case_number": number}, events=AFTER["emergency"]))
+    assert events == [] and texts(messages) == [replies.detail_added(number, referred=True)]
+    assert "拨打" in texts(messages)[0]
+    assert chat.cases.get(number).events[-1].internal_note == "群众补充：在文化路12号"
+
+
+def test_a_detail_right_after_opening_is_added_information(chat):
+    number = open_case(chat.cases, **MINE)
+    events, messages = run(followup.ActionInformNoContext(), tracker(
+        "是3单元", intent="inform", slots={"case_number": number}, events=AFTER["opened"]))
+    assert texts(messages) == [replies.detail_added(number, referred=False)]
+    last = chat.cases.get(number).events[-1]
+    assert last.action == "add_info" and last.internal_note == "是3单元"
+
+
+def test_a_detail_anywhere_else_is_asked_about(chat):
+    number = open_case(chat.cases, **MINE)
+    before = len(chat.cases.get(number).events)
+    events, messages = run(followup.ActionInformNoContext(), tracker(
+        "在文化路12号", intent="inform", slots={"case_number": number},
+        events=[{"event": "action", "name": "action_case_status"}]))
+    assert events == [] and texts(messages) == [replies.INFORM_NO_CONTEXT]
+    assert len(chat.cases.get(number).events) == before
+
+
 def test_add_info_without_cases(chat):
     events, messages = run(followup.ActionAddInfo(), tracker("我还要补充", intent="add_info"))
     assert events == []

@@ -7,7 +7,7 @@ from rasa_sdk import Action
 from rasa_sdk.events import EventType, SlotSet
 
 from actions import runtime, texts
-from actions.conversation import latest_intent, latest_text
+from actions.conversation import clean, latest_intent, latest_text
 from actions.status import my_cases, owned_number
 from bot.cases import CaseError, Rating
 from bot.cases.lifecycle import OPEN_STATES
@@ -162,6 +162,25 @@ class ActionCancelPending(Action):
         return [SlotSet("pending", None)]
 
 
+BARE_RATINGS = {b["title"] for b in texts.ASK_SOLVED_BUTTONS + texts.ASK_SATISFACTION_BUTTONS}
+
+
+def rating_words(tracker) -> str | None:
+    """What the resident said while rating ("井盖是补了但是歪的"), kept on the case for whoever
+    handles it next; button presses and bare 满意 / 没解决 say nothing more than the rating."""
+    said = []
+    for event in reversed(tracker.events):
+        if event.get("event") != "user":
+            continue
+        intent = ((event.get("parse_data") or {}).get("intent") or {}).get("name") or ""
+        if not intent.startswith("rate_"):
+            break
+        text = clean(event.get("text"))
+        if text and not text.startswith("/") and text not in BARE_RATINGS:
+            said.append(text[:500])
+    return "群众评价时说：" + "；".join(reversed(said)) if said else None
+
+
 class ActionRate(Action):
     """回访评价: 解决? 满意? Asked with buttons; 未解决 or 不满意 reopens the case."""
 
@@ -202,7 +221,7 @@ class ActionRate(Action):
                                      buttons=texts.ASK_SATISFACTION_BUTTONS)
             return events
         try:
-            runtime.container().cases.act(number, "rate", actor="resident",
+            runtime.container().cases.act(number, "rate", actor="resident", text=rating_words(tracker),
                                           rating=Rating(solved=solved, satisfaction=satisfaction))
         except CaseError as exc:
             dispatcher.utter_message(text=f"评价没有成功：{exc.zh}。")

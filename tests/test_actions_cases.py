@@ -197,6 +197,27 @@ def test_unsatisfied_reopens(chat):
     assert chat.cases.get(number).state == "in_progress"
 
 
+def test_what_the_resident_says_while_rating_is_kept_on_the_case(chat):
+    number = resolved(chat.cases, **MINE)
+    earlier = [{"event": "user", "text": "还没弄好呢，井盖是补了但是歪的",
+                "parse_data": {"intent": {"name": "rate_unsolved"}}},
+               {"event": "bot", "text": replies.ASK_SATISFACTION}]
+    run(followup.ActionRate(), tracker("不满意", intent="rate_unsatisfied",
+                                       slots={"rating_solved": False}, events=earlier))
+    rate = next(e for e in chat.cases.get(number).events if e.action == "rate")
+    assert rate.internal_note == "群众评价时说：还没弄好呢，井盖是补了但是歪的"
+
+
+def test_button_presses_add_no_words_to_the_rating(chat):
+    number = resolved(chat.cases, **MINE)
+    earlier = [{"event": "user", "text": "/rate_unsolved",
+                "parse_data": {"intent": {"name": "rate_unsolved"}}}]
+    run(followup.ActionRate(), tracker("不满意", intent="rate_unsatisfied",
+                                       slots={"rating_solved": False}, events=earlier))
+    rate = next(e for e in chat.cases.get(number).events if e.action == "rate")
+    assert rate.internal_note is None
+
+
 def test_rate_with_nothing_to_rate(chat):
     open_case(chat.cases, **MINE)      # still open, not resolved
     events, messages = run(followup.ActionRate(), tracker("解决了", intent="rate_solved"))

@@ -16,6 +16,8 @@ from bot.nlu.urgency import Urgency, detect_urgency, hotline_label, mentions_eme
     ("孩子走丢了，找了一个小时", "110"),
     ("救命", "110"),
     ("路口两辆车撞车了", "122"),
+    ("我老公天天喝酒打我，我不敢回家", "110"),
+    ("男人喝醉了就打孩子", "110"),
 ])
 def test_emergencies_name_the_number(text, hotline):
     urgency = detect_urgency(text)
@@ -66,7 +68,7 @@ def test_mentions_emergency_sees_every_emergency_word(text, mentioned):
 
 @pytest.mark.parametrize("text", [
     "", "   ", None, "楼下烧烤店半夜很吵", "没着火，就是烧烤的烟大", "怎么预防火灾", "😀😀", "x" * 20000,
-    "消防通道被车堵了"])
+    "消防通道被车堵了", "物业一直不打我电话", "他们打我的手机也没人说清楚"])
 def test_normal(text):
     assert detect_urgency(text) == Urgency("normal", None, "")
 

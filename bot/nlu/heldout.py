@@ -47,7 +47,7 @@ def heldout_files(root: Path) -> list[Path]:
 
 def heldout_splits(root: Path) -> dict[str, list[Path]]:
     """The two held-out splits: `first` (written beside the training data, read while it grew)
-    and `blind` (`*blind*.yml`, written from the intent definitions alone, never looked at
+    and `blind` (`*blind*.yml`, written from the intent and category names alone, never looked at
     while tuning the model or its data)."""
     files = heldout_files(root)
     return {"first": [f for f in files if "blind" not in f.name],

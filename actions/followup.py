@@ -71,35 +71,23 @@ class ActionInformNoContext(Action):
 
     def run(self, dispatcher, tracker, domain) -> list[EventType]:
         number, text = tracker.get_slot("case_number"), latest_text(tracker)
-        if not (number and text and previous_action(tracker) in self.ATTACH_AFTER):
+        previous = tracker.get_last_event_for("action", exclude=["action_listen"]) or {}
+        if not (number and text and previous.get("name") in self.ATTACH_AFTER):
             dispatcher.utter_message(text=texts.INFORM_NO_CONTEXT)
             return []
         try:
             cases = runtime.container().cases
-            view = cases.get(number)
-            if view.state in OPEN:
-                cases.act(number, "add_info", actor="resident", text=text)
-            else:   # an emergency is referred at once: the detail goes on its record
+            referred = cases.get(number).state not in OPEN
+            if referred:    # an emergency is referred at once: the detail goes on its record
                 cases.act(number, "note", actor="resident", text=f"群众补充：{text}")
+            else:
+                cases.act(number, "add_info", actor="resident", text=text)
         except Exception:  # noqa: BLE001 - the resident hears it did not work, not silence
             log.exception("attaching a detail to %s failed", number)
             dispatcher.utter_message(text=texts.service_unavailable())
             return []
-        dispatcher.utter_message(text=texts.detail_added(number, referred=view.state not in OPEN))
+        dispatcher.utter_message(text=texts.detail_added(number, referred=referred))
         return []
-
-
-def previous_action(tracker) -> str | None:
-    """The last action the assistant ran before the latest message (not action_listen)."""
-    seen_user = False
-    for event in reversed(tracker.events):
-        if event.get("event") == "user":
-            if seen_user:
-                return None
-            seen_user = True
-        elif seen_user and event.get("event") == "action" and event.get("name") != "action_listen":
-            return event.get("name")
-    return None
 
 
 class ActionPrepareWithdraw(Action):

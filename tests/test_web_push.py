@@ -3,7 +3,6 @@ stream has the Chinese text within 2 s; a closed page gets it from its inbox on 
 from __future__ import annotations
 
 import json
-import os
 import queue
 import threading
 import time
@@ -17,7 +16,7 @@ from bot.web.app import create_app
 from bot.web.hub import InProcessHub, RedisHub
 from bot.web.sessions import COOKIE
 from tests.conftest import make_container
-from tests.web_support import FakeRasa, free_port, live_server, web_settings
+from tests.web_support import FakeRasa, free_port, live_server, redis_url_or_skip, web_settings
 
 
 class Stream:
@@ -59,12 +58,7 @@ class Stream:
 def hub(request):
     if request.param == "inprocess":
         return InProcessHub()
-    url = os.environ.get("TEST_REDIS_URL")
-    if not url:
-        if os.environ.get("CI") == "true":
-            pytest.fail("CI=true but TEST_REDIS_URL is not set: Redis tests are required")
-        pytest.skip("Redis not available (set TEST_REDIS_URL or run scripts/test.sh)")
-    return RedisHub(url)
+    return RedisHub(redis_url_or_skip())
 
 
 @pytest.fixture

@@ -2,7 +2,6 @@
 the cost of a message when Redis is away."""
 from __future__ import annotations
 
-import os
 import time
 import uuid
 
@@ -12,7 +11,7 @@ from fastapi.testclient import TestClient
 from bot.web.app import create_app
 from bot.web.ratelimit import MessageLimiter
 from tests.conftest import make_container
-from tests.web_support import FakeRasa, free_port, live_server, web_settings
+from tests.web_support import FakeRasa, free_port, live_server, redis_url_or_skip, web_settings
 
 
 def test_each_session_has_its_own_allowance_and_the_address_a_wider_one():
@@ -23,18 +22,9 @@ def test_each_session_has_its_own_allowance_and_the_address_a_wider_one():
     assert limiter.allow("e", "10.0.0.2")
 
 
-def redis_url() -> str:
-    url = os.environ.get("TEST_REDIS_URL")
-    if not url:
-        if os.environ.get("CI") == "true":
-            pytest.fail("CI=true but TEST_REDIS_URL is not set: Redis tests are required")
-        pytest.skip("Redis not available (set TEST_REDIS_URL or run scripts/test.sh)")
-    return url
-
-
 @pytest.mark.redis
 def test_replicas_count_together_in_redis():
-    url, session = redis_url(), f"s-{uuid.uuid4().hex}"
+    url, session = redis_url_or_skip(), f"s-{uuid.uuid4().hex}"
     first, second = MessageLimiter("2/minute", "100/minute", url), MessageLimiter("2/minute", "100/minute", url)
     assert first.allow(session, "10.0.0.9") and second.allow(session, "10.0.0.9")
     assert not first.allow(session, "10.0.0.9") and not second.allow(session, "10.0.0.9")

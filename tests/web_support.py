@@ -133,6 +133,20 @@ def web_settings(rasa_or_actions_url: str, **overrides):
     return WebSettings(**values)
 
 
+def redis_url_or_skip() -> str:
+    """TEST_REDIS_URL (scripts/test.sh sets it); skipped without it, but required in CI."""
+    import os
+
+    import pytest
+
+    url = os.environ.get("TEST_REDIS_URL")
+    if not url:
+        if os.environ.get("CI") == "true":
+            pytest.fail("CI=true but TEST_REDIS_URL is not set: Redis tests are required")
+        pytest.skip("Redis not available (set TEST_REDIS_URL or run scripts/test.sh)")
+    return url
+
+
 def chromium_or_skip():
     """Headless Chromium from Debian (scripts/system_deps.sh installs it); required in CI."""
     import os

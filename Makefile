@@ -43,7 +43,7 @@ $(MODEL): $(RASA_STAMP) $(RASA_INPUTS)
 	@mkdir -p models
 	scripts/train.sh $(MODEL)
 
-run: deps db model
+run: deps model
 	$(APP)/bin/bot run
 
 test: deps model

@@ -9,6 +9,11 @@ Children, each in its own process group, output in var/log/<name>.log:
 
 It waits for health, prints the URLs, restarts a crashed child with backoff and stops
 everything on Ctrl-C / SIGTERM (SIGTERM to each group, SIGKILL after a grace period).
+
+A child's own children (Sanic's worker processes, for one) stay in its process group. When a
+child dies — even by SIGKILL, which gives it no chance to stop its workers — the supervisor
+ends the rest of its group before the restart: an orphaned worker would otherwise keep the
+port, and every restart would fail with "Address already in use".
 """
 from __future__ import annotations
 
@@ -27,6 +32,7 @@ import click
 from bot.settings import ROOT, Settings
 
 GRACE_SECONDS = 15.0
+ORPHAN_GRACE_SECONDS = 5.0  # the rest of a dead child's group: SIGTERM, then SIGKILL
 MAX_BACKOFF = 60.0
 STABLE_SECONDS = 60.0       # a child up this long has its backoff reset
 
@@ -186,16 +192,29 @@ class Supervisor:
                     child.backoff = 1.0
                 continue
             if child.restart_at is None:
-                child.restart_at = now + child.backoff
                 self.out(f"[{child.name}] 意外退出（退出码 {code}），{child.backoff:g} 秒后重启 "
                          f"(exited with {code}; restarting in {child.backoff:g}s). "
                          f"日志 log: {_rel(self.log_dir / (child.name + '.log'))}")
                 for line in self.tail(child):
                     self.out(f"    {line}")
+                self.end_orphans(child)
+                child.restart_at = time.monotonic() + child.backoff
                 child.backoff = min(child.backoff * 2, MAX_BACKOFF)
             elif now >= child.restart_at:
+                if group_members(child.proc.pid):      # should not happen: make sure
+                    end_group(child.proc.pid, 0.0)
                 child.restarts += 1
                 self.start(child)
+
+    def end_orphans(self, child: Child) -> None:
+        """End what is left of a dead child's process group, so its restart finds the port free."""
+        left = group_members(child.proc.pid)
+        if not left:
+            return
+        ended = end_group(child.proc.pid, ORPHAN_GRACE_SECONDS)
+        self.out(f"[{child.name}] 结束其遗留的 {len(left)} 个子进程"
+                 f"{'' if ended else '（仍有进程未退出）'} "
+                 f"(ended {len(left)} orphaned process(es) of its group{'' if ended else '; some remain'})")
 
     def tail(self, child: Child, lines: int = 5) -> list[str]:
         path = self.log_dir / f"{child.name}.log"
@@ -237,21 +256,22 @@ class Supervisor:
         return not waiting
 
     def stop(self) -> None:
+        """SIGTERM to every child's whole group, SIGKILL after GRACE_SECONDS; returns when no
+        process of any group is left."""
         self.stopping = True
-        running = [c for c in reversed(self.children) if c.proc and c.proc.poll() is None]
-        for child in running:
-            _signal_group(child.proc, signal.SIGTERM)
+        started = [c for c in reversed(self.children) if c.proc is not None]
+        for child in started:
+            if group_members(child.proc.pid):
+                _signal_group(child.proc, signal.SIGTERM)
         deadline = time.monotonic() + GRACE_SECONDS
-        for child in running:
-            try:
-                child.proc.wait(max(deadline - time.monotonic(), 0.1))
-            except subprocess.TimeoutExpired:
-                self.out(f"[{child.name}] 未在 {GRACE_SECONDS:g} 秒内退出，强制结束 (killed)")
-                _signal_group(child.proc, signal.SIGKILL)
-                child.proc.wait(5)
-        for child in self.children:   # stragglers left in a group whose leader exited
-            if child.proc is not None:
-                _signal_group(child.proc, signal.SIGKILL)
+        for child in started:
+            leader_done = _wait_leader(child.proc, deadline)
+            if leader_done and wait_group_empty(child.proc.pid, deadline - time.monotonic()):
+                continue
+            self.out(f"[{child.name}] 未在 {GRACE_SECONDS:g} 秒内退出，强制结束 (killed)")
+            _signal_group(child.proc, signal.SIGKILL)
+            _wait_leader(child.proc, time.monotonic() + 5)
+            wait_group_empty(child.proc.pid, 5.0)
 
     def run(self, timeout: float, banner) -> int:
         previous = {sig: signal.signal(sig, self._on_signal) for sig in (signal.SIGINT, signal.SIGTERM)}
@@ -282,6 +302,67 @@ def _signal_group(proc: subprocess.Popen, sig: int) -> None:
         os.killpg(proc.pid, sig)
     except (ProcessLookupError, PermissionError):
         pass
+
+
+def _wait_leader(proc: subprocess.Popen, deadline: float) -> bool:
+    try:
+        proc.wait(max(deadline - time.monotonic(), 0.1))
+        return True
+    except subprocess.TimeoutExpired:
+        return False
+
+
+def group_members(pgid: int) -> list[int]:
+    """The live processes (zombies left out) of process group `pgid`."""
+    try:
+        entries = os.listdir("/proc")
+    except OSError:                      # no /proc: ask the kernel whether the group exists
+        try:
+            os.killpg(pgid, 0)
+        except ProcessLookupError:
+            return []
+        except PermissionError:
+            pass
+        return [pgid]
+    members = []
+    for entry in entries:
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/stat", "rb") as handle:
+                stat = handle.read()
+        except OSError:
+            continue
+        fields = stat[stat.rfind(b")") + 2:].split()    # state ppid pgrp …, after "(comm)"
+        if len(fields) > 2 and fields[0] not in (b"Z", b"X") and int(fields[2]) == pgid:
+            members.append(int(entry))
+    return members
+
+
+def wait_group_empty(pgid: int, timeout: float) -> bool:
+    deadline = time.monotonic() + max(timeout, 0.0)
+    while group_members(pgid):
+        if time.monotonic() >= deadline:
+            return False
+        time.sleep(0.05)
+    return True
+
+
+def end_group(pgid: int, grace: float) -> bool:
+    """SIGTERM to the whole group, SIGKILL to what is left after `grace` seconds. True when
+    no process of the group remains."""
+    if not group_members(pgid):
+        return True
+    for sig, wait in ((signal.SIGTERM, grace), (signal.SIGKILL, 5.0)):
+        try:
+            os.killpg(pgid, sig)
+        except ProcessLookupError:
+            return True
+        except PermissionError:
+            return False
+        if wait_group_empty(pgid, wait):
+            return True
+    return False
 
 
 def print_banner(settings: Settings, children: list[Child], seconds: float) -> None:

@@ -13,13 +13,16 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import FileResponse, JSONResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
+from sqlalchemy.exc import SQLAlchemyError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from bot.channels.rasa_gateway import RasaGateway
 from bot.container import Container
-from bot.web import chat_routes, health, intake_routes
+from bot.web import chat_routes, health, intake_routes, schema
 from bot.web.background import Background
-from bot.web.chat_routes import Chat, ChatError, error_response
+from bot.web.chat_routes import Chat
+from bot.web.errors import WebError, error_response, is_database_unavailable, unavailable
+from bot.web.guard import CatchAll
 from bot.web.config import WebSettings
 from bot.web.hub import Hub, make_hub
 from bot.web.ratelimit import MessageLimiter
@@ -93,14 +96,20 @@ def create_app(container: Container, *, hub: Hub | None = None,
         return response
 
     _error_handlers(app)
+    app.add_middleware(CatchAll)
+    schema.install(app)
     return app
 
 
 def _error_handlers(app: FastAPI) -> None:
-    @app.exception_handler(ChatError)
-    async def chat_error(request: Request, exc: ChatError) -> JSONResponse:
+    """Every refusal as `{"error", "code", ...}`. Unexpected exceptions are answered by
+    `CatchAll` (inside Starlette's ServerErrorMiddleware, which would re-raise and make
+    uvicorn drop the keep-alive connection)."""
+
+    @app.exception_handler(WebError)
+    async def web_error(request: Request, exc: WebError) -> JSONResponse:
         if exc.status >= 500 or exc.code not in ("empty", "no_session", "not_found"):
-            log.info("chat request refused (%s): %s %s", exc.code, request.method, request.url.path)
+            log.info("web request refused (%s): %s %s", exc.code, request.method, request.url.path)
         return error_response(exc)
 
     @app.exception_handler(RequestValidationError)
@@ -114,8 +123,10 @@ def _error_handlers(app: FastAPI) -> None:
         return JSONResponse({"error": zh, "code": f"http_{exc.status_code}"},
                             status_code=exc.status_code, headers=getattr(exc, "headers", None))
 
-    @app.exception_handler(Exception)
-    async def unexpected(request: Request, exc: Exception) -> JSONResponse:
-        log.exception("unexpected error on %s %s", request.method, request.url.path)
-        return JSONResponse({"error": "抱歉，系统出了点问题，我们已经记录下来，请稍后再试。",
-                             "code": "internal"}, status_code=500)
+    @app.exception_handler(SQLAlchemyError)
+    async def database(request: Request, exc: SQLAlchemyError) -> JSONResponse:
+        if not is_database_unavailable(exc):
+            raise exc       # a bug, not an outage: CatchAll logs it and answers 500
+        log.warning("database unavailable on %s %s: %s", request.method, request.url.path,
+                    str(exc).splitlines()[0][:200])
+        return error_response(unavailable())

@@ -13,10 +13,13 @@ from bot.cases.errors import CaseNotFound, InvalidInput
 from bot.cases.service import CaseService
 from bot.cases.validation import clean_text
 from bot.web import resident
+from bot.web import jsonsafe, schema
 from bot.web.config import MAX_BODY, MAX_MESSAGE, WebSettings
+from bot.web.errors import WebError, error_response  # noqa: F401 - error_response re-exported
 from bot.web.hub import CLOSED, Hub
 from bot.web.ratelimit import MessageLimiter
 from bot.web.relay import Relay, looks_like_markup
+from bot.web.requests import Ack, ChatMessage, parse
 from bot.web.sessions import COOKIE, MAX_AGE, SessionTokens
 from bot.web.store import ChatStore
 
@@ -27,13 +30,15 @@ WELCOME = ("您好！我是“件件有着落”群众事务代理小助手。�
 KEEPALIVE_SECONDS = 15.0
 
 
-class ChatError(Exception):
-    def __init__(self, status: int, zh: str, code: str) -> None:
-        super().__init__(code)
-        self.status, self.zh, self.code = status, zh, code
+class ChatError(WebError):
+    """A refusal of the chat API (same JSON shape as every web door)."""
+
+    def __init__(self, status: int, zh: str, code: str, **kwargs) -> None:
+        super().__init__(status, zh, code, **kwargs)
 
 
 NO_SESSION = ChatError(401, "会话已失效，请刷新页面后再试。", "no_session")
+TOO_LONG_ZH = f"您的消息太长了（超过{MAX_MESSAGE}字）。请精简一下，或分几次发送。"
 TOO_FAST = ChatError(429, "您发得太快了，这条消息没有发出。请稍等一分钟再发送；之前发出的内容都已收到。",
                      "too_fast")
 
@@ -50,10 +55,6 @@ class Chat:
     limiter: MessageLimiter
 
 
-def error_response(exc: ChatError) -> JSONResponse:
-    return JSONResponse({"error": exc.zh, "code": exc.code}, status_code=exc.status)
-
-
 def router() -> APIRouter:
     api = APIRouter(prefix="/api/chat")
 
@@ -66,7 +67,7 @@ def router() -> APIRouter:
         _set_cookie(response, cookie, chat.web)
         return response
 
-    @api.post("/message")
+    @api.post("/message", openapi_extra=schema.body(ChatMessage))
     async def message(request: Request) -> Response:
         chat = _chat(request)
         text = _message_text(await _json_body(request))
@@ -102,14 +103,10 @@ def router() -> APIRouter:
         chat, sid = _chat(request), _session(request)
         return JSONResponse({"items": await asyncio.to_thread(chat.store.undelivered, sid)})
 
-    @api.post("/ack")
+    @api.post("/ack", openapi_extra=schema.body(Ack))
     async def ack(request: Request) -> Response:
         chat, sid = _chat(request), _session(request)
-        body = await _json_body(request)
-        ids = body.get("ids") if isinstance(body, dict) else None
-        if not isinstance(ids, list) or len(ids) > 500 or \
-                not all(isinstance(i, int) and not isinstance(i, bool) for i in ids):
-            raise ChatError(400, "请求格式不正确，请刷新页面后再试。", "bad_request")
+        ids = parse(Ack, await _json_body(request)).ids
         count = await asyncio.to_thread(chat.store.acknowledge, sid, ids)
         return JSONResponse({"acknowledged": count})
 
@@ -173,33 +170,13 @@ def _set_cookie(response: Response, value: str, web: WebSettings) -> None:
 
 
 async def _json_body(request: Request):
-    if "application/json" not in request.headers.get("content-type", ""):
-        raise ChatError(415, "请求格式不正确（需要 JSON），请刷新页面后再试。", "bad_content_type")
-    declared = request.headers.get("content-length")
-    if declared and declared.isdigit() and int(declared) > MAX_BODY:
-        raise ChatError(413, f"您的消息太长了（超过{MAX_MESSAGE}字）。请精简一下，或分几次发送。",
-                        "too_long")
-    raw = bytearray()
-    async for chunk in request.stream():
-        raw += chunk
-        if len(raw) > MAX_BODY:
-            raise ChatError(413, f"您的消息太长了（超过{MAX_MESSAGE}字）。请精简一下，或分几次发送。",
-                            "too_long")
-    try:
-        return json.loads(bytes(raw).decode("utf-8"))
-    except (UnicodeDecodeError, ValueError):
-        raise ChatError(400, "请求格式不正确，请刷新页面后再试。", "bad_json") from None
+    return await jsonsafe.json_body(request, MAX_BODY, TOO_LONG_ZH)
 
 
 def _message_text(body) -> str:
-    text = body.get("text") if isinstance(body, dict) else None
-    if not isinstance(text, str):
-        raise ChatError(400, "请求格式不正确，请刷新页面后再试。", "bad_request")
+    text = parse(ChatMessage, body, too_long_status=413, too_long_zh=TOO_LONG_ZH).text
     if not text.strip():
         raise ChatError(400, "您还没有输入内容，请写下您想说的话。", "empty")
-    if len(text) > MAX_MESSAGE:
-        raise ChatError(413, f"您的消息太长了（超过{MAX_MESSAGE}字）。请精简一下，或分几次发送。",
-                        "too_long")
     if looks_like_markup(text):
         raise ChatError(400, "消息里含有网页代码（例如 <script> 这样的标签），为了安全没有发送。"
                              "请直接用文字描述您的问题。", "markup")

@@ -6,25 +6,38 @@ The page and API are for staff. When `INTAKE_TOKEN` is set, every call must carr
 """
 from __future__ import annotations
 
-import json
+import logging
 import os
 import secrets
 from pathlib import Path
 
 from fastapi import APIRouter, Request
 from fastapi.responses import FileResponse, JSONResponse, Response
+from starlette.concurrency import run_in_threadpool
 
 from bot.cases.errors import CaseError, CaseNotFound
-from bot.intake.decoding import decode
 from bot.intake.errors import IntakeError
 from bot.intake.proposal import Proposal
 from bot.intake.reader import ReadFailure, read_bytes, read_text
+from bot.web import jsonsafe, schema
+from bot.web.errors import WebError, error_response, is_database_unavailable, unavailable
+from bot.web.requests import Confirm, TranscriptObject, Turn, parse
+from bot.web.textbody import decode_text
+
+log = logging.getLogger(__name__)
 
 STATIC = Path(__file__).resolve().parent / "static"
 MAX_INTAKE_BODY = 512 * 1024
+TOO_LARGE_ZH = "内容过大，请只粘贴一通电话的转写"
 PAGE_CSP = ("default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
             "connect-src 'self'; object-src 'none'; base-uri 'none'; form-action 'self'; "
             "frame-ancestors 'none'")
+TRANSCRIPT_SCHEMA = {"anyOf": [
+    {"$ref": schema.REF.format(model="TranscriptObject")},
+    {"type": "array", "maxItems": 5000, "minItems": 1,
+     "items": {"anyOf": [{"$ref": schema.REF.format(model="Turn")}, {"type": "string"}]}},
+]}
+schema.register(TranscriptObject, Turn)
 
 
 def _error(status: int, exc: IntakeError | CaseError, code: str) -> JSONResponse:
@@ -51,60 +64,62 @@ def router(token: str | None = None) -> APIRouter:
         if not token:
             return None
         given = request.headers.get("authorization", "").removeprefix("Bearer ").strip()
-        if given and secrets.compare_digest(given, token):
+        if given and secrets.compare_digest(given.encode("utf-8", "surrogateescape"),
+                                            token.encode("utf-8")):
             return None
         return JSONResponse({"error": "需要话务员口令才能使用此功能。", "error_en": "operator token required",
                              "code": "unauthorized"}, status_code=401)
 
-    async def body_of(request: Request) -> bytes | JSONResponse:
-        body = await request.body()
-        if len(body) > MAX_INTAKE_BODY:
-            return _error(413, IntakeError("transcript too large", "内容过大，请只粘贴一通电话的转写"), "too_large")
-        return body
-
-    @api.post("/api/intake")
+    @api.post("/api/intake", openapi_extra=schema.body(
+        TranscriptObject, json_schema=TRANSCRIPT_SCHEMA,
+        extra_content={"text/plain": {"schema": {"type": "string", "maxLength": MAX_INTAKE_BODY}}}))
     async def propose(request: Request) -> Response:
         if (denied := refused(request)) is not None:
             return denied
-        body = await body_of(request)
-        if isinstance(body, Response):
-            return body
-        content_type = request.headers.get("content-type", "")
         try:
-            transcript = _transcript(body, content_type)
-            from starlette.concurrency import run_in_threadpool
-
+            body = await jsonsafe.read_body(request, MAX_INTAKE_BODY, TOO_LARGE_ZH)
+            transcript = _transcript(body, request.headers.get("content-type", ""))
             proposal = await run_in_threadpool(_service(request).propose, transcript)
+        except WebError as exc:
+            return error_response(exc)
         except IntakeError as exc:
             return _error(400, exc, "bad_transcript")
+        except Exception as exc:  # noqa: BLE001 - a transcript must never cost a 500
+            if is_database_unavailable(exc):
+                log.warning("intake propose: database unavailable: %s", str(exc)[:200])
+                return error_response(unavailable())
+            log.exception("intake propose failed on a transcript the reader accepted")
+            return _error(400, IntakeError(f"transcript could not be processed: {type(exc).__name__}",
+                                           "这份转写无法处理，已记录问题，请检查内容后重试或手工登记"),
+                          "bad_transcript")
         return JSONResponse(proposal.to_dict())
 
-    @api.post("/api/intake/confirm")
+    @api.post("/api/intake/confirm", openapi_extra=schema.body(Confirm))
     async def confirm(request: Request) -> Response:
         if (denied := refused(request)) is not None:
             return denied
-        body = await body_of(request)
-        if isinstance(body, Response):
-            return body
         try:
-            data = json.loads(body or b"null")
-            if not isinstance(data, dict) or not isinstance(data.get("proposal"), dict):
-                raise IntakeError("body must be {proposal, corrections}", "请求格式不对：需要 proposal 和 corrections")
-            corrections = data.get("corrections") or {}
-            if not isinstance(corrections, dict):
-                raise IntakeError("corrections must be an object", "corrections 必须是对象")
-            proposal = Proposal.from_dict(data["proposal"])
-            from starlette.concurrency import run_in_threadpool
-
-            view, existing = await run_in_threadpool(_service(request).confirm, proposal, corrections)
-        except json.JSONDecodeError:
-            return _error(400, IntakeError("invalid JSON", "请求不是合法的 JSON"), "bad_request")
+            body = parse(Confirm, await jsonsafe.json_body(request, MAX_INTAKE_BODY, TOO_LARGE_ZH))
+            service = _service(request)
+            data = body.proposal.model_dump()
+            data["key"] = service.confirm_key(data)      # the client's key is never used
+            proposal = Proposal.from_dict(data)
+            corrections = body.corrections.model_dump(exclude_unset=True) if body.corrections else {}
+            view, existing = await run_in_threadpool(service.confirm, proposal, corrections)
+        except WebError as exc:
+            return error_response(exc)
         except IntakeError as exc:
             return _error(400, exc, "invalid")
         except CaseNotFound as exc:
             return _error(404, exc, "not_found")
         except CaseError as exc:
             return _error(400, exc, "invalid")
+        except Exception as exc:
+            if is_database_unavailable(exc):
+                log.warning("intake confirm: database unavailable: %s", str(exc)[:200])
+                return error_response(unavailable(
+                    zh="系统这会儿无法保存工单（数据库暂时不可写），本次没有登记。请保留这页内容，稍等一两分钟再点“确认登记”。"))
+            raise
         return JSONResponse({"case": {"number": view.number, "state": view.state,
                                       "state_label": view.state_label, "merged_into": view.merged_into,
                                       "body": view.body, "due_at": view.due_at},
@@ -144,13 +159,21 @@ def _static(name: str, media_type: str) -> Response:
 
 
 def _transcript(body: bytes, content_type: str):
-    if "json" in content_type:
-        items = read_bytes(body, fmt="json", source="web", name="web")
-        items = [i for i in items]
+    if "json" in content_type.split(";")[0].lower():
+        doc = jsonsafe.loads(jsonsafe.decode_utf8(body, content_type))
+        if isinstance(doc, list):
+            for turn in doc[:5000]:
+                if not isinstance(turn, str):
+                    parse(Turn, turn)
+            if len(doc) > 5000:
+                raise WebError(400, "请求格式不正确：对话轮次太多（最多 5000 条）。", "bad_request")
+        else:
+            parse(TranscriptObject, doc)
+        items = read_bytes(body.removeprefix(b"\xef\xbb\xbf"), fmt="json", source="web", name="web")
         if len(items) != 1:
             raise IntakeError("one transcript per request", "一次只能提交一通电话的转写")
         item = items[0]
         if isinstance(item, ReadFailure):
             raise item.error
         return item
-    return read_text(decode(body), id="web", source="web")
+    return read_text(decode_text(body, content_type), id="web", source="web")

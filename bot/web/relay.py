@@ -19,9 +19,11 @@ from dataclasses import asdict
 from datetime import timedelta
 
 import httpx
+from sqlalchemy.exc import SQLAlchemyError
 
 from bot.channels.rasa_gateway import BotMessage, GatewayDown, RasaGateway
 from bot.logs import mask_pii
+from bot.web.errors import is_database_unavailable, unavailable
 from bot.web.hub import Hub
 from bot.web.store import ChatStore
 
@@ -30,6 +32,8 @@ log = logging.getLogger(__name__)
 QUEUED_REPLY = ("抱歉，系统这会儿有点忙，您的话我们已经记下了。恢复后会马上接着为您处理，"
                 "回复会显示在这里，不用重复发送。")
 QUEUED_BEHIND_REPLY = "您的话我们已经记下了，会接着前面的消息一起处理，请稍候。"
+NOT_KEPT_REPLY = ("抱歉，系统这会儿出了故障，刚才这条消息没能保存下来。请稍等一两分钟再发送一次，"
+                  "之前已经登记的诉求不受影响。")
 GIVE_UP_AFTER = timedelta(hours=24)
 
 _MARKUP = re.compile(r"<\s*/?\s*[a-zA-Z][a-zA-Z0-9-]*(\s[^<>]*)?/?\s*>|<\s*script|javascript\s*:",
@@ -60,19 +64,41 @@ class Relay:
     async def handle(self, session: str, text: str) -> tuple[list[dict], bool]:
         """(bot messages, queued). Never raises for Rasa's sake."""
         message_id = "wc-" + secrets.token_hex(8)
-        if await asyncio.to_thread(self.store.has_pending, session):
-            await asyncio.to_thread(self.store.enqueue, session, message_id, text,
-                                    "queued behind earlier messages", 0.0)
+        try:
+            behind = await asyncio.to_thread(self.store.has_pending, session)
+        except SQLAlchemyError as exc:
+            if not is_database_unavailable(exc):
+                raise
+            # The database cannot tell us; Rasa keeps the words in its own tracker store, so
+            # the message goes on rather than being refused (order is at worst as if unqueued).
+            log.warning("webchat message %s: database unavailable, sent on without the queue "
+                        "check: %s", message_id, str(exc).splitlines()[0][:160])
+            behind = False
+        if behind:
+            await self._keep(session, message_id, text, "queued behind earlier messages", 0.0)
             log.info("webchat message %s queued behind earlier ones", message_id)
             return [asdict(BotMessage(text=QUEUED_BEHIND_REPLY))], True
         try:
             replies = await self.gateway.send(sender_id(session), text, _metadata(message_id))
         except GatewayDown as exc:
-            await asyncio.to_thread(self.store.enqueue, session, message_id, text, str(exc))
+            await self._keep(session, message_id, text, str(exc))
             log.warning("rasa unavailable (%s); webchat message %s kept for retry: %s",
                         str(exc)[:120] or type(exc).__name__, message_id, excerpt(text))
             return [asdict(BotMessage(text=QUEUED_REPLY))], True
         return [asdict(m) for m in replies], False
+
+    async def _keep(self, session: str, message_id: str, text: str, error: str,
+                    delay: float = 5.0) -> None:
+        """Queue the message; when the database cannot take it either, say so honestly (503):
+        the resident is asked to send it again rather than told it was kept."""
+        try:
+            await asyncio.to_thread(self.store.enqueue, session, message_id, text, error, delay)
+        except SQLAlchemyError as exc:
+            if not is_database_unavailable(exc):
+                raise
+            log.error("webchat message %s could not be kept (database unavailable): %s",
+                      message_id, excerpt(text))
+            raise unavailable(en="message not kept: database unavailable", zh=NOT_KEPT_REPLY) from exc
 
     async def retry_once(self) -> int:
         """One pass over kept messages; returns how many got through."""

@@ -1,0 +1,324 @@
+"""Hand-written hostile bodies for every web door (the kinds the outside probe found): each
+gets a 4xx with a Chinese message in one JSON shape, never a 500, writes nothing, and the
+keep-alive connection survives; the intake confirm derives its idempotency key itself; a
+database that cannot write gives a polite 503."""
+from __future__ import annotations
+
+import json
+import re
+import sqlite3
+
+import httpx
+import pytest
+from fastapi.testclient import TestClient
+from sqlalchemy import create_engine
+
+from bot.cases import OpenCase
+from bot.web.relay import NOT_KEPT_REPLY
+from tests.conftest import make_container
+from tests.web_doors import StubGateway, cookie_header, fingerprint, make_app
+from tests.web_support import live_server
+
+NOISE = "话务员：您好。\n市民：我是文化路社区的，楼下烧烤店天天吵到凌晨两点。姓王，电话13812345678。"
+CJK = re.compile(r"[\u4e00-\u9fff]")
+DEEP = b"[" * 10_000 + b"]" * 10_000
+DEEP_OBJ = b'{"a":' * 10_000 + b"1" + b"}" * 10_000
+HUGE_NUMBER = b'{"ids": [' + b"9" * 5000 + b"]}"
+
+
+@pytest.fixture
+def container(tmp_path):
+    c = make_container(f"sqlite:///{tmp_path / 'cases.db'}", tmp_path)
+    yield c
+    c.engine.dispose()
+
+
+@pytest.fixture
+def gateway():
+    return StubGateway()
+
+
+@pytest.fixture
+def app(container, gateway):
+    return make_app(container, gateway)
+
+
+@pytest.fixture
+def client(app):
+    with TestClient(app, raise_server_exceptions=False) as c:
+        c.headers.update(cookie_header(app))
+        yield c
+
+
+def proposal(client) -> dict:
+    r = client.post("/api/intake", content=NOISE.encode(), headers={"content-type": "text/plain"})
+    assert r.status_code == 200, r.text
+    return r.json()
+
+
+def assert_refused(response, statuses=(400,)):
+    assert response.status_code in statuses, (response.status_code, response.text[:300])
+    body = response.json()
+    assert set(body) >= {"error", "code"} and CJK.search(body["error"]), body
+    assert "Traceback" not in response.text and 'File "' not in response.text
+
+
+JSON = {"content-type": "application/json"}
+CHAT_BODIES = [
+    ("deep list", DEEP, 400, "too_deep"),
+    ("deep object", DEEP_OBJ, 400, "too_deep"),
+    ("depth 33", b'{"text": ' + b"[" * 33 + b"]" * 33 + b"}", 400, "too_deep"),
+    ("5000 digits", b'{"text": ' + b"1" * 5000 + b"}", 400, "bad_number"),
+    ("huge exponent", b'{"text": 1e999}', 400, "bad_json"),
+    ("NaN", b'{"text": NaN}', 400, "bad_json"),
+    ("lone surrogate", b'{"text": "\\ud800\xe4\xbd\xa0\xe5\xa5\xbd"}', 400, "bad_chars"),
+    ("lone low surrogate in key", b'{"\\udc00": "x", "text": "hi"}', 400, "bad_chars"),
+    ("NUL escaped", b'{"text": "\\u0000"}', 400, "bad_chars"),
+    ("number for text", b'{"text": 123}', 400, "bad_request"),
+    ("list for text", b'{"text": ["a"]}', 400, "bad_request"),
+    ("object for text", b'{"text": {"a": 1}}', 400, "bad_request"),
+    ("bool for text", b'{"text": true}', 400, "bad_request"),
+    ("null body", b"null", 400, "bad_request"),
+    ("string body", b'"hello"', 400, "bad_request"),
+    ("extra field", b'{"text": "hi", "admin": true}', 400, "bad_request"),
+    ("truncated", b'{"text": "hi', 400, "bad_json"),
+    ("empty", b"", 400, "bad_json"),
+    ("shift-jis bytes", '{"text": "騒音がひどいです"}'.encode("shift_jis"), 400, "bad_encoding"),
+    ("latin-1 bytes", '{"text": "café"}'.encode("latin-1"), 400, "bad_encoding"),
+    ("encoded surrogate", b'{"text": "\xed\xa0\x80"}', 400, "bad_encoding"),
+]
+
+
+@pytest.mark.parametrize("name, raw, status, code", CHAT_BODIES, ids=[c[0] for c in CHAT_BODIES])
+def test_hostile_chat_messages_are_refused_politely(client, container, gateway, name, raw, status, code):
+    before = fingerprint(container.engine)
+    r = client.post("/api/chat/message", content=raw, headers=JSON)
+    assert_refused(r, (status,))
+    assert r.json()["code"] == code
+    assert gateway.received == [] and fingerprint(container.engine) == before
+
+
+def test_a_declared_foreign_charset_is_415(client, gateway):
+    r = client.post("/api/chat/message", content='{"text": "騒音"}'.encode("shift_jis"),
+                    headers={"content-type": "application/json; charset=shift_jis"})
+    assert_refused(r, (415,))
+    assert "UTF-8" in r.json()["error"] and gateway.received == []
+    ok = client.post("/api/chat/message", content='\ufeff{"text": "楼下很吵"}'.encode("utf-8"),
+                     headers={"content-type": "application/json; charset=UTF-8"})
+    assert ok.status_code == 200 and gateway.received == ["楼下很吵"]
+
+
+def test_control_characters_are_cleaned_and_emoji_kept(client, gateway):
+    r = client.post("/api/chat/message", json={"text": "楼下\u0007很吵\u200b🔥\u202e"})
+    assert r.status_code == 200
+    assert gateway.received == ["楼下很吵🔥"]
+
+
+ACK_BODIES = [
+    {"ids": [2 ** 64]}, {"ids": [2 ** 63]}, {"ids": [-1]}, {"ids": [0]}, {"ids": [True]},
+    {"ids": ["1"]}, {"ids": [1.5]}, {"ids": [[1]]}, {"ids": list(range(1, 502))}, {"ids": 5},
+    {}, {"ids": [1], "more": 1}, [1, 2],
+]
+
+
+@pytest.mark.parametrize("body", ACK_BODIES, ids=range(len(ACK_BODIES)))
+def test_ack_ids_must_be_63_bit_positive_integers(client, container, body):
+    before = fingerprint(container.engine)
+    assert_refused(client.post("/api/chat/ack", json=body))
+    assert fingerprint(container.engine) == before
+
+
+def test_ack_at_the_63_bit_edge_is_fine(client):
+    r = client.post("/api/chat/ack", json={"ids": [2 ** 63 - 1, 1]})
+    assert r.status_code == 200 and r.json() == {"acknowledged": 0}
+    assert_refused(client.post("/api/chat/ack", content=HUGE_NUMBER, headers=JSON))
+
+
+def _confirm_bodies(p: dict) -> list[tuple[str, object]]:
+    deep_corrections = json.dumps({"proposal": p, "corrections": {}})[:-1] + ', "x": ' + \
+        "[" * 100 + "]" * 100 + "}"
+    return [
+        ("corrections.text number", {"proposal": p, "corrections": {"text": 123}}),
+        ("corrections.area list", {"proposal": p, "corrections": {"area": ["S1P1"]}}),
+        ("proposal.key object", {"proposal": {**p, "key": {"a": 1}}, "corrections": {}}),
+        ("proposal.text list", {"proposal": {**p, "text": ["x"]}}),
+        ("category number", {"proposal": {**p, "category": 7}}),
+        ("unknown correction", {"proposal": p, "corrections": {"state": "closed"}}),
+        ("3000-char address", {"proposal": p, "corrections": {"address": "长" * 3000}}),
+        ("corrections list", {"proposal": p, "corrections": ["x"]}),
+        ("proposal string", {"proposal": "x"}),
+        ("no proposal", {"corrections": {}}),
+        ("too many warnings", {"proposal": {**p, "warnings": ["w"] * 51}}),
+        ("phone object", {"proposal": p, "corrections": {"phone": {"n": 1}}}),
+        ("deep", deep_corrections),
+        ("surrogate in summary", json.dumps({"proposal": {**p, "summary": "\ud800"}})),
+    ]
+
+
+def test_hostile_confirm_bodies_are_refused_and_write_nothing(client, container):
+    p = proposal(client)
+    before = fingerprint(container.engine)
+    for name, body in _confirm_bodies(p):
+        raw = body if isinstance(body, str) else json.dumps(body, ensure_ascii=False)
+        r = client.post("/api/intake/confirm", content=raw.encode("utf-8", "surrogatepass"),
+                        headers=JSON)
+        assert_refused(r)
+        assert fingerprint(container.engine) == before, name
+    r = client.post("/api/intake/confirm", json={"proposal": p, "corrections": {"address": "长" * 3000}})
+    assert "地址" in r.json()["error"] and "200" in r.json()["error"]
+    assert r.json()["detail"][0]["field"] == "corrections.address"
+
+
+INTAKE_BODIES = [
+    ("deep json", DEEP, "application/json", 400),
+    ("5000 digits", b'{"text": ' + b"7" * 5000 + b"}", "application/json", 400),
+    ("surrogate", b'{"text": "\\udfff"}', "application/json", 400),
+    ("turn is a number", b"[1, 2, 3]", "application/json", 400),
+    ("text is a list", b'{"text": [1]}', "application/json", 400),
+    ("turns of junk", b'{"turns": [{"speaker": [], "text": {}}]}', "application/json", 400),
+    ("shift-jis text", "市民：騒音がひどいです。電話は13812345678です。".encode("shift_jis"), "text/plain", 415),
+    ("declared shift-jis", "市民：騒音".encode("shift_jis"), "text/plain; charset=shift_jis", 415),
+    ("bad utf-8 declared", b"\xff\xfe\xfd", "text/plain; charset=utf-8", 400),
+    ("binary", bytes(range(256)) * 8, "text/plain", 400),
+    ("json, not utf-8", '{"text": "市民：吵"}'.encode("gb18030"), "application/json", 400),
+]
+
+
+@pytest.mark.parametrize("name, raw, content_type, status", INTAKE_BODIES, ids=[c[0] for c in INTAKE_BODIES])
+def test_hostile_transcripts_are_refused(client, container, name, raw, content_type, status):
+    before = fingerprint(container.engine)
+    assert_refused(client.post("/api/intake", content=raw, headers={"content-type": content_type}),
+                   (status,))
+    assert fingerprint(container.engine) == before
+
+
+def test_declared_gbk_transcript_is_read(client):
+    r = client.post("/api/intake", content=NOISE.encode("gbk"),
+                    headers={"content-type": "text/plain; charset=GBK"})
+    assert r.status_code == 200 and r.json()["phone"] == "13812345678"
+
+
+def test_oversized_bodies_are_413_before_reading_them_whole(client):
+    r = client.post("/api/intake", content=b"a" * (600 * 1024), headers={"content-type": "text/plain"})
+    assert_refused(r, (413,))
+    r = client.post("/api/chat/ack", content=b'{"ids": [' + b"1," * 40_000 + b"1]}", headers=JSON)
+    assert_refused(r, (413,))
+
+
+# --------------------------------------------------------------------------- idempotency
+def test_confirm_ignores_the_clients_key(client, container):
+    p = proposal(client)
+    first = client.post("/api/intake/confirm", json={"proposal": p})
+    assert first.status_code == 200 and first.json()["existing"] is False
+    for key in ("intake:forged", "", None, "x" * 200):
+        again = client.post("/api/intake/confirm", json={"proposal": {**p, "key": key},
+                                                         "corrections": {"name": "王女士"}})
+        assert again.status_code == 200, again.text
+        assert again.json()["case"]["number"] == first.json()["case"]["number"]
+        assert again.json()["existing"] is True
+    without = {k: v for k, v in p.items() if k != "key"}
+    assert client.post("/api/intake/confirm", json={"proposal": without}).json()["existing"] is True
+    assert len(container.cases.list_cases()) == 1
+    # another call (other phone) with the first call's key is a case of its own
+    other = {**p, "phone": "13900001111", "text": p["text"].replace("13812345678", "13900001111")}
+    third = client.post("/api/intake/confirm", json={"proposal": other})
+    assert third.json()["existing"] is False
+    assert third.json()["case"]["number"] != first.json()["case"]["number"]
+
+
+def test_the_key_needs_the_server_secret(container):
+    from bot.intake.service import content_key
+
+    p = {"text": "楼下烧烤店很吵", "phone": "13812345678"}
+    assert content_key(p, b"a") == content_key({**p, "text": " 楼下烧烤店\n很吵 "}, b"a")
+    assert content_key(p, b"a") != content_key(p, b"b")
+    assert content_key(p, b"a") != content_key({**p, "phone": "13812345679"}, b"a")
+
+
+# --------------------------------------------------------------------------- keep-alive
+def test_connection_survives_refusals_and_a_crash(container, gateway):
+    app = make_app(container, gateway)
+
+    @app.get("/boom-for-test")
+    async def boom():
+        raise RuntimeError("a bug")
+
+    with live_server(app) as base, httpx.Client(base_url=base, headers=cookie_header(app),
+                                                timeout=10) as http:
+        def port_of(response) -> int:
+            return response.extensions["network_stream"].get_extra_info("client_addr")[1]
+
+        first = http.get("/api/chat/session")
+        port = port_of(first)
+        answers = [
+            http.post("/api/chat/message", content=DEEP, headers=JSON),
+            http.post("/api/chat/ack", content=HUGE_NUMBER, headers=JSON),
+            http.post("/api/intake", content=DEEP, headers=JSON),
+            http.get("/boom-for-test"),
+            http.post("/api/chat/message", content=b'{"text": "\\ud800"}', headers=JSON),
+            http.post("/api/intake/confirm", json={"proposal": {"text": 1}}),
+        ]
+        assert [a.status_code for a in answers] == [400, 400, 400, 500, 400, 400]
+        assert answers[3].json()["code"] == "internal" and "Traceback" not in answers[3].text
+        ok = http.post("/api/chat/message", json={"text": "楼下很吵"})
+        assert ok.status_code == 200
+        assert {port_of(a) for a in answers + [ok]} == {port}, "the connection was dropped"
+        assert all(a.headers.get("connection", "").lower() != "close" for a in answers)
+
+
+# --------------------------------------------------------------------------- database errors
+def _read_only(container, tmp_path):
+    """The same store opened read-only (as with immutable files): reads work, writes fail."""
+    path = tmp_path / "cases.db"
+    engine = create_engine("sqlite://", creator=lambda: sqlite3.connect(
+        f"file:{path}?mode=ro", uri=True, check_same_thread=False))
+    from bot.container import Container
+
+    ro = Container(container.settings)
+    ro.__dict__["engine"] = engine
+    return ro
+
+
+def test_a_read_only_database_gives_every_door_a_polite_503(container, tmp_path):
+    view = container.cases.open_case(OpenCase(text="楼下烧烤店很吵", category="env.noise", area="S1P1G1",
+                                              contact="13812345678"))
+    ro = _read_only(container, tmp_path)
+    gateway = StubGateway(mode="down")
+    app = make_app(ro, gateway)
+    with TestClient(app, raise_server_exceptions=False) as client:
+        client.headers.update(cookie_header(app))
+        p = proposal(client)                                    # reading still works
+        r = client.post("/api/intake/confirm", json={"proposal": p})
+        assert_refused(r, (503,))
+        assert r.json()["code"] == "unavailable" and r.headers["retry-after"]
+        assert "没有登记" in r.json()["error"]
+        r = client.post("/api/chat/message", json={"text": "楼下还是很吵"})
+        assert_refused(r, (503,))
+        assert r.json()["error"] == NOT_KEPT_REPLY                # honest: not kept
+        gateway.mode = "up"                                     # Rasa keeps the words itself
+        r = client.post("/api/chat/message", json={"text": "楼下还是很吵"})
+        assert r.status_code == 200 and gateway.received == ["楼下还是很吵"]
+        assert client.get("/api/chat/cases").status_code == 200
+    assert [c.number for c in container.cases.list_cases()] == [view.number]
+
+
+def test_a_database_that_is_gone_gives_503_not_500(container, tmp_path):
+    gone = create_engine("sqlite://", creator=lambda: sqlite3.connect(
+        f"file:{tmp_path / 'missing' / 'no.db'}?mode=ro", uri=True, check_same_thread=False))
+    from bot.container import Container
+
+    dead = Container(container.settings)
+    dead.__dict__["engine"] = gone
+    dead.__dict__["catalog"] = container.catalog
+    app = make_app(dead, StubGateway(mode="down"))
+    with TestClient(app, raise_server_exceptions=False) as client:
+        client.headers.update(cookie_header(app))
+        for method, path, body in (("GET", "/api/chat/cases", None), ("GET", "/api/chat/updates", None),
+                                   ("POST", "/api/chat/ack", {"ids": [1]}),
+                                   ("POST", "/api/chat/message", {"text": "楼下很吵"}),
+                                   ("POST", "/api/intake", None)):
+            if path == "/api/intake":
+                r = client.post(path, content=NOISE.encode(), headers={"content-type": "text/plain"})
+            else:
+                r = client.request(method, path, json=body)
+            assert_refused(r, (503,))

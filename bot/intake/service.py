@@ -1,19 +1,24 @@
 """Propose → (operator corrects) → confirm. The only way a transcript becomes a case.
 
 `propose` reads nothing but the transcript and the open cases (for duplicates); `confirm`
-opens the case through `CaseService.open_case` with an idempotency key derived from the
-transcript content, so importing the same call twice never opens two cases. `run_batch`
-goes through a whole batch, never stops on one bad item and never opens a half-filled case.
+opens the case through `CaseService.open_case` with an idempotency key the server derives from
+the proposal's content (`content_key`), never the key a client sends back, so importing or
+confirming the same call twice never opens two cases. `run_batch` goes through a whole batch,
+never stops on one bad item and never opens a half-filled case.
 """
 from __future__ import annotations
 
 import hashlib
+import hmac
 import logging
+import os
 import re
+import secrets
 import unicodedata
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from functools import cached_property
+from pathlib import Path
 
 from bot.cases import CaseError, InvalidInput, OpenCase
 from bot.cases.lifecycle import OPEN_STATES, State
@@ -72,18 +77,47 @@ class BatchReport:
         return [o for o in self.outcomes if o.case and o.existing]
 
 
-def transcript_key(transcript: Transcript) -> str:
-    """Idempotency key from the content only: the same call re-imported (even renamed, or
-    re-encoded, or with different whitespace) gets the same key."""
-    normal = unicodedata.normalize("NFKC", "\n".join(f"{t.speaker_role}:{t.text}" for t in transcript.turns))
-    normal = re.sub(r"\s+", "", normal)
-    return "intake:" + hashlib.sha256(normal.encode("utf-8")).hexdigest()[:40]
+def content_key(proposal: Mapping, secret: bytes = b"") -> str:
+    """The idempotency key of a proposal, computed by the server from what identifies the call:
+    the caller's account (the summary when there is none) and the contact phone, normalised
+    (NFKC, no whitespace, phone digits only). The same call re-imported (renamed, re-encoded,
+    other spacing) or confirmed again with any `key` in the body gets the same key; the
+    operator's corrections do not change it. HMAC-SHA256 with the server secret, so a key
+    cannot be computed, or aimed at another call's case, outside the server."""
+    text = proposal.get("text") if isinstance(proposal.get("text"), str) else ""
+    if not text.strip() and isinstance(proposal.get("summary"), str):
+        text = proposal["summary"]
+    phone = proposal.get("phone") if isinstance(proposal.get("phone"), str) else ""
+    normal = re.sub(r"\s+", "", unicodedata.normalize("NFKC", text))
+    digits = re.sub(r"\D", "", unicodedata.normalize("NFKC", phone))
+    message = f"{normal}\x1f{digits}".encode("utf-8", "surrogatepass")
+    return "intake:" + hmac.new(secret, message, hashlib.sha256).hexdigest()[:40]
+
+
+def server_secret(var_dir: Path, environ: Mapping[str, str] | None = None) -> bytes:
+    """INTAKE_SECRET when set (needed when several hosts share a database); else a random key
+    kept in `var/intake.key`, shared by `bot intake` and the web app on one machine."""
+    env = os.environ if environ is None else environ
+    if env.get("INTAKE_SECRET"):
+        return env["INTAKE_SECRET"].encode("utf-8")
+    path = Path(var_dir) / "intake.key"
+    if not path.is_file():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        except FileExistsError:     # another process created it first
+            pass
+        else:
+            with os.fdopen(fd, "w") as handle:
+                handle.write(secrets.token_hex(32))
+    return path.read_text().strip().encode("utf-8")
 
 
 class IntakeService:
     def __init__(self, cases: CaseService, catalog: Catalog, classifier: Classifier, *,
-                 require_phone: bool = True, actor: str = "intake") -> None:
+                 require_phone: bool = True, actor: str = "intake", secret: bytes = b"") -> None:
         self.cases = cases
+        self.secret = secret
         self.catalog = catalog
         self.classifier = classifier
         self.require_phone = require_phone
@@ -93,7 +127,11 @@ class IntakeService:
     def from_container(cls, container, classifier: Classifier | None = None, **kwargs) -> "IntakeService":
         from bot.intake.classifier import default_classifier
 
+        kwargs.setdefault("secret", server_secret(container.settings.var_dir))
         return cls(container.cases, container.catalog, classifier or default_classifier(container), **kwargs)
+
+    def confirm_key(self, proposal: Mapping) -> str:
+        return content_key(proposal, self.secret)
 
     @cached_property
     def places(self) -> PlaceMatcher:
@@ -119,7 +157,7 @@ class IntakeService:
         if urgency.level == "emergency":
             referral = _referral_text(urgency.hotline, urgency.reason)
         proposal = Proposal(
-            id=transcript.id, source=transcript.source, key=transcript_key(transcript),
+            id=transcript.id, source=transcript.source, key="",
             summary=found.summary, text=_case_text(found.caller_text),
             category={"code": code, "level1": category.level1, "level2": category.level2,
                       "confidence": classification.confidence,
@@ -136,6 +174,7 @@ class IntakeService:
             referral=referral, case_numbers=found.case_numbers, duplicates=[],
             warnings=list(found.warnings),
         )
+        proposal.key = self.confirm_key(proposal.to_dict())
         imported = self.cases.find_by_idempotency_key(proposal.key)
         if imported is not None:
             proposal.warnings.append(f"这通电话已导入过，编号 {imported.number}（{imported.state_label}）")
@@ -185,7 +224,9 @@ class IntakeService:
         referral, urgency ('emergency' needs a referral), merge_into (a case number: 并单).
         Everything is checked before anything is written; nothing is half-filled.
         """
+        original = proposal.to_dict()
         fixed = _apply(proposal, corrections or {})
+        fixed["key"] = self.confirm_key(original)       # never the key the proposal carries
         request, merge_into = self._open_request(fixed, actor or self.actor, channel)
         if merge_into:
             self._check_merge_target(merge_into)

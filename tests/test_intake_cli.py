@@ -45,7 +45,7 @@ def test_stdin_and_format(env):
     assert r.exit_code == 0 and "✔" in r.stdout and "噪声扰民" in r.stdout
 
 
-def test_batch_with_failures_exits_1_and_keeps_going(env):
+def test_batch_with_failures_exits_2_and_keeps_going(env):
     folder = env / "batch"
     folder.mkdir()
     (folder / "a.txt").write_text(NOISE, encoding="gb18030")
@@ -53,9 +53,35 @@ def test_batch_with_failures_exits_1_and_keeps_going(env):
     (folder / "c.jsonl").write_text('{"id": "c1", "text": "市民：幸福里停水了，电话13900001111"}\n{oops\n',
                                     encoding="utf-8")
     r = run(str(folder), "--json")
-    assert r.exit_code == 1
+    assert r.exit_code == 2
     rows = [json.loads(line) for line in r.stdout.splitlines()]
     assert len(rows) == 4
     assert [bool(x["case"]) for x in rows] == [True, False, True, False]
     assert rows[1]["error"]["zh"] == "内容为空" and rows[3]["error"]["en"]
     assert "失败 2" in r.stderr
+
+
+def test_one_hostile_file_does_not_stop_a_directory(env):
+    """Deep JSON, a 720 KB CSV cell, a Shift-JIS file and a fake .xlsx are failed items with
+    their reasons; the good files in the same directory are imported and everything counted."""
+    folder = env / "mixed"
+    folder.mkdir()
+    (folder / "a_deep.json").write_text("[" * 10_000 + "]" * 10_000, encoding="utf-8")
+    (folder / "b_good.txt").write_text(NOISE, encoding="utf-8")
+    (folder / "c_big.csv").write_text(
+        "id,text\nbig," + "吵" * 240_000 + "\nsmall,市民：幸福里停水了，电话13900001111\n", encoding="utf-8")
+    (folder / "d_sjis.txt").write_bytes("もしもし、家の前の道路が壊れています。至急お願いします。".encode("shift_jis"))
+    (folder / "e_fake.xlsx").write_text("这不是表格", encoding="utf-8")
+    r = run(str(folder), "--json")
+    assert r.exit_code == 2 and "Traceback" not in r.output
+    rows = [json.loads(line) for line in r.stdout.splitlines()]
+    by_id = {row["id"]: row for row in rows}
+    assert len(rows) == 6
+    assert "嵌套" in by_id["a_deep"]["error"]["zh"]
+    assert by_id["b_good"]["case"]["number"] and by_id["small"]["case"]["number"]
+    assert "过长" in by_id["big"]["error"]["zh"]
+    assert "编码" in by_id["d_sjis"]["error"]["zh"]
+    assert "XLSX" in by_id["e_fake"]["error"]["zh"]
+    summary = json.loads(next(line for line in r.stderr.splitlines() if line.startswith("{")))
+    assert summary == {"summary": {"total": 6, "opened": 2, "already": 0, "proposed": 0, "failed": 4}}
+    assert "失败 4" in r.stderr and "failed 4" in r.stderr

@@ -126,3 +126,83 @@ def test_a_megabyte_transcript_is_refused(tmp_path):
 def test_read_text_raises_on_empty():
     with pytest.raises(IntakeError):
         read_text("  ")
+
+
+# ---------------------------------------------------------------------- hostile files (issue 15)
+def failures(items) -> dict[str, str]:
+    return {i.id: i.error.zh for i in items if isinstance(i, ReadFailure)}
+
+
+@pytest.mark.parametrize("data, fmt, zh", [
+    (b"[" * 10_000 + b"]" * 10_000, "json", "嵌套超过"),
+    (b'{"a":' * 5_000 + b"1" + b"}" * 5_000, "json", "嵌套超过"),
+    (b"[" * 100_000, "json", "嵌套超过"),                         # unterminated, too
+    (b'{"id": ' + b"9" * 5_000 + b', "text": "caller: no water"}', "json", "超长的数字"),
+    (b'{"id": {"x": 1}, "text": "caller: no water"}', "json", "字段 id"),
+    (b'{"id": "c1", "text": 123}', "json", "应为文本"),
+    (b'{"id": "c1", "phone": ["1", "2"], "text": "caller: no water"}', "json", "caller_number"),
+    (b'[{"speaker": "A", "text": {"x": 1}}]', "json", "文本格式不对"),
+    (b'[{"speaker": {"deep": 1}, "text": "hi"}]', "json", "speaker"),
+    ("もしもし、家の前の道路が壊れています。至急お願いします。".encode("shift_jis"), "text", "编码"),
+    ("您好，我家樓下燒烤店天天吵到凌晨兩點，請你們管一管。".encode("big5"), "text", "编码"),
+    (b"text,phone\n", "csv", "只有表头"),
+])
+def test_hostile_content_is_one_failed_item_with_a_reason(data, fmt, zh):
+    items = read_bytes(data, fmt=fmt, source="x", name="x")
+    assert len(items) == 1 and isinstance(items[0], ReadFailure), items
+    assert zh in items[0].error.zh and items[0].error.en
+
+
+def test_json_just_within_the_depth_bound_reads():
+    turns = [{"speaker": "市民", "text": [{"word": 1}, {"word": "号楼停水了"}]}]
+    doc = {"calls": [{"id": "c1", "turns": turns, "extra": [[[[[[[[[[[[[[[[[[[[0]]]]]]]]]]]]]]]]]]]]}]}
+    [item] = read_bytes(json.dumps(doc).encode(), fmt="json")
+    assert isinstance(item, Transcript) and item.turns[0].text == "1号楼停水了"
+
+
+def test_jsonl_deep_and_huge_lines_fail_alone():
+    data = b"\n".join([b'{"id": "ok1", "text": "\xe5\xb8\x82\xe6\xb0\x91\xef\xbc\x9a\xe5\x81\x9c\xe6\xb0\xb4"}',
+                       b"[" * 5_000, b'{"id": 1' + b"0" * 5_000 + b"}", b'{"id": "ok2", "text": "hello there"}'])
+    items = read_bytes(data, fmt="jsonl", name="f")
+    assert [type(i).__name__ for i in items] == ["Transcript", "ReadFailure", "ReadFailure", "Transcript"]
+    assert "第 2 行" in items[1].error.zh and "line 3" in items[2].error.en
+
+
+def test_a_720kb_csv_cell_fails_its_row_only():
+    data = ("id,text,phone\n"
+            f"big,{'吵' * 240_000},13800001111\n"
+            f"long-phone,市民：楼道灯坏了,{'1' * 2_000}\n"
+            "ok,市民：幸福里停水了,13900001111\n").encode()
+    items = read_bytes(data, fmt="csv", name="t")
+    assert [i.id for i in items] == ["big", "long-phone", "ok"]
+    assert "过长" in failures(items)["big"] and "“phone”列过长" in failures(items)["long-phone"]
+    assert isinstance(items[2], Transcript)
+
+
+def test_a_cell_beyond_the_csv_limit_fails_its_row_and_the_next_rows_read(monkeypatch):
+    import csv
+
+    limit = csv.field_size_limit()
+    try:
+        csv.field_size_limit(1_000)
+        data = f"id,text\nhuge,{'x' * 2_000}\nok,市民：幸福里停水了\n".encode()
+        items = read_bytes(data, fmt="csv", name="t")
+    finally:
+        csv.field_size_limit(limit)
+    assert "第 2 行无法读取" in failures(items)["t#2"]
+    assert isinstance(items[-1], Transcript) and items[-1].id == "ok"
+
+
+def test_a_directory_keeps_going_past_bad_files(tmp_path):
+    (tmp_path / "1.json").write_bytes(b"[" * 50_000)
+    (tmp_path / "2.txt").write_text("话务员：您好\n市民：我家停水了", encoding="utf-8")
+    (tmp_path / "3.xlsx").write_text("not a workbook", encoding="utf-8")
+    (tmp_path / "4.csv").write_bytes(b"\x00\x01\x02" * 100)
+    items = read_path(tmp_path)
+    assert [type(i).__name__ for i in items] == ["ReadFailure", "Transcript", "ReadFailure", "ReadFailure"]
+    assert [i for i in items if isinstance(i, ReadFailure) and i.error.en.startswith("unreadable")] == []
+
+
+def test_a_missing_path_is_a_failed_item(tmp_path):
+    [item] = read_path(tmp_path / "nope.txt")
+    assert isinstance(item, ReadFailure) and item.error.zh == "文件不存在"

@@ -18,7 +18,8 @@ from bot.intake.reader import FORMATS
 def intake(path: str, fmt: str, dry_run: bool, as_json: bool) -> None:
     """Read hotline transcripts (a file, a directory or - for stdin) and open the cases.
 
-    Re-importing the same transcripts opens nothing twice. Exits 1 when any item failed.
+    Re-importing the same transcripts opens nothing twice. One unreadable file or record is
+    one failed item (with its reason); the rest goes on. Exits 2 when any item failed.
     """
     from bot.cli import _container, handle_errors
 
@@ -50,16 +51,24 @@ def _run(path, fmt, dry_run, as_json, make_container) -> None:
         for item in items:
             emit(service.process(item, dry_run=dry_run))
 
-    failed = [o for o in outcomes if o.error]
-    opened = [o for o in outcomes if o.case and not o.existing]
-    existing = [o for o in outcomes if o.case and o.existing]
-    proposed = [o for o in outcomes if o.proposal and not o.case and not o.error]
-    click.echo(f"共 {len(outcomes)} 条：新开 {len(opened)}，已导入过 {len(existing)}，"
-               f"仅提案 {len(proposed)}，失败 {len(failed)} "
-               f"(total {len(outcomes)}, opened {len(opened)}, already {len(existing)}, "
-               f"proposed {len(proposed)}, failed {len(failed)})", err=True)
-    if failed:
-        sys.exit(1)
+    counts = summary(outcomes)
+    if as_json:
+        click.echo(json.dumps({"summary": counts}, ensure_ascii=False), err=True)
+    click.echo(f"共 {counts['total']} 条：新开 {counts['opened']}，已导入过 {counts['already']}，"
+               f"仅提案 {counts['proposed']}，失败 {counts['failed']} "
+               f"(total {counts['total']}, opened {counts['opened']}, already {counts['already']}, "
+               f"proposed {counts['proposed']}, failed {counts['failed']})", err=True)
+    if counts["failed"]:
+        sys.exit(2)
+
+
+def summary(outcomes) -> dict:
+    """The counts of a batch; every failed item (unreadable file, bad record …) is counted."""
+    return {"total": len(outcomes),
+            "opened": sum(1 for o in outcomes if o.case and not o.existing),
+            "already": sum(1 for o in outcomes if o.case and o.existing),
+            "proposed": sum(1 for o in outcomes if o.proposal and not o.case and not o.error),
+            "failed": sum(1 for o in outcomes if o.error)}
 
 
 def _line(outcome, dry_run: bool) -> str:

@@ -30,14 +30,34 @@ def decode(data: bytes) -> str:
             # Valid UTF-8 up to a corrupt byte: GB18030 would only turn it into gibberish.
             raise _undecodable(exc) from None
     try:
-        return _checked(data.decode("gb18030"))
+        text = data.decode("gb18030")
     except UnicodeDecodeError as exc:
         raise _undecodable(exc) from None
+    if _mojibake(text):
+        raise IntakeError("the bytes decode as GB18030 only into gibberish (Shift-JIS, Big5 …?)",
+                          "文件编码无法识别（不是 UTF-8 或 GB18030/GBK，可能是 Shift-JIS、Big5 等），"
+                          "请另存为 UTF-8 后再导入")
+    return _checked(text)
 
 
 def _undecodable(exc: UnicodeDecodeError) -> IntakeError:
     return IntakeError(f"undecodable bytes at offset {exc.start} (neither UTF-8 nor GB18030)",
                        f"文件第 {exc.start} 字节处无法解码，既不是 UTF-8 也不是 GB18030/GBK 编码")
+
+
+def _mojibake(text: str) -> bool:
+    """Shift-JIS or Big5 bytes read as GB18030 give characters outside GB2312 (the 6,763
+    characters of everyday simplified Chinese); real GBK text, even traditional, rarely does."""
+    wide = [ch for ch in text[:4000] if ord(ch) > 0x7F and not ch.isspace()]
+    if len(wide) < 8:
+        return False
+    rare = 0
+    for ch in wide:
+        try:
+            ch.encode("gb2312")
+        except UnicodeEncodeError:
+            rare += 1
+    return rare > len(wide) * 0.4
 
 
 def _looks_binary(data: bytes) -> bool:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import logging
 import re
 import sys
 from dataclasses import asdict, dataclass, field
@@ -20,10 +21,19 @@ from bot.intake.decoding import decode
 from bot.intake.errors import IntakeError
 from bot.intake.speakers import CALLER, OPERATOR, UNKNOWN, resolve_roles, role_of_label
 
+log = logging.getLogger(__name__)
+
 FORMATS = ("auto", "text", "json", "jsonl", "csv", "xlsx")
 MAX_TRANSCRIPT_CHARS = 100_000      # a long call is ~10k characters; more is not a transcript
 MAX_FILE_BYTES = 64 * 1024 * 1024
+MAX_JSON_DEPTH = 32                 # real transcript JSON is 3-5 levels deep
+MAX_FIELD_CHARS = 1_000             # ids, phone numbers, times, speaker labels, other columns
+CSV_FIELD_LIMIT = 16 * 1024 * 1024  # read big cells, then refuse them per row with a reason
 SKIPPED_SUFFIXES = {".yml", ".yaml", ".md"}
+
+# The default (128 KiB) aborts the whole file on one long cell; a cell above this limit is
+# still one failed row (see `_csv_rows`).
+csv.field_size_limit(max(csv.field_size_limit(), CSV_FIELD_LIMIT))
 
 
 @dataclass
@@ -68,33 +78,57 @@ Item = Transcript | ReadFailure
 
 # ====================================================================== entry points
 def read_path(path: str | Path, fmt: str = "auto") -> list[Item]:
-    """Read a file, a directory (every file in it, sorted) or '-' (stdin)."""
+    """Read a file, a directory (every file in it, sorted) or '-' (stdin).
+
+    Never raises for bad content: each unreadable file or record is one `ReadFailure`."""
     if str(path) == "-":
         return read_bytes(sys.stdin.buffer.read(), fmt=fmt, source="<stdin>", name="stdin")
     path = Path(path)
     if path.is_dir():
+        try:
+            files = sorted(p for p in path.rglob("*") if p.is_file())
+        except OSError as exc:
+            return [_failure(path.name, str(path), IntakeError(
+                f"cannot list directory: {exc.strerror}", f"无法读取目录：{exc.strerror}"))]
         items: list[Item] = []
-        for child in sorted(p for p in path.rglob("*") if p.is_file()):
+        for child in files:
             if child.name.startswith(".") or child.suffix.lower() in SKIPPED_SUFFIXES:
                 continue
-            items.extend(read_path(child, fmt))
+            items.extend(_read_file(child, fmt))
         return items
+    return _read_file(path, fmt)
+
+
+def _read_file(path: Path, fmt: str) -> list[Item]:
     try:
+        if not path.exists():
+            raise IntakeError("no such file", "文件不存在")
+        if not path.is_file():
+            raise IntakeError("not a regular file", "不是普通文件（目录、设备或管道不能导入）")
         size = path.stat().st_size
         if size > MAX_FILE_BYTES:
             raise IntakeError(f"file larger than {MAX_FILE_BYTES // 2**20} MB",
                               f"文件超过 {MAX_FILE_BYTES // 2**20} MB，请拆分后导入")
         data = path.read_bytes()
     except OSError as exc:
-        return [ReadFailure(path.stem, str(path),
-                            IntakeError(f"cannot read file: {exc.strerror}", f"无法读取文件：{exc.strerror}"))]
+        return [_failure(path.stem, str(path), IntakeError(
+            f"cannot read file: {exc.strerror}", f"无法读取文件：{exc.strerror}"))]
     except IntakeError as exc:
-        return [ReadFailure(path.stem, str(path), exc)]
+        return [_failure(path.stem, str(path), exc)]
     return read_bytes(data, fmt=fmt, source=str(path), name=path.stem, suffix=path.suffix.lower())
+
+
+def _failure(id: str, source: str, error: IntakeError) -> ReadFailure:
+    return ReadFailure(_short(id), source, error)
+
+
+def _short(value: str, limit: int = 120) -> str:
+    return value if len(value) <= limit else value[:limit] + "…"
 
 
 def read_bytes(data: bytes, *, fmt: str = "auto", source: str = "<input>", name: str = "input",
                suffix: str = "") -> list[Item]:
+    """Bytes of one file → its transcripts and failures. Never raises for bad content."""
     if fmt not in FORMATS:
         raise ValueError(f"unknown format {fmt}")
     try:
@@ -109,15 +143,22 @@ def read_bytes(data: bytes, *, fmt: str = "auto", source: str = "<input>", name:
             return _from_jsonl(text, source, name)
         if fmt == "csv":
             return _from_csv(text, source, name, tab=suffix == ".tsv")
+        _check_size(text)
         return [_finish(parse_text(text, name, source))]
     except IntakeError as exc:
-        return [ReadFailure(name, source, exc)]
+        return [_failure(name, source, exc)]
+    except (RecursionError, MemoryError, ValueError, TypeError, csv.Error) as exc:
+        # A form of bad input nobody foresaw: still one failed file, and the batch goes on.
+        log.warning("unexpected %s while reading %s: %s", type(exc).__name__, source, exc)
+        return [_failure(name, source, IntakeError(
+            f"unreadable content ({type(exc).__name__})", "文件内容无法解析，请检查格式"))]
 
 
 def read_text(text: str, *, id: str = "input", source: str = "<input>") -> Transcript:
     """One pasted transcript (web page, API). Raises `IntakeError`."""
     if text is None or not text.strip():
         raise IntakeError("empty input", "内容为空")
+    _check_size(text)
     item = _finish(parse_text(text, id, source))
     if isinstance(item, ReadFailure):
         raise item.error
@@ -142,13 +183,22 @@ def _sniff(data: bytes, suffix: str) -> str:
     return "text"
 
 
+def _too_long(size: int) -> IntakeError:
+    return IntakeError(f"transcript has {size} characters, more than {MAX_TRANSCRIPT_CHARS}",
+                       f"转写文本过长（{size} 字，超过 {MAX_TRANSCRIPT_CHARS} 字），请确认是否为单通电话的记录")
+
+
+def _check_size(text: str) -> None:
+    """Refuse an oversized text before the parser spends time on it."""
+    if len(text) > MAX_TRANSCRIPT_CHARS:
+        raise _too_long(len(text))
+
+
 def _finish(transcript: Transcript) -> Item:
     """Checks every transcript passes, whatever form it came in."""
     size = sum(len(t.text) for t in transcript.turns)
     if size > MAX_TRANSCRIPT_CHARS:
-        return ReadFailure(transcript.id, transcript.source, IntakeError(
-            f"transcript has {size} characters, more than {MAX_TRANSCRIPT_CHARS}",
-            f"转写文本过长（{size} 字，超过 {MAX_TRANSCRIPT_CHARS} 字），请确认是否为单通电话的记录"))
+        return ReadFailure(transcript.id, transcript.source, _too_long(size))
     if not any(t.text.strip() for t in transcript.turns):
         return ReadFailure(transcript.id, transcript.source, IntakeError("empty transcript", "转写内容为空"))
     return transcript
@@ -263,13 +313,63 @@ def _pick(obj: dict, keys) -> object | None:
     return None
 
 
-def _from_json_text(text: str, source: str, name: str) -> list[Item]:
+_JSON_STRING = re.compile(r'"[^"\\]*(?:\\.[^"\\]*)*"')
+_OPENERS = re.compile(r"[\[{]+")
+
+
+class _BracketsOnly(dict):
+    """str.translate table that keeps only brackets (C speed on big files)."""
+
+    def __missing__(self, key):
+        return None if chr(key) not in "[]{}" else key
+
+
+def _json_depth_exceeds(text: str, limit: int = MAX_JSON_DEPTH) -> bool:
+    """Whether the JSON nests deeper than `limit`, found without a recursive parser."""
+    brackets = _JSON_STRING.sub("", text).translate(_BracketsOnly())
+    for _ in range(limit):
+        if not brackets:
+            return False
+        inner = brackets.replace("[]", "").replace("{}", "")
+        if inner == brackets:     # unbalanced: json.loads reports it, unless it is a deep run
+            return max((len(run) for run in _OPENERS.findall(brackets)), default=0) > limit
+        brackets = inner
+    return bool(brackets)
+
+
+def _loads(text: str, line: int | None = None):
+    """json.loads with bounds: nesting depth and number sizes are refused, never a crash."""
+    en, zh = (f"line {line}: ", f"第 {line} 行：") if line else ("", "")
+    if _json_depth_exceeds(text):
+        raise IntakeError(f"{en}JSON nested deeper than {MAX_JSON_DEPTH} levels",
+                          f"{zh}JSON 嵌套超过 {MAX_JSON_DEPTH} 层，不是转写记录")
     try:
-        doc = json.loads(text)
+        return json.loads(text)
     except json.JSONDecodeError as exc:
-        raise IntakeError(f"invalid JSON at line {exc.lineno} column {exc.colno}: {exc.msg}",
-                          f"JSON 格式错误（第 {exc.lineno} 行第 {exc.colno} 列）") from None
-    return _from_json(doc, source, name)
+        raise IntakeError(f"{en}invalid JSON at line {exc.lineno} column {exc.colno}: {exc.msg}",
+                          f"{zh}JSON 格式错误（第 {exc.lineno} 行第 {exc.colno} 列）" if not line
+                          else f"{zh}不是合法的 JSON") from None
+    except (ValueError, RecursionError) as exc:   # a number of thousands of digits …
+        raise IntakeError(f"{en}JSON value out of bounds ({str(exc)[:80]})",
+                          f"{zh}JSON 中有超长的数字或无法解析的值") from None
+
+
+def _scalar(value, field: str, limit: int = MAX_FIELD_CHARS) -> str | None:
+    """A field that must be one short value: text or a number, never a list or an object."""
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, (str, int, float)):
+        raise IntakeError(f"field {field!r} must be text or a number, not {type(value).__name__}",
+                          f"字段 {_short(field, 40)} 应为文本或数字")
+    text = str(value).strip()
+    if len(text) > limit:
+        raise IntakeError(f"field {field!r} has {len(text)} characters, more than {limit}",
+                          f"字段 {_short(field, 40)} 过长（{len(text)} 字，上限 {limit} 字）")
+    return text
+
+
+def _from_json_text(text: str, source: str, name: str) -> list[Item]:
+    return _from_json(_loads(text), source, name)
 
 
 def _from_json(doc, source: str, name: str) -> list[Item]:
@@ -288,7 +388,7 @@ def _from_json(doc, source: str, name: str) -> list[Item]:
                 return _batch(doc, source, name)
             return [_guarded(lambda: _transcript_from_turns(doc, name, source, {}), name, source)]
         if all(isinstance(x, str) for x in doc):
-            return [_finish(parse_text("\n".join(doc), name, source))]
+            return [_text_item("\n".join(doc), name, source)]
     raise IntakeError("unrecognised JSON shape (expected a list of turns or of transcripts)",
                       "无法识别的 JSON 结构（应为对话轮次列表 [{speaker, text, start}] 或转写列表）")
 
@@ -298,7 +398,7 @@ def _batch(items: list, source: str, name: str) -> list[Item]:
     for index, obj in enumerate(items, 1):
         default_id = f"{name}#{index}"
         if isinstance(obj, str):
-            out.append(_guarded(lambda: _finish(parse_text(obj, default_id, source)), default_id, source))
+            out.append(_guarded(lambda: _text_item(obj, default_id, source), default_id, source))
         elif isinstance(obj, dict):
             out.append(_transcript_from_obj(obj, source, default_id))
         else:
@@ -316,50 +416,79 @@ def _guarded(build, id: str, source: str) -> Item:
 
 def _meta(obj: dict) -> dict:
     meta = {}
-    phone, when = _pick(obj, _PHONE_KEYS), _pick(obj, _TIME_KEYS)
-    if phone is not None:
-        meta["caller_number"] = str(phone).strip()
-    if when is not None:
-        meta["called_at"] = str(when).strip()
+    phone = _scalar(_pick(obj, _PHONE_KEYS), "caller_number", 64)
+    when = _scalar(_pick(obj, _TIME_KEYS), "called_at", 64)
+    if phone:
+        meta["caller_number"] = phone
+    if when:
+        meta["called_at"] = when
     return meta
 
 
-def _transcript_from_obj(obj: dict, source: str, default_id: str) -> Item:
-    id = str(_pick(obj, _ID_KEYS) or default_id)
+def _item_id(obj: dict, default_id: str) -> str:
     try:
+        return _scalar(_pick(obj, _ID_KEYS), "id", 120) or default_id
+    except IntakeError:
+        return default_id
+
+
+def _transcript_from_obj(obj: dict, source: str, default_id: str) -> Item:
+    id = _item_id(obj, default_id)
+    try:
+        _scalar(_pick(obj, _ID_KEYS), "id", 120)     # an id that is an object: refused
         turns = _pick(obj, _TURNS_KEYS)
         if isinstance(turns, list):
             return _transcript_from_turns(turns, id, source, _meta(obj))
         text = _pick(obj, _TEXT_KEYS)
         if isinstance(text, str) and text.strip():
+            _check_size(text)
+            meta = _meta(obj)
             transcript = parse_text(text, id, source)
-            transcript.meta.update(_meta(obj))
+            transcript.meta.update(meta)
             return _finish(transcript)
+        if text is not None and not isinstance(text, str):
+            raise IntakeError(f"text must be a string, not {type(text).__name__}",
+                              "转写文本字段应为文本")
         raise IntakeError("item has no text or turns", "该条没有转写文本（缺少 text 或 turns 字段）")
     except IntakeError as exc:
         return ReadFailure(id, source, exc)
 
 
+def _turn_text(text, index: int) -> str:
+    if isinstance(text, list):   # words with timings
+        text = "".join(str(w.get("word", w.get("text", ""))) if isinstance(w, dict) else str(w)
+                       for w in text)
+    elif isinstance(text, dict) or isinstance(text, bool):
+        raise IntakeError(f"turn {index}: text is {type(text).__name__}", f"第 {index} 轮对话的文本格式不对")
+    text = str(text).strip()
+    if len(text) > MAX_TRANSCRIPT_CHARS:
+        raise _too_long(len(text))
+    return text
+
+
 def _transcript_from_turns(items: list, id: str, source: str, meta: dict) -> Item:
     raw: list[tuple[str | None, str, str | None]] = []
-    for obj in items:
+    for index, obj in enumerate(items, 1):
         if isinstance(obj, str):
-            raw.append((None, obj, None))
+            raw.append((None, _turn_text(obj, index), None))
             continue
         if not isinstance(obj, dict):
             raise IntakeError("a turn is neither an object nor a string", "对话轮次格式不对")
         text = _pick(obj, _TEXT_KEYS)
         if text is None:
             continue
-        if isinstance(text, list):   # words with timings
-            text = "".join(w.get("word", w.get("text", "")) if isinstance(w, dict) else str(w) for w in text)
+        text = _turn_text(text, index)
         speaker = _pick(obj, _SPEAKER_KEYS)
-        label = None if speaker is None else (f"spk{speaker}" if isinstance(speaker, (int, float))
-                                              else str(speaker).strip())
-        start = _pick(obj, _START_KEYS)
-        raw.append((label, str(text).strip(), None if start is None else str(start)))
+        if isinstance(speaker, (int, float)) and not isinstance(speaker, bool):
+            label = f"spk{speaker}"
+        else:
+            label = _scalar(speaker, "speaker", 64)
+        start = _scalar(_pick(obj, _START_KEYS), "start", 64)
+        raw.append((label or None, text, start))
     if not raw:
         raise IntakeError("no turns with text", "对话中没有任何文本")
+    if sum(len(t) for _, t, _ in raw) > MAX_TRANSCRIPT_CHARS:
+        raise _too_long(sum(len(t) for _, t, _ in raw))
     direct = {OPERATOR, CALLER, UNKNOWN}
     roles = resolve_roles([(lb, tx) for lb, tx, _ in raw if lb and lb.lower() not in direct])
     turns = []
@@ -378,10 +507,9 @@ def _from_jsonl(text: str, source: str, name: str) -> list[Item]:
             continue
         default_id = f"{name}#{number}"
         try:
-            obj = json.loads(line)
-        except json.JSONDecodeError as exc:
-            out.append(ReadFailure(default_id, source, IntakeError(
-                f"line {number}: invalid JSON ({exc.msg})", f"第 {number} 行不是合法的 JSON")))
+            obj = _loads(line, number)
+        except IntakeError as exc:
+            out.append(ReadFailure(default_id, source, exc))
             continue
         if isinstance(obj, dict):
             out.append(_transcript_from_obj(obj, source, default_id))
@@ -389,13 +517,18 @@ def _from_jsonl(text: str, source: str, name: str) -> list[Item]:
             out.append(_guarded(lambda: _transcript_from_turns(obj, default_id, source, {}),
                                 default_id, source))
         elif isinstance(obj, str):
-            out.append(_guarded(lambda: _finish(parse_text(obj, default_id, source)), default_id, source))
+            out.append(_guarded(lambda: _text_item(obj, default_id, source), default_id, source))
         else:
             out.append(ReadFailure(default_id, source, IntakeError(
                 f"line {number}: not a transcript object", f"第 {number} 行不是转写记录")))
     if not out:
         raise IntakeError("no records", "文件中没有任何记录")
     return out
+
+
+def _text_item(text: str, id: str, source: str) -> Item:
+    _check_size(text)
+    return _finish(parse_text(text, id, source))
 
 
 # ====================================================================== tables
@@ -406,8 +539,22 @@ _TABLE_TEXT = ("text", "transcript", "content", "dialogue", "通话内容", "转
 def _from_csv(text: str, source: str, name: str, tab: bool = False) -> list[Item]:
     first = text.split("\n", 1)[0]
     delimiter = "\t" if tab or first.count("\t") > first.count(",") else ","
-    rows = list(csv.reader(io.StringIO(text), delimiter=delimiter))
-    return _from_rows(rows, source, name)
+    return _from_rows(_csv_rows(text, delimiter), source, name)
+
+
+def _csv_rows(text: str, delimiter: str) -> list[list[str] | IntakeError]:
+    """Rows of a CSV; a row the csv module cannot read (a cell above CSV_FIELD_LIMIT …) is an
+    `IntakeError` in its place, and reading goes on with the next row."""
+    reader = csv.reader(io.StringIO(text), delimiter=delimiter)
+    rows: list[list[str] | IntakeError] = []
+    while True:
+        try:
+            rows.append(next(reader))
+        except StopIteration:
+            return rows
+        except csv.Error as exc:
+            rows.append(IntakeError(f"row {reader.line_num}: unreadable CSV ({exc})",
+                                    f"第 {reader.line_num} 行无法读取（单元格过大或格式错误）"))
 
 
 def _from_xlsx(data: bytes, source: str, name: str) -> list[Item]:
@@ -419,30 +566,59 @@ def _from_xlsx(data: bytes, source: str, name: str) -> list[Item]:
         raise IntakeError(f"not a readable XLSX workbook ({type(exc).__name__})",
                           "无法打开 XLSX 文件（文件损坏或不是 Excel 2007+ 格式）") from None
     try:
+        if not book.worksheets:
+            raise IntakeError("workbook has no sheet", "XLSX 文件中没有工作表")
         sheet = book.worksheets[0]
         rows = [["" if v is None else str(v) for v in row] for row in sheet.iter_rows(values_only=True)]
+    except IntakeError:
+        raise
+    except Exception as exc:  # noqa: BLE001 - a corrupt sheet fails while it is being read
+        raise IntakeError(f"broken XLSX sheet ({type(exc).__name__})",
+                          "XLSX 工作表已损坏，无法读取") from None
     finally:
         book.close()
     return _from_rows(rows, source, name)
 
 
-def _from_rows(rows: list[list[str]], source: str, name: str) -> list[Item]:
-    rows = [r for r in rows if any(c.strip() for c in r)]
-    if not rows:
+def _columns(header: list[str]) -> str:
+    shown = "、".join(_short(h, 20) for h in header[:12])
+    return shown + ("…" if len(header) > 12 else "")
+
+
+def _from_rows(rows: list[list[str] | IntakeError], source: str, name: str) -> list[Item]:
+    numbered = [(n, r) for n, r in enumerate(rows, 1)
+                if isinstance(r, IntakeError) or any(c.strip() for c in r)]
+    if not numbered:
         raise IntakeError("no rows", "表格中没有任何数据")
-    header = [h.strip().lstrip("\ufeff").lower() for h in rows[0]]
+    header_number, header_row = numbered[0]
+    if isinstance(header_row, IntakeError):
+        raise IntakeError(f"header unreadable: {header_row.en}", "表头无法读取：" + header_row.zh)
+    header = [h.strip().lstrip("\ufeff").lower() for h in header_row]
     text_col = next((header.index(k) for k in _TABLE_TEXT if k in header), None)
     if text_col is None:
-        raise IntakeError(f"no text column; columns are {rows[0]} (expected one of: text, transcript, 通话内容 …)",
-                          f"表格缺少转写文本列（应有 text / 通话内容 / 内容 等列），现有列：{'、'.join(rows[0])}")
+        raise IntakeError(f"no text column; columns are {_columns(header_row)} "
+                          "(expected one of: text, transcript, 通话内容 …)",
+                          f"表格缺少转写文本列（应有 text / 通话内容 / 内容 等列），现有列：{_columns(header_row)}")
+    if len(numbered) == 1:
+        raise IntakeError("the table has a header but no data rows", "表格只有表头，没有数据行")
     out: list[Item] = []
-    for number, row in enumerate(rows[1:], 2):
-        record = {header[i]: row[i] for i in range(min(len(header), len(row))) if header[i]}
+    for number, row in numbered[1:]:
         default_id = f"{name}#{number}"
+        if isinstance(row, IntakeError):
+            out.append(ReadFailure(default_id, source, row))
+            continue
+        record = {header[i]: row[i] for i in range(min(len(header), len(row))) if header[i]}
         if len(row) <= text_col or not row[text_col].strip():
-            rid = str(_pick(record, _ID_KEYS) or default_id)
+            rid = _item_id(record, default_id)
             out.append(ReadFailure(rid, source, IntakeError(
                 f"row {number}: the text column is missing or empty", f"第 {number} 行缺少通话内容")))
+            continue
+        oversized = next((h for h, v in record.items() if h != header[text_col]
+                          and len(v) > MAX_FIELD_CHARS), None)
+        if oversized is not None:
+            out.append(ReadFailure(_item_id(record, default_id), source, IntakeError(
+                f"row {number}: column {_short(oversized, 40)!r} has more than {MAX_FIELD_CHARS} characters",
+                f"第 {number} 行的“{_short(oversized, 20)}”列过长（超过 {MAX_FIELD_CHARS} 字）")))
             continue
         out.append(_transcript_from_obj({**record, "text": row[text_col]}, source, default_id))
     return out

@@ -59,3 +59,9 @@ bench: deps db model
 
 clean:
 	rm -rf .venv models var .pytest_cache .hypothesis
+
+# Longer API fuzzing (schemathesis against the app's OpenAPI schema, random seeds): `make test`
+# runs the same suite with 15 examples per operation; FUZZ_EXAMPLES=N to change this one.
+.PHONY: fuzz
+fuzz: deps
+	FUZZ_EXAMPLES=$${FUZZ_EXAMPLES:-1000} FUZZ_RANDOM=1 $(APP)/bin/python -m pytest tests/test_web_fuzz.py tests/test_web_hostile.py -q -s -p no:cacheprovider

@@ -83,7 +83,7 @@ def case() -> None:
 
 def _print_case(view: dict) -> None:
     click.echo(f"编号 {view['number']}  [{view['state_label']}]  {view['category']['level1']}/"
-               f"{view['category']['level2']}  ({view['kind']})")
+               f"{view['category']['level2']}  ({view['kind']}{'，' + view['type'] if view.get('type') else ''})")
     click.echo(f"摘要：{view['summary']}")
     if view.get("area"):
         click.echo(f"区域：{view['area']['name']}")
@@ -109,6 +109,8 @@ def _print_case(view: dict) -> None:
 @click.option("--category", required=True, help="Category code (see `bot categories`).")
 @click.option("--area", help="Area code (grid, point, station or center).")
 @click.option("--kind", type=click.Choice(["demand", "errand", "petition", "consult"]))
+@click.option("--type", "case_type", type=click.Choice(["咨询", "求助", "投诉", "举报", "建议", "表扬"]),
+              help="12345 type; predicted from the text when omitted.")
 @click.option("--contact", help="Resident's phone number.")
 @click.option("--name", "contact_name", help="How to address the resident, e.g. 王先生.")
 @click.option("--place", help="Address or landmark as the resident said it.")
@@ -118,15 +120,15 @@ def _print_case(view: dict) -> None:
 @click.option("--actor", default="cli", show_default=True)
 @click.option("--json", "as_json", is_flag=True)
 @handle_errors
-def case_open(text, category, area, kind, contact, contact_name, place, channel, address,
-              idempotency_key, actor, as_json) -> None:
+def case_open(text, category, area, kind, case_type, contact, contact_name, place, channel,
+              address, idempotency_key, actor, as_json) -> None:
     """Open a case: route it, set its deadlines, tell the resident."""
     from bot.cases import OpenCase
 
     view = _container().cases.open_case(OpenCase(
         text=text, category=category, area=area, kind=kind, contact=contact,
         contact_name=contact_name, place=place, channel=channel, address=address,
-        idempotency_key=idempotency_key, actor=actor))
+        idempotency_key=idempotency_key, actor=actor, case_type=case_type))
     _emit(view.to_dict(), as_json, _print_case)
 
 
@@ -289,6 +291,8 @@ def stats(period, as_json) -> None:
         for code, t in d["by_body"].items():
             click.echo(f"  {code:<12} 响应 {pct(t['response_rate'])}  解决 {pct(t['resolution_rate'])}  "
                        f"满意 {pct(t['satisfaction_rate'])}  按时 {pct(t['on_time_rate'])}")
+        if d.get("by_type"):
+            click.echo("  按类型受理：" + "  ".join(f"{k} {t['opened']}" for k, t in d["by_type"].items()))
     _emit(data, as_json, human)
 
 
@@ -472,8 +476,9 @@ def _register_feature_commands() -> None:
     from bot.channels.telegram_cli import telegram
     from bot.intake.cli import intake
     from bot.run import run_command
+    from bot.trackers import trackers
 
-    for command in (intake, telegram, run_command):
+    for command in (intake, telegram, run_command, trackers):
         main.add_command(command)
 
 

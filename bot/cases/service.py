@@ -25,6 +25,9 @@ from bot.cases.models import CaseRow, EventRow, OutboxRow
 from bot.cases.numbering import next_number
 from bot.cases.validation import MAX_SHORT, clean_text, mask_name, mask_phone, normalize_phone
 from bot.cases.views import CaseView, EventView, iso
+from bot.logs import install_masking
+from bot.nlu.case_type import CASE_TYPES, predict_case_type
+from bot.privacy import mask_text, mask_value, phones_in
 
 log = logging.getLogger(__name__)
 
@@ -60,6 +63,8 @@ class OpenCase:
     refer: str | None = None
     inline_ack: bool = False
     auto_assign: bool = True
+    case_type: str | None = None    # 12345 type 咨询/求助/投诉/举报/建议/表扬; predicted when None
+    anonymous: bool = False         # the resident declined to leave a number: none is kept
 
 
 @dataclass
@@ -85,6 +90,7 @@ class CaseService:
         self.calendar = calendar or WorkCalendar()
         self.prefix = number_prefix
         self.clock = clock
+        install_masking()
 
     @contextmanager
     def _tx(self) -> Iterator[Session]:
@@ -123,17 +129,26 @@ class CaseService:
             raise InvalidInput(f"unknown kind {kind!r}", f"未知的类型：{kind}（可选 {'/'.join(KINDS)}）")
         key = clean_text(req.idempotency_key, field="idempotency key", limit=128, required=False)
         summary = clean_text(req.summary, field="summary", limit=MAX_SHORT, required=False)
+        place = clean_text(req.place, field="place", limit=MAX_SHORT, required=False)
+        case_type = clean_text(req.case_type, field="type", limit=8, required=False)
+        if case_type is not None and case_type not in CASE_TYPES:
+            raise InvalidInput(f"unknown case type {case_type!r}",
+                               f"未知的诉求类型：{case_type}（可选 {'/'.join(CASE_TYPES)}）")
+        contact = None if req.anonymous else normalize_phone(req.contact)
+        if contact is None and not req.anonymous:
+            contact = _contact_from(text, summary, place)
         return OpenCase(
-            text=text, category=req.category, area=req.area, kind=kind,
-            contact=normalize_phone(req.contact),
+            text=mask_text(text), category=req.category, area=req.area, kind=kind,
+            contact=contact,
             contact_name=clean_text(req.contact_name, field="name", limit=50, required=False),
-            place=clean_text(req.place, field="place", limit=MAX_SHORT, required=False),
-            summary=summary or msg.short(text, 60),
+            place=mask_text(place),
+            summary=mask_text(summary) or msg.short(mask_text(text), 60),
             channel=clean_text(req.channel, field="channel", limit=32, required=False),
             address=clean_text(req.address, field="address", limit=128, required=False),
             idempotency_key=key, actor=req.actor,
             refer=clean_text(req.refer, field="referral", required=False),
             inline_ack=req.inline_ack, auto_assign=req.auto_assign,
+            case_type=case_type or predict_case_type(text), anonymous=req.anonymous,
         )
 
     def _insert_case(self, session: Session, req: OpenCase) -> tuple[CaseRow, list[dict]]:
@@ -148,7 +163,8 @@ class CaseService:
             tier=self.catalog.initial_tier(req.area), state=State.RECEIVED, text=req.text,
             summary=req.summary, place=req.place, contact_phone=req.contact,
             contact_name=req.contact_name, channel=channel, address=address,
-            idempotency_key=req.idempotency_key, created_at=now, updated_at=now,
+            idempotency_key=req.idempotency_key, case_type=req.case_type,
+            created_at=now, updated_at=now,
             due_at=self.calendar.resolve_due(now, category.limits), event_count=0,
         )
         batch: list[dict] = []
@@ -325,10 +341,12 @@ class CaseService:
         case.state = to_state
         case.updated_at = now
         case.event_count += 1
+        # Free text reaches events only masked: whatever a handler or resident typed.
         batch.append(dict(seq=case.event_count, at=now, actor=actor, action=change.action,
                           from_state=from_state, to_state=to_state, body_code=case.body_code,
-                          agent_code=case.agent_code, public_text=change.public,
-                          internal_note=change.note, data=change.data or {}))
+                          agent_code=case.agent_code, public_text=mask_text(change.public),
+                          internal_note=mask_text(change.note),
+                          data=mask_value(change.data or {})))
 
     def _write(self, session: Session, case: CaseRow, batch: list[dict], *,
                inline: bool) -> list[dict]:
@@ -461,7 +479,8 @@ class CaseService:
                  for e in events]
         state = State(case.state)
         return CaseView(
-            number=case.number, kind=case.kind, state=state.value, state_label=STATE_LABELS[state],
+            number=case.number, kind=case.kind, type=case.case_type, state=state.value,
+            state_label=STATE_LABELS[state],
             category={"code": category.code, "level1": category.level1, "level2": category.level2},
             area={"code": area.code, "name": area.name} if area else None,
             body={"code": body.code, "name": body.name} if body else None,
@@ -488,6 +507,17 @@ class CaseService:
         with self._sessions() as session:
             return [self._view(c, [], None) for c in session.scalars(stmt)]
 
+
+
+def _contact_from(*texts: str | None) -> str | None:
+    """The first valid phone number typed inside the free text: it becomes the contact."""
+    for text in texts:
+        for phone in phones_in(text):
+            try:
+                return normalize_phone(phone)
+            except InvalidInput:
+                continue
+    return None
 
 
 def _event_dict(row: EventRow) -> dict:

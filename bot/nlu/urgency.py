@@ -1,26 +1,51 @@
-"""Urgency of what a resident says: is it an emergency, and which number should they call?
+"""Safety of what a resident says: an emergency, a person in crisis, a threat of violence?
 
 Shared by the chat assistant (actions/) and hotline transcripts (bot/intake). Pure, fast and
-dependency-free: plain regular expressions over the text, no model.
+dependency-free at import: the words and the numbers come from data/safety.yml (a county may
+override the numbers in data/county/safety.yml), read on first use.
 
-    >>> detect_urgency("楼道里着火了，烟很大")
-    Urgency(level='emergency', hotline='119', reason='火情', hotlines=('119',))
+    >>> assess("楼道里着火了，烟很大").level, assess("楼道里着火了，烟很大").hotline
+    ('emergency', '119')
+    >>> assess("我不想活了，欠薪三个月").hotlines
+    ('12356',)
 
-Levels:
-  * ``emergency`` — danger to life or property right now: tell the resident to call
-    ``hotline`` at once (110 police, 119 fire/gas/rescue, 120 ambulance, 122 traffic accident);
-    ``hotlines`` lists every number that applies, most important first.
-  * ``urgent`` — a hazard that should be handled first (隐患, 漏电, 井盖丢失 …), an
-    emergency word that clearly refers to the past, or one that is only feared
-    ("万一着火了怎么跑", "要是煤气泄漏了"); no number to call.
-  * ``normal`` — everything else, including negated emergency words ("没着火", "预防火灾").
+Levels of `assess` (most urgent first):
+  * ``emergency`` — danger to life or property right now: call ``hotline`` at once (110
+    police, 119 fire/gas/rescue, 120 ambulance, 122 traffic accident); ``hotlines`` lists
+    every number that applies, most important first. Also self-harm under way (standing on
+    a roof, pills taken).
+  * ``threat`` — the resident threatens violence against people or an office: the police
+    number is given and supervisors are to be told (``notify_supervisors``).
+  * ``crisis`` — thoughts of suicide or self-harm: the psychological-assistance hotline
+    (12356), a person to talk to (``needs_person``) and an urgent case.
+  * ``urgent`` — a hazard (隐患, 漏电 …), an emergency word that clearly refers to the past,
+    or one that is only feared ("万一着火了怎么跑"); no number to call.
+  * ``normal`` — everything else, including negated emergency words ("没着火", "预防火灾") and
+    manners of speaking ("气得我要爆炸了", "累死了").
+
+`concerns` keeps "self_harm" and "threat" even when an emergency outranks them, so a reply can
+give 12356 beside 120 ("我割腕了，血流了好多").
+
+`detect_urgency` is the older three-level view (emergency | urgent | normal) used by callers
+that only refer emergencies; crisis and threat are "urgent" there unless a number must be
+called now.
 """
 from __future__ import annotations
 
+import os
 import re
-from dataclasses import dataclass
+import unicodedata
+from dataclasses import dataclass, field
+from functools import lru_cache
+from pathlib import Path
 
-HOTLINE_LABELS = {"110": "报警电话", "119": "消防救援电话", "120": "急救电话", "122": "交通事故报警电话"}
+import yaml
+
+_ROOT = Path(__file__).resolve().parent.parent.parent
+LEVELS = ("emergency", "threat", "crisis", "urgent", "normal")
+EMERGENCY_NUMBERS = ("110", "119", "120", "122")
+MAX_CHARS = 5000
+_CLAUSE_END = re.compile(r"[，。！？；,.!?;\s—…~～]")
 
 
 @dataclass(frozen=True)
@@ -35,85 +60,342 @@ class Urgency:
         return self.level == "emergency"
 
 
-# (pattern, hotline, reason); order inside a hotline does not matter, hotlines are ranked below.
-_EMERGENCY_RULES: tuple[tuple[str, str, str], ...] = (
-    (r"着火|起火|失火|火灾(?!隐患)|烧起来了|火烧起来|火势|冒黑烟.{0,4}(?:屋|楼|房)|浓烟滚滚.{0,6}(?:楼|屋|房)", "119", "火情"),
-    (r"(?:煤气|燃气|天然气|液化气|气罐)(?:管道?)?(?:泄漏|泄露|漏气|漏了)|(?:闻到|一股|好大的?).{0,3}(?:煤气|燃气|天然气)味", "119", "燃气泄漏"),
-    (r"爆炸|炸了.{0,4}(?:有人|起火)", "119", "爆炸"),
-    (r"被困|困在.{0,6}(?:里|中)|关在电梯|电梯.{0,4}困(?:人|住)|出不来了", "119", "有人被困"),
-    (r"溺水|掉(?:进|到)?(?:河|水|湖|塘|井)里|落水", "119", "落水"),
-    (r"有人受伤|受了?重伤|(?:流|出)了?(?:好多|很多|一地|满脸|不少)?血|头破血流|晕倒|昏迷|昏过去|不省人事|没(?:有)?呼吸|(?:人|他|她|老人|孩子|大爷|奶奶|爷爷)(?:快|已经)?没气了|"
-     r"心脏病(?:犯|发作)|抽搐|中毒|喘不上气|快不行了|骨折|摔伤|烫伤|烧伤|割伤|咬伤.{0,4}(?:流血|很重)", "120", "有人受伤或急病"),
-    (r"持刀|拿(?:着)?刀|砍人|捅人|行凶|杀人|抢劫|打劫|绑架|劫持|"
-     r"(?:正在|在)(?:打人|打架|砸)|打(?:起来|架)了|有人打人|家暴|家庭暴力|殴打|"
-     r"打我(?!的?(?:电话|手机|号码|主意|妈|爸|家|奶|爷|孩子))|(?:老公|丈夫|男人|老婆|妻子|男朋友).{0,6}打(?:孩子|娃)|"
-     r"(?:要|想|准备)(?:跳楼|跳河|自杀|轻生)|跳楼|(?:小偷|贼)(?:正在|还在)|撬门|入室|闯进", "110", "人身安全受到威胁"),
-    (r"孩子(?:丢了|走丢|不见了|被拐)|老人走失|走失了", "110", "有人走失"),
-    (r"救命|快来人|快报警", "110", "紧急求助"),
-    (r"车祸|交通事故|撞车|撞人|被车撞|追尾|翻车|撞了(?:人|车)", "122", "交通事故"),
-)
+@dataclass(frozen=True)
+class Safety:
+    level: str                         # one of LEVELS
+    hotline: str | None                # the number to give first
+    reason: str                        # short Chinese reason: '火情', '有轻生或自伤的念头'
+    hotlines: tuple[str, ...] = ()     # every number that applies, most important first
+    concerns: tuple[str, ...] = ()     # 'self_harm', 'threat' (kept beside an emergency)
 
-_HAZARD = re.compile(r"隐患|漏电|电线裸露|电线老化|井盖(?:丢|没了|被偷|坏)|塌陷|随时(?:会|可能)|危险|摇摇欲坠|"
-                     r"有(?:煤气|燃气)味|危房|倒塌|脱落|砸到人|悬空")
-_PAST = re.compile(r"去年|前年|上个?月|上半年|以前|之前|曾经|那次|当年|前几年|几年前|上次")
-_NOW = re.compile(r"(?<![到至])现在|正在|马上|赶紧|快来|快点|救命|刚刚|刚才|还在|此刻|!|！")
-_NEGATION = re.compile(r"(?:没有?|不是|并未|未|无|防止|预防|以防|防范)$")
-# Feared, not happening: a fear word earlier in the same clause ("担心哪天起火"), or a
-# consequence right after ("着火了都没法跑"). Only for what threatens a building (119); a
-# feared attacker or injury ("我怕他拿刀砍人") stays an emergency.
-_FEARED = re.compile(r"怕|担心|万一|要是|如果|假如|一旦|容易|迟早|早晚")
-_FEARED_AFTER = re.compile(r"^了?(?:都|也|就)(?:没法|没地方|跑不|出不|来不及)")
-_CLAUSE_END = re.compile(r"[，。！？；,.!?;\s]")
+    @property
+    def kind(self) -> str:
+        return self.level
 
-_COMPILED = tuple((re.compile(p), hotline, reason) for p, hotline, reason in _EMERGENCY_RULES)
-# When several numbers apply the first one in this order is told first: fire and gas
-# threaten everyone around, a violent person is next, then the injured, then the road.
-_PRIORITY = ("119", "110", "120", "122")
+    @property
+    def is_emergency(self) -> bool:
+        return self.level == "emergency"
+
+    @property
+    def is_crisis(self) -> bool:
+        return "self_harm" in self.concerns
+
+    @property
+    def is_threat(self) -> bool:
+        return "threat" in self.concerns
+
+    @property
+    def needs_person(self) -> bool:
+        """Someone in crisis is handed to a person, never left with the bot."""
+        return self.is_crisis
+
+    @property
+    def notify_supervisors(self) -> bool:
+        return self.is_threat
+
+    @property
+    def urgent_case(self) -> bool:
+        """A case is opened and handled first (crisis, threat, hazard)."""
+        return self.level in ("threat", "crisis", "urgent") or bool(self.concerns)
+
+    def to_dict(self) -> dict:
+        return {"level": self.level, "hotline": self.hotline, "hotlines": list(self.hotlines),
+                "reason": self.reason, "concerns": list(self.concerns)}
 
 
-def _hits(text: str) -> tuple[list[tuple[str, str]], list[str]]:
-    """(hotline, reason) of every emergency said to be happening, and reasons only feared."""
-    hits, feared = [], []
-    for pattern, hotline, reason in _COMPILED:
-        for match in pattern.finditer(text):
-            before = text[max(0, match.start() - 3):match.start()]
-            if _NEGATION.search(before):
+NORMAL = Safety("normal", None, "")
+
+
+# ====================================================================== rules from data
+@dataclass(frozen=True)
+class _Rule:
+    reason: str
+    hotline: str
+    pattern: re.Pattern
+    fear: bool = False
+    habitual: bool = False
+    benign: re.Pattern | None = None
+
+
+@dataclass
+class Rules:
+    hotlines: dict[str, str]
+    crisis_hotline: str
+    threat_hotline: str
+    priority: tuple[str, ...]
+    emergency: list[_Rule]
+    weak: _Rule | None
+    weak_max_chars: int
+    self_harm: re.Pattern
+    self_harm_reason: str
+    imminent: list[tuple[str, re.Pattern]]
+    threat: re.Pattern
+    threat_reason: str
+    hazard: re.Pattern
+    negation: re.Pattern
+    feared: re.Pattern
+    hypothetical_after: re.Pattern
+    past: re.Pattern
+    now: re.Pattern
+    habitual: re.Pattern
+    cancel: re.Pattern
+    figurative: re.Pattern
+    third_party: re.Pattern
+    intent: re.Pattern
+    threat_with_intent: re.Pattern
+
+    def label(self, number: str) -> str:
+        return self.hotlines.get(number, "紧急求助电话")
+
+
+def _compile(patterns, where: str) -> re.Pattern:
+    if isinstance(patterns, str):
+        patterns = [patterns]
+    joined = "|".join(f"(?:{p})" for p in patterns if p)
+    try:
+        pattern = re.compile(joined)
+    except re.error as exc:
+        raise ValueError(f"safety rules: bad pattern in {where}: {exc}") from None
+    if pattern.search(""):
+        raise ValueError(f"safety rules: a pattern in {where} matches the empty string")
+    return pattern
+
+
+def data_dir() -> Path:
+    return Path(os.environ.get("BOT_DATA_DIR") or _ROOT / "data")
+
+
+def load_rules(directory: Path | str | None = None) -> Rules:
+    """The rules of `directory`/safety.yml, with the county's numbers from
+    `directory`/county/safety.yml when that file exists."""
+    directory = Path(directory) if directory else data_dir()
+    return _load(str(directory), *_mtimes(directory))
+
+
+def _mtimes(directory: Path) -> tuple[float, float]:
+    def mtime(path: Path) -> float:
+        try:
+            return path.stat().st_mtime
+        except OSError:
+            return 0.0
+    return mtime(directory / "safety.yml"), mtime(directory / "county" / "safety.yml")
+
+
+@lru_cache(maxsize=8)
+def _load(directory: str, _m1: float, _m2: float) -> Rules:
+    base = Path(directory)
+    doc = yaml.safe_load((base / "safety.yml").read_text(encoding="utf-8")) or {}
+    county_file = base / "county" / "safety.yml"
+    if county_file.exists():
+        county = yaml.safe_load(county_file.read_text(encoding="utf-8")) or {}
+        doc["hotlines"] = {**doc.get("hotlines", {}), **{str(k): v for k, v in (county.get("hotlines") or {}).items()}}
+        for key in ("crisis_hotline", "threat_hotline"):
+            if county.get(key):
+                doc[key] = str(county[key])
+    mods = doc["modifiers"]
+    emergency = [_Rule(r["reason"], str(r["hotline"]), _compile(r["patterns"], r["reason"]),
+                       bool(r.get("fear")), bool(r.get("habitual")),
+                       _compile(r["benign"], r["reason"]) if r.get("benign") else None)
+                 for r in doc["emergency"]]
+    weak = doc.get("weak")
+    sh, th = doc["self_harm"], doc["threat"]
+    return Rules(
+        hotlines={str(k): v for k, v in doc["hotlines"].items()},
+        crisis_hotline=str(doc["crisis_hotline"]), threat_hotline=str(doc["threat_hotline"]),
+        priority=tuple(str(p) for p in doc["priority"]), emergency=emergency,
+        weak=_Rule(weak["reason"], str(weak["hotline"]), _compile(weak["patterns"], "weak")) if weak else None,
+        weak_max_chars=int((weak or {}).get("max_chars", 10)),
+        self_harm=_compile(sh["patterns"], "self_harm"), self_harm_reason=sh["reason"],
+        imminent=[(str(i["hotline"]), _compile(i["patterns"], "imminent")) for i in sh.get("imminent", [])],
+        threat=_compile(th["patterns"], "threat"), threat_reason=th["reason"],
+        threat_with_intent=_compile(th["with_intent"], "threat.with_intent"),
+        hazard=_compile(doc["hazard"], "hazard"),
+        **{key: _compile(mods[key], key) for key in ("negation", "feared", "hypothetical_after", "past",
+                                                      "now", "habitual", "cancel", "figurative", "third_party",
+                                                      "intent")})
+
+
+# ====================================================================== assessment
+def normalize(text: str) -> str:
+    """NFKC (full-width letters and digits to ASCII), lower case, no zero-width characters."""
+    text = unicodedata.normalize("NFKC", text[:MAX_CHARS])
+    return re.sub(r"[\u200b-\u200f\ufeff]", "", text).lower()
+
+
+def _mask(text: str, pattern: re.Pattern) -> str:
+    """Blank out the spans of `pattern`, keeping every other position where it was."""
+    return pattern.sub(lambda m: "＿" * len(m.group(0)), text)
+
+
+def _clause(text: str, start: int, end: int) -> tuple[str, str]:
+    """(the clause up to `start`, at most 10 characters; the whole clause around the match)."""
+    before = _CLAUSE_END.split(text[max(0, start - 10):start])[-1]
+    left = max((text.rfind(c, 0, start) for c in "，。！？；,.!?; \n\t—…"), default=-1) + 1
+    right = min([i for i in (text.find(c, end) for c in "，。！？；,.!?; \n\t—…") if i >= 0] or [len(text)])
+    return before, text[left:right]
+
+
+@dataclass
+class _Found:
+    now: list[tuple[str, str]] = field(default_factory=list)      # (hotline, reason)
+    past: list[str] = field(default_factory=list)
+    feared: list[str] = field(default_factory=list)
+    threat_violence: bool = False
+
+
+def _emergencies(text: str, rules: Rules) -> _Found:
+    found = _Found()
+    text_past = bool(rules.past.search(text)) and not rules.now.search(text)
+    for rule in rules.emergency:
+        for m in rule.pattern.finditer(text):
+            if rules.negation.search(text[max(0, m.start() - 3):m.start()]):
                 continue
-            clause = _CLAUSE_END.split(text[max(0, match.start() - 8):match.start()])[-1]
-            after = text[match.end():match.end() + 6]
-            if hotline == "119" and (_FEARED.search(clause) or _FEARED_AFTER.search(after)):
-                feared.append(reason)
+            before, clause = _clause(text, m.start(), m.end())
+            after = text[m.end():m.end() + 6]
+            if rule.fear and (rules.feared.search(before) or rules.hypothetical_after.search(after)):
+                found.feared.append(rule.reason)
                 continue
-            hits.append((hotline, reason))
+            if rule.benign and rule.benign.search(text[max(0, m.start() - 15):m.end() + 15]):
+                continue
+            if rule.habitual and rules.habitual.search(clause):
+                found.past.append(rule.reason)
+                continue
+            if text_past or (rules.past.search(clause) and not rules.now.search(clause)):
+                found.past.append(rule.reason)
+                continue
+            if rule.hotline == "110" and rules.intent.search(text[max(0, m.start() - 16):m.start()]) \
+                    and not rules.now.search(clause):
+                found.threat_violence = True     # "我要去砍人": said intent, not an attack under way
+                continue
+            found.now.append((rule.hotline, rule.reason))
             break
-    return hits, feared
+    return found
+
+
+def _said(pattern: re.Pattern, text: str, rules: Rules, *, others: bool = False,
+          intent: bool = False) -> bool:
+    """Whether `pattern` is said of now: not negated, not in the past; with `others`, not
+    about someone else ("有人跳楼"); with `intent`, after a word of the writer's intent
+    ("我就去…", anywhere earlier in the sentence)."""
+    for m in pattern.finditer(text):
+        if rules.negation.search(text[max(0, m.start() - 3):m.start()]):
+            continue
+        before, clause = _clause(text, m.start(), m.end())
+        if intent and not rules.intent.search(text[max(0, m.start() - 16):m.start()]):
+            continue
+        if rules.past.search(clause) and not rules.now.search(clause):
+            continue
+        if others and rules.third_party.search(before) and not re.search(r"[我俺]", before):
+            continue
+        return True
+    return False
+
+
+def assess(text: str | None, rules: Rules | None = None) -> Safety:
+    """Classify the safety of one message or transcript. Never raises on any text."""
+    if not text or not isinstance(text, str) or not text.strip():
+        return NORMAL
+    rules = rules or load_rules()
+    raw = normalize(text)
+    if rules.cancel.search(raw):
+        hazard = rules.hazard.search(raw)
+        return Safety("urgent", None, f"安全隐患（{hazard.group(0)}）") if hazard else NORMAL
+    said = _mask(raw, rules.figurative)
+    found = _emergencies(said, rules)
+    concerns: list[str] = []
+    imminent: list[str] = []
+    if _said(rules.self_harm, said, rules, others=True):
+        concerns.append("self_harm")
+        imminent = [number for number, pattern in rules.imminent if pattern.search(said)]
+    if found.threat_violence or _said(rules.threat, said, rules) or \
+            _said(rules.threat_with_intent, said, rules, intent=True):
+        concerns.append("threat")
+    if not found.now and rules.weak and len(re.sub(r"\W", "", said)) <= rules.weak_max_chars \
+            and rules.weak.pattern.search(said):
+        found.now.append((rules.weak.hotline, rules.weak.reason))
+    if found.now or imminent:
+        numbers = _ranked({h for h, _ in found.now} | set(imminent), rules)
+        reason = next((r for h, r in found.now if h == numbers[0]), rules.self_harm_reason)
+        extra = [rules.crisis_hotline] if "self_harm" in concerns else []
+        if "threat" in concerns and rules.threat_hotline not in numbers:
+            extra.append(rules.threat_hotline)
+        return Safety("emergency", numbers[0], reason, tuple(numbers + extra), tuple(concerns))
+    if "threat" in concerns:
+        numbers = [rules.threat_hotline] + ([rules.crisis_hotline] if "self_harm" in concerns else [])
+        return Safety("threat", numbers[0], rules.threat_reason, tuple(numbers), tuple(concerns))
+    if "self_harm" in concerns:
+        return Safety("crisis", rules.crisis_hotline, rules.self_harm_reason, (rules.crisis_hotline,),
+                      tuple(concerns))
+    if found.past:
+        return Safety("urgent", None, f"{found.past[0]}（已发生过）")
+    hazard = rules.hazard.search(said)
+    if hazard:
+        return Safety("urgent", None, f"安全隐患（{hazard.group(0)}）")
+    if found.feared:
+        return Safety("urgent", None, f"安全隐患（担心{found.feared[0]}）")
+    return NORMAL
+
+
+def _ranked(numbers: set[str], rules: Rules) -> list[str]:
+    order = {n: i for i, n in enumerate(rules.priority)}
+    return sorted(numbers, key=lambda n: (order.get(n, len(order)), n))
+
+
+# ====================================================================== older views
+def detect_urgency(text: str | None) -> Urgency:
+    """The three-level view: emergency (a number to call now) | urgent | normal. A crisis
+    or a threat without danger this minute is "urgent" here; use `assess` to tell them."""
+    safety = assess(text)
+    if safety.level == "emergency":
+        numbers = tuple(n for n in safety.hotlines if n in EMERGENCY_NUMBERS)
+        return Urgency("emergency", numbers[0], safety.reason, numbers)
+    if safety.level == "normal":
+        return Urgency("normal", None, "")
+    return Urgency("urgent", None, safety.reason)
 
 
 def mentions_emergency(text: str | None) -> bool:
     """Whether any emergency word occurs at all, even negated, feared or in the past: then a
     model's "emergency" guess must not overrule what detect_urgency decided."""
-    return bool(text) and any(pattern.search(text[:5000]) for pattern, _, _ in _COMPILED)
-
-
-def detect_urgency(text: str | None) -> Urgency:
-    """Classify the urgency of one message or transcript. Never raises."""
-    if not text or not text.strip():
-        return Urgency("normal", None, "")
-    text = text[:5000]
-    hits, feared = _hits(text)
-    if hits:
-        if _PAST.search(text) and not _NOW.search(text):
-            return Urgency("urgent", None, f"{hits[0][1]}（已发生过）")
-        numbers = sorted({h for h, _ in hits}, key=_PRIORITY.index)
-        reason = next(r for h, r in hits if h == numbers[0])
-        return Urgency("emergency", numbers[0], reason, tuple(numbers))
-    hazard = _HAZARD.search(text)
-    if hazard:
-        return Urgency("urgent", None, f"安全隐患（{hazard.group(0)}）")
-    if feared:
-        return Urgency("urgent", None, f"安全隐患（担心{feared[0]}）")
-    return Urgency("normal", None, "")
+    if not text or not isinstance(text, str):
+        return False
+    said = normalize(text)
+    return any(rule.pattern.search(said) for rule in load_rules().emergency)
 
 
 def hotline_label(number: str) -> str:
-    return HOTLINE_LABELS.get(number, "紧急求助电话")
+    return load_rules().label(number)
+
+
+class _Labels(dict):
+    """HOTLINE_LABELS for callers that import it: read from the data on first use."""
+
+    def _data(self) -> dict:
+        return load_rules().hotlines
+
+    def __getitem__(self, key):
+        return self._data()[key]
+
+    def get(self, key, default=None):
+        return self._data().get(key, default)
+
+    def __contains__(self, key) -> bool:
+        return key in self._data()
+
+    def __iter__(self):
+        return iter(self._data())
+
+    def __len__(self) -> int:
+        return len(self._data())
+
+    def items(self):
+        return self._data().items()
+
+    def keys(self):
+        return self._data().keys()
+
+    def values(self):
+        return self._data().values()
+
+
+HOTLINE_LABELS: dict[str, str] = _Labels()

@@ -1,15 +1,26 @@
-"""Places in what callers say, normalised against the area data (data/county/areas.yml).
+"""Places in what callers say: the address as people name it, and the county area when known.
 
-Every area is known by its `place`, its `name` (without 代理点/代理站), the alternative spellings
-in `names`, and the core of each (文化路社区 → 文化路, 柳树湾村 → 柳树湾); grids also by their
-parent's spellings plus the grid's own suffix (青石村二组 → 青石二组, 青石村2组). A spelling shared
-by several areas stands for their nearest common ancestor (河口 → 河口乡). The free-text address
-and a landmark are kept next to the area code.
+Two sources meet here:
+
+* the area data (data/county/areas.yml): every area is known by its `place`, its `name`
+  (without 代理点/代理站), the alternative spellings in `names`, and the core of each
+  (文化路社区 → 文化路, 柳树湾村 → 柳树湾); grids also by their parent's spellings plus the grid's
+  own suffix (青石村二组 → 青石二组, 青石村2组). A spelling shared by several areas stands for
+  their nearest common ancestor (河口 → 河口乡).
+* rules for how addresses are said: residential compounds (阳光花园小区, **小区), buildings and
+  rooms (8栋3单元501室), villages and groups (五里村三组), roads and crossings (建设路与解放路
+  交叉口), landmarks (家福超市门口). They keep the address text even when the area data do not
+  know the place.
+
+A place word is found by its suffix (小区, 路, 村, 超市 …); its name is read leftwards up to the
+nearest word that cannot be part of a name (我, 在, 反映, 那个 …), so "我要反映厂里" gives no
+"反映厂" and "跳广场舞" no "跳广场". Adjacent parts are chained into one address
+(城关街道阳光花园小区8栋门口); the most specific chain is the address.
 """
 from __future__ import annotations
 
 import re
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 
 from bot.catalog import Catalog
 
@@ -17,17 +28,157 @@ _AGENCY_SUFFIX = re.compile(r"(?:群众事务)?代理(?:点|站|中心)$")
 _AREA_SUFFIX = re.compile(r"(?:社区|街道办事处|街道|办事处|村委会|村|镇|乡|小区)$")
 _CN_NUM = {"一": "1", "二": "2", "三": "3", "四": "4", "五": "5", "六": "6", "七": "7", "八": "8", "九": "9", "十": "10"}
 
-_STOP = "的了我你他她它在是有就都也还要说和跟把被到从给对那这个们家住边里头啊呀吧呢嘛么哦嗯喂"
-_DETAIL = (r"(?:[0-9一二三四五六七八九十两百零]+[ \t]*(?:号楼|号院|号门|号|栋|幢|单元|层|楼|室|组|排|巷|弄))")
-_ROAD = r"(?:大街|大道|路|街|巷|胡同|弄)"
-_POI = (r"(?:小区|花园|家园|苑|公寓|大厦|广场|农贸市场|菜市场|市场|公园|学校|小学|中学|幼儿园|医院|卫生院|"
-        r"超市|商场|酒店|饭店|饭馆|烧烤店|餐馆|店|工地|厂|加油站|车站|站|桥|路口|村|组|社区)")
-_SIDE = r"(?:门口|楼下|楼上|楼道|附近|对面|旁边|路口|东侧|西侧|南侧|北侧|东边|西边|南边|北边|后面|前面|里面|拐角)"
-_TAIL = re.compile(rf"(?:[^\s{_STOP}，。,.！!？?；;：:、]{{0,6}}?(?:{_ROAD}|{_POI}))?{_DETAIL}*{_SIDE}?")
-_GENERIC = re.compile(rf"(?:(?<=在)|(?<=住)|(?<=于)|(?<=址)|(?<=是)|(?<=到)|(?<=[，。,.！!？?；;：:\s]))"
-                      rf"[^\s{_STOP}，。,.！!？?；;：:、\d]{{1,8}}?(?:{_ROAD}{_DETAIL}+|{_POI}{_DETAIL}*)(?:{_SIDE})?")
-_LANDMARK = re.compile(rf"[^\s{_STOP}，。,.！!？?；;：:、\d号栋幢层室]{{0,8}}?(?:学校|小学|中学|幼儿园|医院|卫生院|超市|商场|"
-                       rf"农贸市场|菜市场|市场|公园|广场|车站|银行|饭店|酒店|烧烤店|餐馆|工地|加油站|派出所|桥|路口|厂){_SIDE}?")
+# ---------------------------------------------------------------------- address grammar
+# suffix → (kind, shortest name before it, characters that may not follow it)
+_SUFFIXES: dict[str, tuple[str, int, str]] = {}
+
+
+def _add(kind: str, min_name: int, words: str, reject: str = "") -> None:
+    for word in words.split():
+        _SUFFIXES[word] = (kind, min_name, reject)
+
+
+_add("compound", 1, "小区 花园 家园 公寓 大厦 华庭 华府 新城 商城 新村 山庄 家属院 家属楼 宿舍 大院 嘉园 名苑 "
+                    "雅苑 公馆 名邸 广场", "舞长")
+_add("compound", 2, "苑 园 府 湾 城 庭 邸", "长丁艺林区管市面子外边头")
+_add("road", 2, "大道 大街 路 街 巷 胡同", "灯面费线况由演数人子过道坊费牌标障政")
+_add("admin", 2, "社区 街道 县 镇 乡", "长民下亲干委政府里")
+_add("village", 2, "村 屯 寨 庄", "民长干支主委务稼口头边")
+_add("landmark", 0, "超市 便利店 商店 商场 菜市场 农贸市场 市场 学校 小学 中学 高中 大学 幼儿园 医院 卫生院 "
+                    "卫生室 诊所 药店 车站 汽车站 火车站 高铁站 地铁站 公交站 加油站 银行 饭店 酒店 宾馆 旅馆 "
+                    "餐馆 饭馆 烧烤店 网吧 酒吧 公园 体育馆 图书馆 派出所 政府 村委会 居委会 街道办 仓库 工地 "
+                    "码头 停车场 菜场 浴室 驾校 营业厅 卫生间 公厕 垃圾站 养殖场 工业园 开发区 厂房 工厂",
+     "监价经化营销部卡长员主")
+_add("landmark", 2, "厂 店 桥 场", "家长商主员梁子景所景")
+
+_SUFFIX_RE = re.compile("|".join(sorted(map(re.escape, _SUFFIXES), key=len, reverse=True)))
+_NAMECH = re.compile(r"[\u4e00-\u9fffA-Za-z*＊×※○●〇]")
+_MAX_NAME = 8
+# Words that end a name when reading leftwards: pronouns, verbs, time words, fillers.
+_STOP_WORDS = (
+    "我们 你们 他们 她们 咱们 俺们 大家 自己 我家 俺家 他家 她家 咱家 你家 老家 回家 家里 家住 这里 那里 哪里 "
+    "这边 那边 这儿 那儿 这个 那个 哪个 这家 那家 一家 一个 一下 一直 一些 一点 就是 还是 但是 可是 因为 所以 然后 "
+    "现在 今天 昨天 前天 明天 晚上 早上 上午 下午 中午 半夜 凌晨 每天 天天 经常 总是 老是 已经 刚才 刚刚 马上 反映 "
+    "反应 投诉 举报 咨询 请问 您好 你好 麻烦 帮忙 附近 旁边 对面 门口 楼下 楼上 里面 外面 后面 前面 隔壁 周边 周围 "
+    "一带 位于 地址 地点 住在 开的 新开 路过 经过 出门 上班 下班 走到 跑到 送到 说是 听说 知道 觉得 发现 看到 看见 "
+    "听到 闻到 还有 没有 不是 什么 怎么 问题 事情 情况 屋里 心里 手里 夜里 厂里 店里 院里 楼里 城里 村里 里头 "
+    "广场舞 老百姓 居民 业主 村民 群众 市民 工作 附近的 整个 全部 所有 各个 "
+    "我 你 他 她 它 俺 咱 您 们 的 了 在 是 有 就 都 也 还 要 说 把 被 从 给 对 那 这 哪 个 啊 呀 吧 呢 嘛 么 "
+    "哦 嗯 喂 哎 唉 呃 去 到 过 回 跟 与 或 住 让 叫 找 想 没 不 很 又 再 才 只 刚 能 跳 打 骂 冒 着 得 搞 弄 该 每 其 此").split()
+_STOP = re.compile("|".join(sorted(map(re.escape, _STOP_WORDS), key=len, reverse=True)))
+_GENERIC_NAMES = set("老 新 大 小 旧 县 市 该 本 农 全 同 邻 山 乡 渔 城 马 道 走 一 二 上 下 前 后 左 右".split()) | {
+    "公", "菜", "果", "桃", "竹", "花", "家", "商", "工", "校", "医", "门", "楼", "街", "路"}
+_NUM = r"[0-9０-９一二三四五六七八九十两百零〇]+"
+_DETAIL_RE = re.compile(rf"(?<![月\d0-9０-９]){_NUM}[ \t]?(?:号楼|号院|号门|号(?!线|码|上午|下午|晚上|早上|中午|凌晨|那天|当天|开始|之前|以后|到|前|后|晚|早|左右)"
+                        rf"|栋|幢|座|单元|层|楼(?!盘)|室|组|队|期)(?:[ \t]?[0-9０-９]{{3,4}}(?![0-9０-９])[室房号]?)?")
+_SIDE_RE = re.compile(r"大门口|门口|大门|东门|西门|南门|北门|后门|侧门|楼下|楼上|楼道|楼顶|附近|对面|旁边|边上|隔壁|"
+                      r"十字路口|丁字路口|交叉口|交汇处|交界处|交界|路口|村口|村头|村边|村东头|村西头|村南头|村北头|东侧|西侧|南侧|北侧|东边|西边|南边|北边|后面|前面|里面|拐角|一带|周边")
+_JOIN = re.compile(r"[ \t]*(?:与|和|跟|、|/|同)[ \t]*")
+_CN_SENTENCE_PUNCT = "，。,.！!？?；;：:、\n"
+
+
+@dataclass(frozen=True)
+class Span:
+    start: int
+    end: int
+    kind: str        # compound | road | admin | village | landmark | detail | side | area
+
+
+@dataclass
+class Chain:
+    start: int
+    end: int
+    text: str
+    kinds: list[str] = field(default_factory=list)
+    landmark: str | None = None
+
+    @property
+    def rank(self) -> tuple:
+        specific = any(k in ("compound", "road", "admin", "village", "area") for k in self.kinds)
+        level = 3 if specific else 2 if "landmark" in self.kinds else 1
+        parts = len([k for k in self.kinds if k != "side"])
+        return (level, "area" in self.kinds, parts, len(self.text))
+
+    @property
+    def kind(self) -> str:
+        if any(k in ("compound", "road", "admin", "village", "area") for k in self.kinds):
+            return "address"
+        return "landmark" if "landmark" in self.kinds else "detail"
+
+
+def _name_start(text: str, pos: int) -> int:
+    """Where the name of a place word ending at `pos` begins: read leftwards over name
+    characters, then cut after the last word that cannot be part of a name."""
+    j = pos
+    while j > 0 and pos - j < _MAX_NAME and _NAMECH.match(text[j - 1]):
+        j -= 1
+    run = text[j:pos]
+    cut = 0
+    for m in _STOP.finditer(run):
+        cut = m.end()
+    return j + cut
+
+
+def find_spans(text: str) -> list[Span]:
+    """Every place part said in `text`, as character spans."""
+    spans: list[Span] = []
+    for m in _SUFFIX_RE.finditer(text):
+        kind, min_name, reject = _SUFFIXES[m.group(0)]
+        nxt = text[m.end():m.end() + 1]
+        if nxt and nxt in reject:
+            continue
+        start = _name_start(text, m.start())
+        name = text[start:m.start()]
+        if name in _GENERIC_NAMES and kind != "landmark":
+            name, start = "", m.start()
+        if len(name) < min_name and not (kind == "compound" and re.fullmatch(r"[*＊×※○●]+", name or "x")):
+            if kind == "landmark" and min_name == 0:
+                pass
+            elif len(m.group(0)) >= 2 and kind in ("compound", "admin") and name == "" and min_name <= 1:
+                continue                  # a bare 小区 / 社区 says nothing
+            else:
+                continue
+        spans.append(Span(start, m.end(), kind))
+    spans += [Span(m.start(), m.end(), "detail") for m in _DETAIL_RE.finditer(text)]
+    spans += [Span(m.start(), m.end(), "side") for m in _SIDE_RE.finditer(text)]
+    return spans
+
+
+def chains(text: str, spans: list[Span]) -> list[Chain]:
+    """Adjacent parts joined into addresses (a part may overlap the next: 阳光花园 | 小区)."""
+    out: list[Chain] = []
+    current: Chain | None = None
+    last_kind = ""
+    for span in sorted(spans, key=lambda s: (s.start, -s.end)):
+        if current is not None:
+            gap = text[current.end:span.start] if span.start > current.end else ""
+            joined = span.start <= current.end or gap.strip(" \t") == "" or (
+                gap == "的" and span.kind in ("detail", "side")) or (
+                last_kind in ("road", "area") and span.kind in ("road", "area") and _JOIN.fullmatch(gap))
+            if joined and not (span.kind == "side" and "side" in current.kinds and span.start >= current.end):
+                if span.end > current.end:
+                    current.end = span.end
+                current.kinds.append(span.kind)
+                if span.kind == "landmark" and current.landmark is None:
+                    current.landmark = text[span.start:span.end]
+                last_kind = span.kind
+                continue
+            out.append(current)
+            current = None
+        if span.kind == "side":
+            continue                      # 门口 alone is nobody's address
+        current = Chain(span.start, span.end, "", [span.kind],
+                        text[span.start:span.end] if span.kind == "landmark" else None)
+        last_kind = span.kind
+    if current is not None:
+        out.append(current)
+    for chain in out:
+        chain.text = text[chain.start:chain.end].strip()
+        if chain.landmark:
+            side = _SIDE_RE.match(text, text.find(chain.landmark, chain.start) + len(chain.landmark))
+            if side:
+                chain.landmark += side.group(0)
+    return [c for c in out if c.text]
 
 
 @dataclass(frozen=True)
@@ -123,38 +274,20 @@ class PlaceMatcher:
 
         return max(first, key=score)
 
-    def find(self, text: str) -> Place:
+    def find(self, text: str | None) -> Place:
+        """The address said in `text` (the most specific chain of place parts) and the area."""
+        text = text or ""
         hits = self.hits(text)
+        found = chains(text, find_spans(text) + [Span(h.start, h.end, "area") for h in hits])
+        place = Place()
+        if found:
+            best = max(enumerate(found), key=lambda ic: (ic[1].rank, -ic[0]))[1]
+            place.address = best.text
+            landmark = best if best.landmark else next((c for c in found if c.landmark), None)
+            place.landmark = landmark.landmark if landmark else None
         code = self.best_area(hits)
-        place = Place(landmark=_landmark(text))
         if code:
             area = self.catalog.areas[code]
             hit = next(h for h in hits if h.area == code)
             place.area, place.area_name, place.matched = code, area.place or area.name, hit.text
-            place.address = _address_at(text, hit, hits)
-        else:
-            generic = _GENERIC.search(text)
-            if generic:
-                place.address = _trim(generic.group(0))
         return place
-
-
-def _address_at(text: str, hit: PlaceHit, hits: list[PlaceHit]) -> str:
-    """From the earliest mention of an enclosing area just before the hit, through the
-    house number and side (文化路28号楼下)."""
-    start = hit.start
-    for other in hits:
-        if other.end <= hit.start and hit.start - other.end <= 2:
-            start = min(start, other.start)
-    tail = _TAIL.match(text, hit.end)
-    end = tail.end() if tail else hit.end
-    return text[start:end].strip()
-
-
-def _landmark(text: str) -> str | None:
-    m = _LANDMARK.search(text)
-    return _trim(m.group(0)) if m else None
-
-
-def _trim(value: str) -> str:
-    return value.strip().lstrip("就那这个").strip() or value

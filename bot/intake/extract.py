@@ -24,21 +24,37 @@ SUMMARY_LIMIT = 120
 _SENTENCE = re.compile(r"[^。！？!?；;\n]+[。！？!?；;]?")
 _FILLER = re.compile(r"^(?:喂+|你好|您好|哎|唉|嗯+|啊+|哦+|噢|对+|对的|是的?|好的?|行|可以|谢谢|再见|拜拜|没有了|没了|"
                      r"那个|就是|这个|然后|麻烦了|麻烦你了|辛苦了|同志|领导|我想|我要|我想问一下|我想反映一下|我要反映一下|"
-                     r"反映个事|反映一个事|反映一个问题|我要投诉|[，,、\s])+")
+                     r"反映个事|反映一个事|反映一个问题|我要投诉|我反映一下|反映一下|反映|举报一下|咨询一下|问一下|[，,、\s])+")
 _ONLY_CONTACT = re.compile(r"^(?:我|俺)?(?:的)?(?:电话|手机|号码|联系方式)?(?:号码)?(?:是|就是)?[\d\s\-，,]+$|"
                            r"^(?:免贵)?(?:我)?(?:姓|叫)\S{1,4}$")
-_DEMAND = re.compile(r"希望|要求|请求|请(?:你们|有关|相关|政府|领导)|麻烦(?:你们|您|帮)|帮(?:我|忙|我们)|能不能|能否|"
+_DEMAND = re.compile(r"希望|要求|请求|问问|请(?:你们|有关|相关|政府|领导)|麻烦(?:你们|您|帮)|帮(?:我|忙|我们)|能不能|能否|"
                      r"可不可以|赶紧|尽快|抓紧|给个说法|处理一下|管一?管|解决|想问|咨询|怎么办|怎么(?:申请|办|弄|处理)|"
                      r"如何|去哪|哪里(?:办|能)|要什么材料|退(?:钱|款|费)|赔偿|查一下|督促|整改|取缔|制止")
 _PROBLEM = re.compile(r"坏|漏|吵|噪|堵|停|没人|不给|不发|不退|拖欠|欠|投诉|乱|违|臭|脏|危险|被|扰|污|收费|不让|不开|"
                       r"烧|垃圾|塌|断|破|占|骗|偷|打|不热|发黄|异味|没有|不管|不作为|不到位|积水|噪音|施工|摆摊|"
-                      r"受伤|着火|起火|泄漏|困|撞|晕|流血|救")
+                      r"受伤|着火|起火|泄漏|困|撞|晕|流血|救|差|态度|没发|没到|没给|没收到|一直没|还没|不新鲜|过期|假的|"
+                      r"吐|泻|拉肚子|咬|丢|贵|多收|乱收|绕路|不理|推给|推诿|拖|不公开|不制冷|开裂|渗水|发黑|发臭|"
+                      r"冒烟|冒出|漏水|掉|砍|埋|偷排|排放|难|不合理|不合格|辞退|补偿|不够|少了|冒|死")
+# "我们是桃园村的" says only where: the place goes in front of the summary, not as a fact.
+_ONLY_WHERE = re.compile(r"^(?:我|俺|我们|俺们|咱们|我家)?(?:家)?(?:是|在|住在|住|就在)?")
 _SELF_PHONE = re.compile(r"(?:我|俺|本人|咱)(?:的|家)?(?:电话|手机|号码|联系方式|座机)?|联系(?:我|电话|方式)|回(?:电|个电话)|"
                          r"打(?:我|这个)|号码(?:是|就是)|电话(?:是|就是)|手机(?:号)?(?:是|就是)|留(?:个|一下)")
 _THIRD_PHONE = re.compile(r"物业|公司|老板|商家|店(?:主|里|家)?|饭店|对方|他(?:的|们)|她(?:的|们)|房东|包工头|中介|"
                           r"客服|售后|学校|医院|单位|厂|司机|师傅的|工头|经理|村委|社区的|儿子|女儿|老公|爱人|家属")
 _READ_BACK = re.compile(r"您的|你的|您这个|是不是|对吗|对吧|没错吧|核对|确认")
 _CLAUSE_END = re.compile(r"[，,。.；;！!？?\n]")
+# The blank between two ASR segments of Chinese speech (not inside a number said digit by
+# digit: "一八六 八八二零").
+_NUMERAL = "零〇一二三四五六七八九幺两"
+_ASR_BLANK = re.compile(rf"(?<=[\u4e00-\u9fff])(?<![{_NUMERAL}])\s+(?=[\u4e00-\u9fff])|"
+                        rf"(?<=[\u4e00-\u9fff])\s+(?![{_NUMERAL}])(?=[\u4e00-\u9fff])")
+# A clause that is only a greeting or the hotline's name carries no fact of the caller's.
+_GREETING = re.compile(r"^(?:(?:喂+|您好|你好|哎|嗯+|好的?|请讲|请说)[，,。.！!？?\s]*)+$|"
+                       r"^[\u4e00-\u9fff]{0,10}(?:热线|服务中心|代理中心)[，,。.！!？?\s]*$")
+_CLAUSE = re.compile(r"[，,]\s*")
+# A written note's head ("来电人周女士反映：", "诉求：") is not a fact of the caller's.
+_NOTE_HEAD = re.compile(r"^(?:(?:来电人|来电者|市民|群众|居民|村民)[\u4e00-\u9fff]{0,4}?(?:反映|来电|称)|"
+                        r"诉求|要求|反映内容|内容|联系电话|备注)[：:，,\s]*")
 _THIS_LINE = re.compile(r"(?:就|用)?(?:这个|本|当前|来电)(?:号码?|手机|电话)|打进来的(?:这个)?(?:号|电话)")
 
 
@@ -66,15 +82,29 @@ class Extraction:
 
 
 def caller_sentences(transcript: Transcript) -> list[str]:
-    """What the caller said, sentence by sentence."""
+    """What the caller said, sentence by sentence.
+
+    With speakers, the caller's turns. Without, every sentence is cut into clauses (commas,
+    and the blanks an ASR engine leaves between segments) and the operator's clauses
+    ("先生您别着急", "具体哪个位置", "我这边帮您转接") are dropped; the caller's clauses of a
+    sentence stay together.
+    """
     if transcript.has_speakers:
         texts = [t.text for t in transcript.turns if t.speaker_role == CALLER]
         if not texts:
             raise IntakeError("no caller turns: only the operator speaks in this transcript",
                               "转写中没有来电人的发言（只有话务员的话），无法提取诉求")
         return [s for text in texts for s in _sentences(text)]
-    sentences = [s for t in transcript.turns for s in _sentences(t.text)]
-    kept = [s for s in sentences if not is_operator_sentence(s)]
+    kept = []
+    for turn in transcript.turns:
+        for whole in _SENTENCE.findall(turn.text):
+            if not whole.strip() or is_operator_sentence(whole):
+                continue
+            for sentence in _sentences(whole):
+                clauses = [c for c in _CLAUSE.split(sentence) if c.strip(" ，,。.！!？?；;")]
+                own = [c.strip() for c in clauses if not is_operator_sentence(c) and not _GREETING.match(c.strip())]
+                if own:
+                    kept.append(sentence if len(own) == len(clauses) else "，".join(own))
     if not kept:
         raise IntakeError("no caller content: every sentence is the operator's script",
                           "转写中找不到来电人的陈述（全部是话务员的话术）")
@@ -82,7 +112,9 @@ def caller_sentences(transcript: Transcript) -> list[str]:
 
 
 def _sentences(text: str) -> list[str]:
-    return [s.strip() for s in _SENTENCE.findall(text) if s.strip()]
+    """Sentences by their punctuation; the blanks an ASR engine leaves between segments of
+    Chinese speech end a sentence too."""
+    return [p.strip() for s in _SENTENCE.findall(text) for p in _ASR_BLANK.split(s) if p.strip()]
 
 
 def extract(transcript: Transcript, places: PlaceMatcher, reference: datetime | None = None) -> Extraction:
@@ -119,25 +151,53 @@ def extract(transcript: Transcript, places: PlaceMatcher, reference: datetime | 
 
 # ---------------------------------------------------------------------- summary
 def summarize(sentences: list[str], name: Name | None, place: Place) -> str:
-    """诉求摘要 in the caller's own facts: who, where, what, and what they want."""
-    facts, demands = [], []
+    """诉求摘要 in the caller's own facts: who, where, what, and what they want.
+
+    "What" is the caller's sentence with the most trouble words, joined only with the
+    sentence right next to it when that one goes on about the trouble (never a far-apart
+    line); "what they want" is the first demand that is not already said.
+    """
+    cores: list[tuple[int, str]] = []
     for index, sentence in enumerate(sentences):
-        core = _FILLER.sub("", sentence).strip("，,。 ")
+        core = _FILLER.sub("", _NOTE_HEAD.sub("", _FILLER.sub("", sentence))).strip("，,。 ")
         plain = to_ascii_digits(core)
         if len(re.sub(r"[\d\s\-，,、。]", "", plain)) < 4 or _ONLY_CONTACT.match(plain):
             continue
-        score = len(_PROBLEM.findall(core)) + (1.5 if place.matched and place.matched in core else 0)
-        if _DEMAND.search(core):
-            demands.append((index, core))
-            score += 0.5
-        facts.append((score, index, core))
-    chosen = sorted(sorted(facts, key=lambda f: (-f[0], f[1]))[:2], key=lambda f: f[1])
-    parts = [core for _, _, core in chosen]
-    demand = next((core for _, core in demands if core not in parts), None)
+        cores.append((index, core))
+    where = place.address or place.area_name
+
+    def trouble(core: str) -> float:
+        found = len(_PROBLEM.findall(core))
+        return found + (0.5 if found and where and where in core else 0)
+
+    def only_where(core: str) -> bool:
+        rest = core.replace(place.address or "\0", "").replace(place.matched or "\0", "")
+        return len(_ONLY_WHERE.sub("", rest).strip("的了啊呀，, ")) < 2
+
+    cores = [(index, core) for index, core in cores if not only_where(core)]
+    facts = [(trouble(core), index, core) for index, core in cores if trouble(core) > 0
+             and not (_DEMAND.search(core) and not _PROBLEM.search(core))]
+    parts: list[tuple[int, str]] = []
+    if facts:
+        _, index, core = max(facts, key=lambda f: (f[0], -f[1]))
+        parts.append((index, core))
+        by_index = {i: c for _, i, c in facts}
+        for near in (index + 1, index - 1):
+            if near in by_index and len(core) + len(by_index[near]) < SUMMARY_LIMIT - 30:
+                parts.append((near, by_index[near]))
+                break
+    elif cores:
+        parts.append(cores[0])
+    parts.sort()
+    said = [core for _, core in parts]
+    main = parts[0][0] if parts else 0
+    demands = [(index, core) for index, core in cores if _DEMAND.search(core) and core not in said]
+    demand = next((core for index, core in demands if index > main), None) or \
+        next((core for _, core in demands), None)
     who = name.display if name else "来电人"
-    body = "，".join(parts) if parts else "（未能提取，请话务员填写）"
-    if place.address and place.address not in body and place.matched not in body:
-        body = f"{place.address}，{body}"
+    body = "，".join(said) if said else "（未能提取，请话务员填写）"
+    if where and where not in body and not (place.matched and place.matched in body):
+        body = f"{where}，{body}"
     text = f"{who}反映：{body}"
     if demand:
         text += f"；诉求：{demand}"

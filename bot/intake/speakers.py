@@ -25,7 +25,12 @@ OPERATOR_SCRIPT = re.compile(
     r"工号|为您服务|请讲|请说|请问(?:您|你|有什么|是)|您(?:贵姓|怎么称呼|的(?:联系)?(?:电话|方式|手机|号码|姓名|地址))|"
     r"(?:给|帮|为)您(?:登记|记录|反映|转|派|查|核实|处理|反馈)|我们(?:会|将|马上|尽快|这边会)|"
     r"感谢(?:您的)?来电|还有(?:其他|别的|什么)(?:问题|事|需要|诉求)|稍等|(?:好的|嗯)[，,]?(?:我|已经)?(?:记下|记录)|"
-    r"您(?:说的|反映的)是|您看(?:这样|可以)|工单(?:号|编号)是|受理(?:编号|号)是|请(?:您)?(?:保持|留意|注意)")
+    r"您(?:说的|反映的)是|您看(?:这样|可以)|工单(?:号|编号)是|受理(?:编号|号)是|请(?:您)?(?:保持|留意|注意)|"
+    # calming and asking for details: "先生您别着急", "具体哪个位置", "我这边帮您转接"
+    r"您?(?:先)?(?:别|不要)(?:着急|急|慌)|您?慢慢说|具体(?:是)?(?:在)?(?:哪个|什么|哪一?)(?:位置|地址|地方|小区|路段|时间|栋)|"
+    r"(?:在)?哪个位置|什么位置|(?:详细|具体)(?:的)?(?:地址|位置)|(?:帮|为|给)您(?:转接|接通|联系)|正在(?:为您)?转接|"
+    r"请(?:您)?稍等|(?:先生|女士|阿姨|大爷|大姐|大哥|师傅)[，,]?您|您(?:放心|先|这边)|我这边(?:马上|立即|先|会)?(?:帮您|给您|为您|登记|记录|转)|"
+    r"好的[，,]?(?:先生|女士|阿姨|大爷|大姐|师傅)")
 _CALLER_VOICE = re.compile(
     r"我(?:家|们|的|是|想|要|姓|住|在|叫|就|妈|爸|老|儿|女)|俺|咱|帮(?:我|忙|帮)|希望|麻烦(?:你们|您)|"
     r"怎么办|没人管|能不能|求求|谢谢")
@@ -85,6 +90,13 @@ def resolve_roles(turns: list[tuple[str, str]]) -> dict[str, str]:
     return roles
 
 
+# Stricter than _CALLER_VOICE for one clause: an operator's "我们马上帮您…" is not the caller.
+_CALLER_SELF = re.compile(
+    r"我(?:家|的|是|想|要|姓|住|在|叫|就|妈|爸|老|儿|女|爱人|们(?:家|小区|村|这|那|楼|单位|厂))|俺|咱|"
+    r"帮(?:我|忙|帮)|希望|麻烦(?:你们)|怎么办|没人管|能不能|求求")
+
+
 def is_operator_sentence(sentence: str) -> bool:
-    """For text without speakers: does this sentence sound like the operator's script?"""
-    return bool(OPERATOR_SCRIPT.search(sentence)) and not _CALLER_VOICE.search(sentence)
+    """For text without speakers: does this sentence (or clause) sound like the operator's
+    script? A clause in the caller's own voice never is."""
+    return bool(OPERATOR_SCRIPT.search(sentence)) and not _CALLER_SELF.search(sentence)

@@ -428,47 +428,149 @@ def evaluate_cmd(path, text_col, label_col, model, out, as_json) -> None:
 @click.option("--history", "histories", multiple=True, type=click.Path(dir_okay=False),
               help="CSV/Excel of historical work orders (text + category); repeatable.")
 @click.option("--text-col", help="Text column of the history files.")
-@click.option("--label-col", help="Category column (codes or 二级 names; 一级-only rows are skipped).")
-@click.option("--cross-validate", "k", type=int, help="Report K-fold figures on the history rows.")
+@click.option("--label-col", help="Category column: codes, 二级 or 一级 names, or the agency's own "
+                                  "labels; several columns (一级分类,二级分类) form one path.")
+@click.option("--label-map", "label_map_path", type=click.Path(dir_okay=False),
+              help="YAML or CSV: the agency's labels (any depth) → category codes or 一级 names.")
+@click.option("--cross-validate", "k", type=int,
+              help="K-fold figures on the history rows, beside the TF-IDF + LinearSVC baseline.")
+@click.option("--dry-run", is_flag=True, help="Read and report the history; train nothing.")
 @click.option("--out", default="models/current.tar.gz", show_default=True,
               type=click.Path(dir_okay=False), help="Where the trained model goes.")
 @click.option("--json", "as_json", is_flag=True)
 @handle_errors
 @_nlu_errors
-def train_cmd(histories, text_col, label_col, k, out, as_json) -> None:
-    """Train the assistant's model, optionally with an agency's historical work orders."""
+def train_cmd(histories, text_col, label_col, label_map_path, k, dry_run, out, as_json) -> None:
+    """Train the assistant's model, optionally with an agency's historical work orders.
+
+    Rows labelled with a first-level name train the first level; rows with a category code or
+    二级 name train both levels. Unknown labels, empty rows and conflicting duplicates are
+    skipped and reported. The model is swapped in only when training succeeded."""
     from pathlib import Path
 
     from bot.nlu import training
+    from bot.nlu.labels import LabelMap, LabelMapError, LabelResolver
 
     container = _container()
+    catalog = container.catalog
     work = container.settings.var_dir / "train"
     work.mkdir(parents=True, exist_ok=True)
-    extra, report = [], {"history_rows": 0, "skipped_rows": 0}
+    if k and not histories:
+        raise training.TrainingError("--cross-validate 需要 --history 文件 (--cross-validate needs --history)")
+    try:
+        label_map = LabelMap.load(Path(label_map_path), LabelResolver(catalog)) if label_map_path else None
+    except LabelMapError as exc:
+        raise training.TrainingError(str(exc)) from None
+    extra, report = [], {}
     if histories:
-        history = training.load_history([Path(h) for h in histories], container.catalog,
-                                        text_col, label_col)
-        report.update(history_rows=len(history.examples), skipped_rows=history.skipped)
+        history = training.load_history([Path(h) for h in histories], catalog, text_col, label_col,
+                                        label_map)
+        report["history"] = history.report()
         if not history.examples:
-            raise click.UsageError("历史工单里没有可用的行（需要文本和能识别的二级分类）")
+            reasons = "，".join(f"{training.SKIP_REASONS[r]} {n} 行" for r, n in history.skipped_by.items())
+            unknown = "、".join(label for label, _ in history.unknown_labels.most_common(5))
+            raise training.TrainingError(
+                f"历史工单里没有可用的行：共 {history.rows} 行，{reasons or '没有数据行'}"
+                + (f"（无法识别的分类如：{unknown}，可用 --label-map 对照）" if unknown else "")
+                + f" (no usable rows in the history: {dict(history.skipped_by)})")
         if k:
-            report["cross_validation"] = training.cross_validate(history, k, container.catalog, work)
+            report["cross_validation"] = training.cross_validate(history, k, catalog, work,
+                                                                 container.settings.data_dir)
         extra.append(training.write_nlu(history.examples, work / "history.yml"))
-    elif k:
-        raise click.UsageError("--cross-validate 需要 --history 文件")
-    seconds = training.train_model(Path(out), extra, work / "train.log")
-    report.update(model=str(out), train_seconds=round(seconds, 1))
+    if not dry_run:
+        seconds = training.train_model(Path(out), extra, work / "train.log", container.settings.data_dir)
+        report.update(model=str(out), train_seconds=round(seconds, 1))
+    _emit(report, as_json, _print_training)
+
+
+def _print_training(d: dict) -> None:
+    from bot.nlu.training import SKIP_REASONS
+
+    h = d.get("history")
+    if h:
+        depth = h["used_by_depth"]
+        click.echo(f"历史工单：共 {h['rows']} 行，采用 {h['used']} 行（有二级分类 {depth['level2']}，"
+                   f"只有一级分类 {depth['level1_only']}"
+                   + (f"，经对照表 {h['mapped_by_label_map']}" if h["mapped_by_label_map"] else "")
+                   + f"），跳过 {h['skipped']} 行")
+        if h["skipped_by_reason"]:
+            click.echo("  跳过原因：" + "；".join(f"{SKIP_REASONS[r]} {n} 行"
+                                             for r, n in h["skipped_by_reason"].items()))
+        unknown = list(h["unknown_labels"].items())
+        if unknown:
+            click.echo(f"  无法识别的分类（{len(unknown)} 种，可用 --label-map 对照）："
+                       + "；".join(f"{label} {n} 行" for label, n in unknown[:12])
+                       + ("；……" if len(unknown) > 12 else ""))
+        for item in h["conflicts"][:3]:
+            click.echo(f"  分类矛盾：“{item['text']}” → {' / '.join(item['labels'])}")
+    cv = d.get("cross_validation")
+    if cv:
+        def pair(figures):
+            return "—" if not figures else f"宏F1 {figures['macro_f1']:.3f}  准确率 {figures['accuracy']:.3f}"
+
+        def block(title, b):
+            click.echo(f"  {title}（{b['n']} 条）")
+            for level, name in (("level1", "一级"), ("level2", "二级")):
+                if b["model"][level]:
+                    click.echo(f"    {name}  模型 {pair(b['model'][level])}   "
+                               f"基线 {pair(b['baseline'][level])}")
+
+        click.echo(f"{cv['k']} 折交叉验证（基线：TF-IDF + LinearSVC，同样的折）：")
+        block("全部", cv)
+        for name, title in (("level1_only", "只有一级分类的行"), ("level2", "有二级分类的行")):
+            if name in cv["by_depth"]:
+                block(title, cv["by_depth"][name])
+    if "model" in d:
+        click.echo(f"模型已训练：{d['model']}（用时 {d['train_seconds']} 秒）")
+    else:
+        click.echo("未训练模型（--dry-run）")
+
+
+# ---------------------------------------------------------------------- taxonomy
+@main.group()
+def taxonomy() -> None:
+    """Adopt an agency's own taxonomy."""
+
+
+@taxonomy.command("import")
+@click.option("--history", "histories", multiple=True, required=True,
+              type=click.Path(dir_okay=False), help="CSV/Excel of work orders; repeatable.")
+@click.option("--level-cols", required=True,
+              help="The agency's level columns, first level first (一级分类,二级分类); one column "
+                   "may hold a whole path (城管问题/市容环境/占道经营).")
+@click.option("--unit-col", help="Handling-unit column: the most frequent unit becomes the body.")
+@click.option("--out", default="var/taxonomy", show_default=True, type=click.Path(file_okay=False),
+              help="Data directory to write (taxonomy.yml, county/); run on it with BOT_DATA_DIR.")
+@click.option("--json", "as_json", is_flag=True)
+@handle_errors
+@_nlu_errors
+def taxonomy_import_cmd(histories, level_cols, unit_col, out, as_json) -> None:
+    """Make the agency's first two levels our categories, with their most frequent unit as body."""
+    from pathlib import Path
+
+    from bot.nlu.taxonomy_import import TaxonomyImportError, import_taxonomy
+
+    settings = Settings.from_env()
+    try:
+        result = import_taxonomy([Path(h) for h in histories],
+                                 [c.strip() for c in level_cols.split(",") if c.strip()],
+                                 unit_col, settings.data_dir, Path(out))
+    except TaxonomyImportError as exc:
+        click.echo(f"错误：{exc}", err=True)
+        sys.exit(2)
 
     def human(d):
-        if histories:
-            click.echo(f"历史工单：采用 {d['history_rows']} 条，跳过 {d['skipped_rows']} 条")
-        cv = d.get("cross_validation")
-        if cv:
-            click.echo(f"{cv['k']} 折交叉验证（{cv['n']} 条）：一级准确率 {cv['level1']['accuracy']:.3f} "
-                       f"宏F1 {cv['level1']['macro_f1']:.3f}；二级准确率 {cv['level2']['accuracy']:.3f} "
-                       f"宏F1 {cv['level2']['macro_f1']:.3f}")
-        click.echo(f"模型已训练：{d['model']}（用时 {d['train_seconds']} 秒）")
-    _emit(report, as_json, human)
+        click.echo(f"已生成分类表：{d['out']}/taxonomy.yml（{d['level1']} 个一级、"
+                   f"{len(d['categories'])} 个二级分类，来自 {d['rows']} 行；"
+                   f"没有一级分类的 {d['skipped_no_level1']} 行未用）")
+        for c in d["categories"][:40]:
+            click.echo(f"  {c['code']:<16} {c['level1']}/{c['level2']}  {c['rows']} 行  "
+                       f"承办：{c['unit'] or '（未注明，按其他事项派）'}"
+                       + ("  （沿用本系统分类）" if c["reused"] else ""))
+        if d["new_bodies"]:
+            click.echo(f"  新增承办单位 {len(d['new_bodies'])} 个（县级），见 {d['out']}/county/bodies.yml")
+        click.echo(f"启用：BOT_DATA_DIR={d['out']}，再用 bot train --history … --label-col 一级列,二级列 训练模型")
+    _emit(result.report(), as_json, human)
 
 
 # ---------------------------------------------------------------------- commands kept with their feature

@@ -128,7 +128,8 @@ class HttpParser:
                 "intent_ranking": (raw.get("intent_ranking") or [])[:5],
                 "entities": raw.get("entities") or [],
                 "report_ranking": [{"code": i.get("code"), "confidence": i.get("confidence", 0.0)}
-                                   for i in (category.get("ranking") or [])[:5]]})
+                                   for i in (category.get("ranking") or [])[:5]],
+                "report_level1": category.get("level1")})
         return results
 
     def close(self) -> None:
@@ -169,9 +170,14 @@ class RasaClassifier:
         return [self.from_parse(parsed) for parsed in self.parser.parse(list(texts))]
 
     def from_parse(self, parsed: dict) -> Classification:
+        """The ranking as the model gave it; when the model named the first level (its
+        first-level head, trained on 一级-only history), that level's categories come first."""
         ranked = [(item["code"], float(item["confidence"]))
                   for item in parsed.get("report_ranking") or []
                   if item.get("code") in self.catalog.categories]
+        level1 = parsed.get("report_level1")
+        if level1:
+            ranked.sort(key=lambda pair: self.catalog.categories[pair[0]].level1 != level1)
         return make_classification(self.catalog, ranked or [(FALLBACK_CODE, 0.0)])
 
     def close(self) -> None:

@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import re
 import sqlite3
+from collections import deque
 
 import httpx
 import pytest
@@ -292,14 +293,55 @@ def test_a_read_only_database_gives_every_door_a_polite_503(container, tmp_path)
         assert_refused(r, (503,))
         assert r.json()["code"] == "unavailable" and r.headers["retry-after"]
         assert "没有登记" in r.json()["error"]
-        r = client.post("/api/chat/message", json={"text": "楼下还是很吵"})
+        for text in ("楼下还是很吵", "晚上十点以后最吵"):              # Rasa down as well
+            r = client.post("/api/chat/message", json={"text": text})
+            assert r.status_code == 202 and r.json()["queued"] is True
+        relay = app.state.chat.relay
+        assert [row["text"] for row in relay.spill] == ["楼下还是很吵", "晚上十点以后最吵"]
+        assert client.portal.call(relay.retry_once) == 0           # still read-only: still kept
+        relay.spill_limit = 2
+        r = client.post("/api/chat/message", json={"text": "第三条"})
         assert_refused(r, (503,))
-        assert r.json()["error"] == NOT_KEPT_REPLY                # honest: not kept
-        gateway.mode = "up"                                     # Rasa keeps the words itself
+        assert r.json()["error"] == NOT_KEPT_REPLY                # honest when it cannot keep it
+        assert client.post("/api/chat/ack", json={"ids": [1]}).status_code == 503
+        assert client.get("/api/chat/cases").status_code == 200
+        assert [c.number for c in container.cases.list_cases()] == [view.number]
+
+        # the database is back: the kept messages reach webchat_pending, then Rasa, in order
+        relay.store.engine = app.state.chat.store.engine = container.engine
+        gateway.mode = "up"
+
+        async def not_in_tracker(session, message_id):     # the stand-in keeps no tracker
+            return None
+
+        relay._already_answered = not_in_tracker
+        client.portal.call(relay.retry_once)
+        assert relay.spill == deque() and app.state.chat.store.pending_counts() == {"pending": 2}
+        for _ in range(2):
+            _make_due(container)
+            client.portal.call(relay.retry_once)
+        assert gateway.received == ["楼下还是很吵", "晚上十点以后最吵"]
+        assert app.state.chat.store.pending_counts() == {"done": 2}
+
+
+def _make_due(container):
+    from datetime import timedelta
+
+    from sqlalchemy import update
+
+    from bot.web.store import pending, utcnow
+
+    with container.engine.begin() as conn:
+        conn.execute(update(pending).values(next_attempt_at=utcnow() - timedelta(seconds=1)))
+
+
+def test_rasa_keeps_the_words_when_the_database_cannot(container, tmp_path):
+    gateway = StubGateway()
+    app = make_app(_read_only(container, tmp_path), gateway)
+    with TestClient(app, raise_server_exceptions=False) as client:
+        client.headers.update(cookie_header(app))
         r = client.post("/api/chat/message", json={"text": "楼下还是很吵"})
         assert r.status_code == 200 and gateway.received == ["楼下还是很吵"]
-        assert client.get("/api/chat/cases").status_code == 200
-    assert [c.number for c in container.cases.list_cases()] == [view.number]
 
 
 def test_a_database_that_is_gone_gives_503_not_500(container, tmp_path):
@@ -315,10 +357,11 @@ def test_a_database_that_is_gone_gives_503_not_500(container, tmp_path):
         client.headers.update(cookie_header(app))
         for method, path, body in (("GET", "/api/chat/cases", None), ("GET", "/api/chat/updates", None),
                                    ("POST", "/api/chat/ack", {"ids": [1]}),
-                                   ("POST", "/api/chat/message", {"text": "楼下很吵"}),
                                    ("POST", "/api/intake", None)):
             if path == "/api/intake":
                 r = client.post(path, content=NOISE.encode(), headers={"content-type": "text/plain"})
             else:
                 r = client.request(method, path, json=body)
             assert_refused(r, (503,))
+        r = client.post("/api/chat/message", json={"text": "楼下很吵"})
+        assert r.status_code == 202 and [m["text"] for m in app.state.chat.relay.spill] == ["楼下很吵"]

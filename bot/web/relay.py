@@ -8,6 +8,10 @@ Before re-sending, the loop asks Rasa's tracker whether the message already arri
 answer that timed out on our side): if so, the bot's replies are taken from the tracker and
 the message is not processed twice. Every message carries a `message_id` in its metadata,
 which the actions also use as the idempotency key of the case they open.
+
+When the case database is unavailable too (locked, read-only, gone), a message is kept in
+this process (`spill`, bounded) and moved into `webchat_pending` by the retry loop once the
+database answers again; a message that Rasa did take is in Rasa's tracker store anyway.
 """
 from __future__ import annotations
 
@@ -15,6 +19,7 @@ import asyncio
 import logging
 import re
 import secrets
+from collections import deque
 from dataclasses import asdict
 from datetime import timedelta
 
@@ -35,6 +40,7 @@ QUEUED_BEHIND_REPLY = "您的话我们已经记下了，会接着前面的消息
 NOT_KEPT_REPLY = ("抱歉，系统这会儿出了故障，刚才这条消息没能保存下来。请稍等一两分钟再发送一次，"
                   "之前已经登记的诉求不受影响。")
 GIVE_UP_AFTER = timedelta(hours=24)
+SPILL_LIMIT = 2000         # messages kept in memory while the database cannot take them
 
 _MARKUP = re.compile(r"<\s*/?\s*[a-zA-Z][a-zA-Z0-9-]*(\s[^<>]*)?/?\s*>|<\s*script|javascript\s*:",
                      re.IGNORECASE)
@@ -55,17 +61,22 @@ def excerpt(text: str, limit: int = 80) -> str:
 
 
 class Relay:
-    def __init__(self, gateway: RasaGateway, store: ChatStore, hub: Hub, rasa_url: str) -> None:
+    def __init__(self, gateway: RasaGateway, store: ChatStore, hub: Hub, rasa_url: str,
+                 spill_limit: int = SPILL_LIMIT) -> None:
         self.gateway = gateway
         self.store = store
         self.hub = hub
         self.rasa_url = rasa_url.rstrip("/")
+        # Messages that neither Rasa nor the database could take, oldest first, moved into
+        # webchat_pending as soon as the database is back (see `_keep`).
+        self.spill: deque[dict] = deque()
+        self.spill_limit = spill_limit
 
     async def handle(self, session: str, text: str) -> tuple[list[dict], bool]:
         """(bot messages, queued). Never raises for Rasa's sake."""
         message_id = "wc-" + secrets.token_hex(8)
         try:
-            behind = await asyncio.to_thread(self.store.has_pending, session)
+            behind = self._spilled(session) or await asyncio.to_thread(self.store.has_pending, session)
         except SQLAlchemyError as exc:
             if not is_database_unavailable(exc):
                 raise
@@ -87,22 +98,66 @@ class Relay:
             return [asdict(BotMessage(text=QUEUED_REPLY))], True
         return [asdict(m) for m in replies], False
 
+    def _spilled(self, session: str) -> bool:
+        return any(row["session"] == session for row in self.spill)
+
     async def _keep(self, session: str, message_id: str, text: str, error: str,
                     delay: float = 5.0) -> None:
-        """Queue the message; when the database cannot take it either, say so honestly (503):
-        the resident is asked to send it again rather than told it was kept."""
+        """Queue the message in webchat_pending. When the database cannot take it (locked,
+        read-only, gone), keep it in this process until it can — behind any message of the
+        same session already kept here, so the order holds. Only when that buffer is full is
+        the resident told honestly (503) that this message was not kept."""
+        row = {"session": session, "message_id": message_id, "text": text, "error": error,
+               "delay": delay}
+        if self._spilled(session):
+            self._spill(row)
+            return
         try:
             await asyncio.to_thread(self.store.enqueue, session, message_id, text, error, delay)
         except SQLAlchemyError as exc:
             if not is_database_unavailable(exc):
                 raise
-            log.error("webchat message %s could not be kept (database unavailable): %s",
-                      message_id, excerpt(text))
-            raise unavailable(en="message not kept: database unavailable", zh=NOT_KEPT_REPLY) from exc
+            self._spill(row, exc)
+
+    def _spill(self, row: dict, exc: BaseException | None = None) -> None:
+        if len(self.spill) >= self.spill_limit:
+            log.error("webchat message %s could not be kept (database unavailable, %s already "
+                      "waiting in memory): %s", row["message_id"], len(self.spill), excerpt(row["text"]))
+            raise unavailable(en="message not kept: database unavailable", zh=NOT_KEPT_REPLY)
+        self.spill.append(row)
+        log.error("webchat message %s kept in memory until the database is back (%s waiting)%s",
+                  row["message_id"], len(self.spill), f": {str(exc).splitlines()[0][:160]}" if exc else "")
+
+    async def flush_spill(self) -> int:
+        """Move messages kept in memory into webchat_pending, oldest first; stops at the first
+        database failure. Returns how many moved."""
+        moved = 0
+        while self.spill:
+            row = self.spill[0]
+            try:
+                await asyncio.to_thread(self.store.enqueue, row["session"], row["message_id"],
+                                        row["text"], row["error"], row["delay"])
+            except SQLAlchemyError as exc:
+                if not is_database_unavailable(exc):
+                    raise
+                break
+            self.spill.popleft()
+            moved += 1
+        if moved:
+            log.info("%s webchat message(s) moved from memory to webchat_pending", moved)
+        return moved
 
     async def retry_once(self) -> int:
         """One pass over kept messages; returns how many got through."""
-        rows = await asyncio.to_thread(self.store.due)
+        try:
+            await self.flush_spill()
+            rows = await asyncio.to_thread(self.store.due)
+        except SQLAlchemyError as exc:
+            if not is_database_unavailable(exc):
+                raise
+            log.warning("kept webchat messages wait: database unavailable (%s)",
+                        str(exc).splitlines()[0][:160])
+            return 0
         done = 0
         for row in rows:
             session, message_id = row["session"], row["message_id"]

@@ -74,6 +74,7 @@ class CaseRow(Base):
     channel: Mapped[str | None] = mapped_column(String(32))
     address: Mapped[str | None] = mapped_column(String(128))
     idempotency_key: Mapped[str | None] = mapped_column(String(128), unique=True)
+    case_type: Mapped[str | None] = mapped_column(String(8))   # 12345 type: 咨询 求助 投诉 …
     merged_into_id: Mapped[int | None] = mapped_column(BigId, ForeignKey("cases.id"))
     created_at: Mapped[datetime] = mapped_column(DateTime)
     sign_due_at: Mapped[datetime | None] = mapped_column(DateTime)

@@ -15,6 +15,7 @@ from sqlalchemy import func, select
 
 from bot.cases.models import CaseRow, OutboxRow
 from bot.cases.service import CaseService
+from bot.privacy import mask_text
 
 log = logging.getLogger(__name__)
 
@@ -75,7 +76,9 @@ class Outbox:
                 .with_for_update(skip_locked=True, of=OutboxRow)).all()
             for row, _ in claimed:
                 row.next_attempt_at = now + timedelta(seconds=self.lease_seconds)
-            jobs = [(row.id, row.channel, row.address, row.text, number) for row, number in claimed]
+            # Texts are masked on write; masking again here covers rows queued before that.
+            jobs = [(row.id, row.channel, row.address, mask_text(row.text), number)
+                    for row, number in claimed]
         for row_id, channel, address, text, number in jobs:
             sender = self.senders.get(channel, self.default)
             error = None
@@ -123,4 +126,4 @@ class Outbox:
                 select(OutboxRow, CaseRow.number).join(CaseRow, CaseRow.id == OutboxRow.case_id)
                 .where(OutboxRow.status == "dead").order_by(OutboxRow.id.desc()).limit(limit)).all()
         return [{"id": r.id, "case": n, "channel": r.channel, "tries": r.tries,
-                 "error": r.last_error, "text": r.text} for r, n in rows]
+                 "error": mask_text(r.last_error), "text": mask_text(r.text)} for r, n in rows]

@@ -4,6 +4,9 @@
 解决率     = cases rated solved / cases rated            (latest rating per case in the period)
 满意率     = cases rated 满意 or 基本满意 / cases rated
 按时办结率 = resolutions before the due date / resolutions
+
+`by_type` gives the same per 12345 type (咨询 求助 投诉 举报 建议 表扬; "-" for cases opened
+before types were recorded) and `opened`, the cases of that type opened in the period.
 """
 from __future__ import annotations
 
@@ -54,6 +57,8 @@ class Stats:
     overall: Tally = field(default_factory=Tally)
     by_body: dict[str, Tally] = field(default_factory=lambda: defaultdict(Tally))
     by_category: dict[str, Tally] = field(default_factory=lambda: defaultdict(Tally))
+    by_type: dict[str, Tally] = field(default_factory=lambda: defaultdict(Tally))
+    opened_by_type: dict[str, int] = field(default_factory=lambda: defaultdict(int))
 
     def to_dict(self) -> dict:
         return {
@@ -63,6 +68,9 @@ class Stats:
             **self.overall.to_dict(),
             "by_body": {k: v.to_dict() for k, v in sorted(self.by_body.items())},
             "by_category": {k: v.to_dict() for k, v in sorted(self.by_category.items())},
+            "by_type": {k: {"opened": self.opened_by_type.get(k, 0),
+                            **self.by_type[k].to_dict()}
+                        for k in sorted(set(self.by_type) | set(self.opened_by_type))},
         }
 
 
@@ -100,25 +108,32 @@ def compute(service: CaseService, period: str | None = None) -> Stats:
         return (start is None or moment >= start) and (end is None or moment < end)
 
     stmt = (select(EventRow.case_id, EventRow.action, EventRow.at, EventRow.body_code,
-                   EventRow.data, CaseRow.category_code)
+                   EventRow.data, CaseRow.category_code, CaseRow.case_type)
             .join(CaseRow, CaseRow.id == EventRow.case_id)
-            .where(EventRow.action.in_(ASSIGNING + ("accept", "resolve", "rate")))
+            .where(EventRow.action.in_(ASSIGNING + ("accept", "resolve", "rate", "open")))
             .order_by(EventRow.case_id, EventRow.seq))
     if end is not None:
         stmt = stmt.where(EventRow.at < end)
     with service._sessions() as session:
         rows = session.execute(stmt).all()
 
-    def tallies(body: str | None, category: str) -> list[Tally]:
-        return [stats.overall, stats.by_body[body or "-"], stats.by_category[category]]
+    types: dict[int, str] = {}
+
+    def tallies(body: str | None, category: str, case_id: int) -> list[Tally]:
+        return [stats.overall, stats.by_body[body or "-"], stats.by_category[category],
+                stats.by_type[types[case_id]]]
 
     pending_sign: dict[int, tuple[datetime | None, str | None, str]] = {}
     last_rating: dict[int, tuple[dict, str | None, str]] = {}
-    for case_id, action, at, body, data, category in rows:
+    for case_id, action, at, body, data, category, case_type in rows:
         data = data or {}
-        if action in ASSIGNING:
+        types[case_id] = case_type or "-"
+        if action == "open":
             if inside(at):
-                for t in tallies(body, category):
+                stats.opened_by_type[types[case_id]] += 1
+        elif action in ASSIGNING:
+            if inside(at):
+                for t in tallies(body, category, case_id):
                     t.assigned += 1
                 pending_sign[case_id] = (_parse(data.get("sign_due_at")), body, category)
             else:
@@ -126,18 +141,18 @@ def compute(service: CaseService, period: str | None = None) -> Stats:
         elif action == "accept" and case_id in pending_sign:
             due, a_body, a_category = pending_sign.pop(case_id)
             if due is None or at <= due:
-                for t in tallies(a_body, a_category):
+                for t in tallies(a_body, a_category, case_id):
                     t.signed_on_time += 1
         elif action == "resolve" and inside(at):
             due = _parse(data.get("due_at"))
-            for t in tallies(body, category):
+            for t in tallies(body, category, case_id):
                 t.resolved += 1
                 if due is None or at <= due:
                     t.resolved_on_time += 1
         elif action == "rate" and inside(at):
             last_rating[case_id] = (data, body, category)
-    for data, body, category in last_rating.values():
-        for t in tallies(body, category):
+    for case_id, (data, body, category) in last_rating.items():
+        for t in tallies(body, category, case_id):
             t.rated += 1
             t.solved += bool(data.get("solved"))
             t.satisfied += data.get("satisfaction") in ("满意", "基本满意")

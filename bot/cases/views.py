@@ -1,10 +1,15 @@
-"""Read models: what the service returns. Stable JSON shapes documented in README."""
+"""Read models: what the service returns. Stable JSON shapes documented in README.
+
+Every view masks personal data inside free text when it is built (`bot.privacy`), so lists,
+exports, pushes and API answers show 138****5678 even for rows written before masking on
+write existed; only the contact fields are masked by their own rule."""
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
 from datetime import datetime
 
 from bot.cases.lifecycle import STATE_LABELS, State
+from bot.privacy import mask_text, mask_value
 
 
 def iso(moment: datetime | None) -> str | None:
@@ -25,6 +30,11 @@ class EventView:
     agent: str | None
     data: dict
 
+    def __post_init__(self) -> None:
+        self.public_text = mask_text(self.public_text)
+        self.internal_note = mask_text(self.internal_note)
+        self.data = mask_value(self.data or {})
+
     def public(self) -> dict:
         """What a resident may see of this event."""
         return {"at": self.at, "action": self.action, "state": self.to_state,
@@ -35,6 +45,7 @@ class EventView:
 class CaseView:
     number: str
     kind: str
+    type: str | None      # 12345 type: 咨询 求助 投诉 举报 建议 表扬
     state: str
     state_label: str
     category: dict
@@ -54,6 +65,11 @@ class CaseView:
     overdue: bool
     merged_into: str | None
     events: list[EventView] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        self.summary = mask_text(self.summary)
+        self.text = mask_text(self.text)
+        self.place = mask_text(self.place)
 
     def to_dict(self) -> dict:
         return asdict(self)

@@ -9,6 +9,7 @@ from dataclasses import asdict, dataclass
 
 from bot.catalog import Catalog
 from bot.cases.views import CaseView
+from bot.privacy import mask_text
 
 THRESHOLD = 0.3
 _KEEP = re.compile(r"[\u4e00-\u9fffA-Za-z0-9]+")
@@ -84,7 +85,7 @@ def rank(query: str, candidates: list[CaseView], *, threshold: float = THRESHOLD
         reason = f"同区域同分类，文本相似度 {score:.2f}"
         if same_caller:
             reason += "，同一来电号码"
-        out.append(Duplicate(case.number, case.summary, case.state_label,
+        out.append(Duplicate(case.number, mask_text(case.summary), case.state_label,
                              case.area["name"] if case.area else None, case.created_at,
                              round(score, 3), reason))
     out.sort(key=lambda d: -d.score)

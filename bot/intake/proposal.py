@@ -3,6 +3,8 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field, fields
 
+from bot.privacy import mask_value
+
 
 @dataclass
 class Proposal:
@@ -29,7 +31,10 @@ class Proposal:
     warnings: list[str] = field(default_factory=list)
 
     def to_dict(self) -> dict:
-        return asdict(self)
+        data = asdict(self)
+        # Other residents' cases: their summaries are shown masked (bot.privacy).
+        data["duplicates"] = mask_value(data["duplicates"])
+        return data
 
     @classmethod
     def from_dict(cls, data: dict) -> "Proposal":

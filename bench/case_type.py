@@ -1,0 +1,74 @@
+"""Accuracy of the 12345 type (bot/nlu/case_type.py) on the real development set.
+
+    .venv/app/bin/python -m bench.case_type [--data PATH] [--json]
+
+The set (../shared/data/gov-messages/messages.csv, never copied into the repository) labels
+each message 建言, 投诉/求助 or 咨询. A prediction is right when it is 建议 for 建言; 投诉, 求助 or
+举报 for 投诉/求助 (one label there); 咨询 for 咨询. 表扬 is never right on this set.
+Target (issue 10): accuracy ≥ 0.80. The model never trains on this set.
+"""
+from __future__ import annotations
+
+import argparse
+import csv
+import json
+import sys
+import time
+from collections import Counter
+from pathlib import Path
+
+from bot.nlu.case_type import model
+from bot.settings import ROOT
+
+DEV_SET = ROOT.parent / "shared" / "data" / "gov-messages" / "messages.csv"
+ACCEPTED = {"建言": {"建议"}, "投诉/求助": {"投诉", "求助", "举报"}, "咨询": {"咨询"}}
+TARGET = 0.80
+
+
+def read_dev_set(path: Path = DEV_SET) -> list[tuple[str, str]]:
+    """(text, kind) pairs of the rows whose kind the mapping knows."""
+    with path.open(encoding="utf-8", newline="") as handle:
+        return [(row["text"], row["kind"]) for row in csv.DictReader(handle)
+                if row.get("kind") in ACCEPTED and row.get("text")]
+
+
+def measure(rows: list[tuple[str, str]]) -> dict:
+    started = time.perf_counter()
+    predictions = [p.type for p in model().predict_many([text for text, _ in rows])]
+    seconds = time.perf_counter() - started
+    confusion: dict[str, Counter] = {kind: Counter() for kind in ACCEPTED}
+    right: Counter = Counter()
+    for (_, kind), predicted in zip(rows, predictions):
+        confusion[kind][predicted] += 1
+        right[kind] += predicted in ACCEPTED[kind]
+    per_kind = {kind: {"n": sum(confusion[kind].values()),
+                       "accuracy": round(right[kind] / max(1, sum(confusion[kind].values())), 4)}
+                for kind in ACCEPTED}
+    return {"n": len(rows), "accuracy": round(sum(right.values()) / max(1, len(rows)), 4),
+            "target": TARGET, "per_kind": per_kind,
+            "confusion": {k: dict(v.most_common()) for k, v in confusion.items()},
+            "ms_per_text": round(seconds * 1000 / max(1, len(rows)), 3)}
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--data", type=Path, default=DEV_SET)
+    parser.add_argument("--json", action="store_true")
+    args = parser.parse_args(argv)
+    if not args.data.exists():
+        print(f"case type bench skipped: development set not found at {args.data}")
+        return 0
+    result = measure(read_dev_set(args.data))
+    if args.json:
+        print(json.dumps(result, ensure_ascii=False, indent=2))
+        return 0
+    print(f"12345 type on the development set ({result['n']} messages): accuracy "
+          f"{result['accuracy']:.3f} (target ≥ {TARGET:.2f}), {result['ms_per_text']} ms/text")
+    for kind, figures in result["per_kind"].items():
+        print(f"  {kind:<6} n={figures['n']:<5} accuracy {figures['accuracy']:.3f}  "
+              f"predicted {result['confusion'][kind]}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,100 @@
+"""The 12345 type of a case: 咨询, 求助, 投诉, 举报, 建议 or 表扬, predicted from its text.
+
+A small linear model (TF-IDF over character uni- and bigrams, LinearSVC) trained on the
+sentences of `data/case_types.yml`, plus cue words that 12345 practice reads as the type
+(请问 → 咨询, 建议 → 建议, 拖欠/投诉 → 投诉, 举报 → 举报 …) added to the model's scores.
+It runs in the app environment without Rasa and trains in well under a second, on first use.
+
+Measured on the real development set by `bench/case_type.py` (see docs there).
+"""
+from __future__ import annotations
+
+import re
+import threading
+from dataclasses import dataclass
+from pathlib import Path
+
+import yaml
+
+CASE_TYPES = ("咨询", "求助", "投诉", "举报", "建议", "表扬")
+DATA_FILE = Path(__file__).resolve().parents[2] / "data" / "case_types.yml"
+CUE_WEIGHT = 0.8
+
+# (type, weight, pattern): what a 12345 operator reads as the type, whatever the topic.
+_CUES = [
+    ("咨询", 1.0, r"请问|想咨询|咨询一下|想了解|问一下|想问"),
+    ("咨询", 0.5, r"何时|什么时候|是否|有没有|吗[？?]|[？?]"),
+    ("建议", 1.0, r"建议|倡议|呼吁|提议"),
+    ("建议", 0.5, r"全国|国家|出台|政策|制度|机制|推广"),
+    ("建议", 0.3, r"可否|能否|应当|应该"),
+    ("投诉", 1.0, r"投诉|拖欠|欠薪|不作为|扰民|退款|退费"),
+    ("投诉", 0.5, r"多次|至今|一直|物业|噪音|违章|违规|没人管|无人管|推脱|敷衍"),
+    ("投诉", 0.3, r"\d{4}年\d{1,2}月|\d+元"),
+    ("求助", 1.0, r"求助|求帮|帮帮|救助"),
+    ("举报", 1.0, r"举报"),
+    ("表扬", 1.0, r"表扬|点赞|感谢.{0,30}(?:帮|解决|办)"),
+]
+_CUE_PATTERNS = [(t, w, re.compile(p)) for t, w, p in _CUES]
+
+
+@dataclass(frozen=True)
+class TypePrediction:
+    type: str
+    scores: dict[str, float]
+
+
+class CaseTypeModel:
+    def __init__(self, examples: dict[str, list[str]]) -> None:
+        from sklearn.feature_extraction.text import TfidfVectorizer
+        from sklearn.svm import LinearSVC
+
+        unknown = set(examples) - set(CASE_TYPES)
+        if unknown:
+            raise ValueError(f"unknown case types in training data: {sorted(unknown)}")
+        texts = [t for label in examples for t in examples[label]]
+        labels = [label for label in examples for _ in examples[label]]
+        self._vectorizer = TfidfVectorizer(analyzer="char", ngram_range=(1, 2), sublinear_tf=True)
+        self._svm = LinearSVC(C=1.0).fit(self._vectorizer.fit_transform(texts), labels)
+        self._classes = [str(c) for c in self._svm.classes_]
+
+    @classmethod
+    def from_file(cls, path: Path = DATA_FILE) -> "CaseTypeModel":
+        data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+        return cls({str(k): [str(s) for s in v] for k, v in data.items()})
+
+    def predict_many(self, texts: list[str]) -> list[TypePrediction]:
+        if not texts:
+            return []
+        decisions = self._svm.decision_function(self._vectorizer.transform(texts))
+        out = []
+        for text, row in zip(texts, decisions):
+            scores = dict(zip(self._classes, (float(v) for v in row)))
+            for label, weight, pattern in _CUE_PATTERNS:
+                if label in scores and pattern.search(text):
+                    scores[label] += CUE_WEIGHT * weight
+            out.append(TypePrediction(max(scores, key=scores.get), scores))
+        return out
+
+    def predict(self, text: str) -> str:
+        return self.predict_many([text])[0].type
+
+
+_model: CaseTypeModel | None = None
+_lock = threading.Lock()
+
+
+def model() -> CaseTypeModel:
+    """The shared model, trained once per process on first use."""
+    global _model
+    if _model is None:
+        with _lock:
+            if _model is None:
+                _model = CaseTypeModel.from_file()
+    return _model
+
+
+def predict_case_type(text: str | None) -> str:
+    """The 12345 type of `text`; 咨询 for an empty text (nothing to complain of)."""
+    if not text or not text.strip():
+        return "咨询"
+    return model().predict(text)

@@ -1,0 +1,236 @@
+"""Personal data inside free text: detectors and masking (issue 15 part 5).
+
+Residents type their phone number, 身份证号, bank card or licence plate into the middle of a
+complaint. Everything that stores or shows free text passes it through `mask_text` (or
+`mask_value` for JSON data), so only the contact fields ever hold a readable number.
+
+Detectors work on a normalised copy of the text in which every character maps to exactly one
+character (full-width forms → ASCII, spoken digits 幺三八… → 138…), so a match's span is also
+its span in the original text and masking replaces exactly what the resident typed.
+
+Masks (irreversible, and masking a masked text changes nothing):
+  mobile 138****5678 · landline 0571-****4321 · 身份证号 1101**********1234 (15-digit: 1101*******1234)
+  bank card ****1234 · plate 京A***45 (new energy 京AD****45 keeps the last two as well)
+"""
+from __future__ import annotations
+
+import re
+import unicodedata
+from dataclasses import dataclass
+
+PHONE, ID_CARD, BANK_CARD, PLATE = "phone", "id_card", "bank_card", "plate"
+
+_SPOKEN = {"零": "0", "〇": "0", "洞": "0", "一": "1", "幺": "1", "二": "2", "两": "2", "三": "3",
+           "四": "4", "五": "5", "六": "6", "七": "7", "拐": "7", "八": "8", "九": "9", "勾": "9"}
+# A stretch of at least four spoken or written digits (separators allowed between them):
+# only such stretches are read as digits, so "一二三四月" alone never becomes a number.
+_DIGITISH = "0-9零〇洞一幺二两三四五六七拐八九勾"
+_SPOKEN_RUN = re.compile(rf"[{_DIGITISH}](?:[ \t\-]?[{_DIGITISH}]){{3,}}")
+# Digit chunks and what may stand between the chunks of one number read aloud or typed.
+_CHUNK = re.compile(r"\d+(?:[Xx](?![A-Za-z]))?")   # an 18th-character X stays with its digits
+_HARD_GAP = re.compile(r"[ \t\u3000\-—–_·.()（）/]{1,3}|[ \t]*杠[ \t]*")
+_SOFT_GAP = re.compile(r"[ \t]*[，,、][ \t]*")
+_LOCAL_CONTEXT = re.compile(r"(?:电话|座机|固话|号码|手机|联系|打|拨)[^\d]{0,6}$")
+_ID_WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
+_ID_CHECK = "10X98765432"
+_ID_PROVINCES = {"11", "12", "13", "14", "15", "21", "22", "23", "31", "32", "33", "34", "35", "36",
+                 "37", "41", "42", "43", "44", "45", "46", "50", "51", "52", "53", "54", "61", "62",
+                 "63", "64", "65", "71", "81", "82", "83"}
+_PROVINCES = "京津沪渝冀豫云辽黑湘皖鲁新苏浙赣鄂桂甘晋蒙陕吉闽贵粤青藏川宁琼"
+_PLATE = re.compile(
+    rf"(?<![A-Za-z0-9])([{_PROVINCES}])[ \t·•.]?([A-Za-z])[ \t·•.]?([A-Za-z0-9]{{5,6}})(?![A-Za-z0-9])")
+_MAX_CHUNKS = 8
+_CARD_GROUPS = re.compile(r"\d{4}(?:[ \-]\d{4}){3}(?:[ \-]\d{1,3})?")
+_DATE = re.compile(r"(?:19|20)\d{2}([-/.])\d{1,2}\1\d{1,2}")
+
+
+@dataclass(frozen=True)
+class Finding:
+    kind: str      # phone | id_card | bank_card | plate
+    value: str     # normalised: '13812345678', '0571-87654321', '110101199003071234', '京A12345'
+    start: int
+    end: int
+
+    @property
+    def masked(self) -> str:
+        return mask_finding(self.kind, self.value)
+
+
+# ---------------------------------------------------------------------- normalising
+def normalise(text: str) -> str:
+    """Same length as `text`: full-width ASCII → ASCII, spoken digit stretches → digits."""
+    chars = [unicodedata.normalize("NFKC", ch) if "\uff01" <= ch <= "\uff5e" else
+             (" " if ch == "\u3000" else ch) for ch in text]
+    out = "".join(chars)
+    return _SPOKEN_RUN.sub(lambda m: "".join(_SPOKEN.get(ch, ch) for ch in m.group(0)), out)
+
+
+# ---------------------------------------------------------------------- checks
+def valid_id_number(value: str) -> bool:
+    """An 18-character 身份证号 with its ISO 7064 MOD 11-2 check character, or an old
+    15-digit one with a plausible birth date."""
+    value = value.upper()
+    if value[:2] not in _ID_PROVINCES:
+        return False
+    if re.fullmatch(r"\d{17}[\dX]", value):
+        if not _plausible_date(value[6:14]):
+            return False
+        total = sum(int(d) * w for d, w in zip(value[:17], _ID_WEIGHTS))
+        return _ID_CHECK[total % 11] == value[17]
+    if re.fullmatch(r"\d{15}", value):
+        return _plausible_date("19" + value[6:12]) and value[6:8] >= "20"
+    return False
+
+
+def _plausible_date(yyyymmdd: str) -> bool:
+    year, month, day = int(yyyymmdd[:4]), int(yyyymmdd[4:6]), int(yyyymmdd[6:8])
+    return 1900 <= year <= 2100 and 1 <= month <= 12 and 1 <= day <= 31
+
+
+def luhn(value: str) -> bool:
+    total = 0
+    for i, ch in enumerate(reversed(value)):
+        d = int(ch)
+        if i % 2:
+            d = d * 2 - 9 if d > 4 else d * 2
+        total += d
+    return total % 10 == 0
+
+
+def _classify(digits: str, before: str) -> tuple[str, str] | None:
+    """What a run of digits is, if it is personal data: (kind, normalised value)."""
+    digits = digits.upper()
+    if len(digits) in (15, 18) and valid_id_number(digits):
+        return ID_CARD, digits
+    if not digits.isdigit():
+        return None
+    if len(digits) == 13 and digits.startswith("861"):
+        digits = digits[2:]
+    if 16 <= len(digits) <= 19 and luhn(digits) and digits[0] != "0":
+        return BANK_CARD, digits
+    if re.fullmatch(r"1[3-9]\d{9}", digits):
+        return PHONE, digits
+    if re.fullmatch(r"0\d{9,11}", digits):
+        area = 3 if digits[1] in "12" else 4
+        if 7 <= len(digits) - area <= 8:
+            return PHONE, f"{digits[:area]}-{digits[area:]}"
+    if re.fullmatch(r"[2-9]\d{6,7}", digits) and _LOCAL_CONTEXT.search(before):
+        return PHONE, digits
+    return None
+
+
+# ---------------------------------------------------------------------- finding
+def find(text: str | None) -> list[Finding]:
+    """Phone numbers, 身份证号, bank cards and plates in `text`, in order of position."""
+    if not text:
+        return []
+    norm = normalise(text)
+    found = [*_find_numbers(norm), *_find_plates(norm)]
+    found.sort(key=lambda f: f.start)
+    kept: list[Finding] = []
+    for item in found:
+        if not kept or item.start >= kept[-1].end:
+            kept.append(item)
+    return kept
+
+
+def _find_numbers(norm: str) -> list[Finding]:
+    chunks = [(m.start(), m.end()) for m in _CHUNK.finditer(norm)]
+    out: list[Finding] = []
+    i = 0
+    while i < len(chunks):
+        best = None
+        # Longest join of this chunk with the chunks that follow it that is personal data.
+        group_end = i
+        while group_end + 1 < len(chunks) and group_end - i < _MAX_CHUNKS - 1 and \
+                _joinable(norm, chunks[group_end], chunks[group_end + 1]):
+            group_end += 1
+        for j in range(group_end, i - 1, -1):
+            start, end = chunks[i][0], chunks[j][1]
+            digits = "".join(norm[s:e] for s, e in chunks[i:j + 1])
+            if "X" in digits.upper()[:-1]:
+                continue
+            if _DATE.fullmatch(norm, start, end):
+                continue
+            hit = _classify(digits, norm[max(0, start - 10):start])
+            if hit is None and _CARD_GROUPS.fullmatch(norm, start, end):
+                hit = (BANK_CARD, digits)  # written like a card: a typo in it is still a card
+            if hit and hit[0] == PHONE and len(hit[1]) <= 8 and j != group_end:
+                continue  # a local number is a whole group, never the head of a case number
+            if hit:
+                out.append(Finding(hit[0], hit[1], start, end))
+                best = j
+                break
+        i = (best + 1) if best is not None else i + 1
+    return out
+
+
+def _joinable(norm: str, left: tuple[int, int], right: tuple[int, int]) -> bool:
+    gap = norm[left[1]:right[0]]
+    if _HARD_GAP.fullmatch(gap):
+        return True
+    return bool(_SOFT_GAP.fullmatch(gap)) and left[1] - left[0] >= 3 and right[1] - right[0] >= 3
+
+
+def _find_plates(norm: str) -> list[Finding]:
+    out = []
+    for m in _PLATE.finditer(norm):
+        tail = m.group(3).upper()
+        if sum(ch.isdigit() for ch in tail) < 2 or "I" in tail or "O" in tail:
+            continue
+        out.append(Finding(PLATE, f"{m.group(1)}{m.group(2).upper()}{tail}", m.start(), m.end()))
+    return out
+
+
+# ---------------------------------------------------------------------- masking
+def mask_finding(kind: str, value: str) -> str:
+    if kind == PHONE:
+        if "-" in value:
+            area, local = value.split("-", 1)
+            return f"{area}-****{local[-4:]}"
+        if len(value) == 11:
+            return f"{value[:3]}****{value[-4:]}"
+        return "****" + value[-4:]
+    if kind == ID_CARD:
+        return value[:4] + "*" * (len(value) - 8) + value[-4:]
+    if kind == BANK_CARD:
+        return "****" + value[-4:]
+    if kind == PLATE:
+        return value[:2] + "*" * (len(value) - 4) + value[-2:]
+    raise ValueError(kind)
+
+
+def mask_text(text: str | None) -> str | None:
+    """`text` with every phone number, 身份证号, bank card and plate replaced by its mask."""
+    if not text:
+        return text
+    findings = find(text)
+    if not findings:
+        return text
+    parts, last = [], 0
+    for f in findings:
+        parts.append(text[last:f.start])
+        parts.append(f.masked)
+        last = f.end
+    parts.append(text[last:])
+    return "".join(parts)
+
+
+def mask_value(value):
+    """Mask every string inside a JSON-like value (dicts, lists, strings); keys are kept."""
+    if isinstance(value, str):
+        return mask_text(value)
+    if isinstance(value, dict):
+        return {k: mask_value(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [mask_value(v) for v in value]
+    return value
+
+
+def phones_in(text: str | None) -> list[str]:
+    """The phone numbers found in `text`, normalised, in order, without repeats."""
+    seen: list[str] = []
+    for f in find(text):
+        if f.kind == PHONE and f.value not in seen:
+            seen.append(f.value)
+    return seen

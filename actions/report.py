@@ -304,6 +304,7 @@ class ActionOpenCase(Action):
             kind=slots.get("kind"),
             contact=None if contact in (None, texts.ANONYMOUS) else contact,
             contact_name=None if contact in (None, texts.ANONYMOUS) else slots.get("contact_name"),
+            anonymous=contact == texts.ANONYMOUS,
             place=slots.get("place"), summary=description[:60] or None, channel=channel,
             address=address, actor="chat", inline_ack=True,
             idempotency_key=idempotency_key(tracker, slots.get("report_key") or message_key(tracker)))

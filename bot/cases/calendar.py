@@ -11,6 +11,7 @@ from bot.catalog import TimeLimits
 
 log = logging.getLogger(__name__)
 UTC = ZoneInfo("UTC")
+MAX_WORKING_DAYS = 3650             # a bound for callers' bugs: ten years of counting
 
 
 class WorkCalendar:
@@ -31,6 +32,8 @@ class WorkCalendar:
 
     def add_working_days(self, start: datetime, days: int) -> datetime:
         """End (23:59:59 local) of the `days`-th working day after the day of `start`."""
+        if not 0 <= days <= MAX_WORKING_DAYS:
+            raise ValueError(f"working days must be within 0..{MAX_WORKING_DAYS}, not {days}")
         day = self.local(start).date()
         counted = 0
         while counted < days:

@@ -32,6 +32,7 @@ from bot.privacy import mask_text, mask_value, phones_in
 log = logging.getLogger(__name__)
 
 SATISFACTION = ("满意", "基本满意", "不满意")
+MAX_EXTENSION_WORKING_DAYS = 60     # 延期: beyond this a supervisor opens a new case instead
 
 # Core statements for the hot path of opening (no ORM unit-of-work per row).
 _INSERT_CASE = insert(CaseRow.__table__).returning(CaseRow.__table__.c.id)
@@ -409,14 +410,27 @@ class CaseService:
         return self.catalog.bodies[case.body_code].name if case.body_code else "代理中心"
 
     def _parse_due(self, value: str, base: datetime) -> datetime:
+        """A new deadline: N working days after `base`, or a date; at most
+        MAX_EXTENSION_WORKING_DAYS working days after `base` (a typo must not move a deadline
+        by years)."""
         value = value.strip()
-        if value.isdigit():
-            return self.calendar.add_working_days(base, int(value))
+        most = MAX_EXTENSION_WORKING_DAYS
+        if value.isascii() and value.isdigit():
+            days = int(value) if len(value) <= 6 else most + 1
+            if not 1 <= days <= most:
+                raise InvalidInput(f"extension of {value[:12]} working days is outside 1..{most}",
+                                   f"延期天数须在 1 到 {most} 个工作日之间（您填的是 {value[:12]}）")
+            return self.calendar.add_working_days(base, days)
         try:
             day = date.fromisoformat(value)
         except ValueError:
-            raise InvalidInput(f"bad deadline {value!r}",
-                               f"期限格式不对：{value}（请用 2026-12-31 或工作日天数）") from None
+            raise InvalidInput(f"bad deadline {value[:40]!r}",
+                               f"期限格式不对：{value[:40]}（请用 2026-12-31 或工作日天数）") from None
+        latest = self.calendar.add_working_days(base, most)
+        if day > self.calendar.local_day(latest):
+            raise InvalidInput(f"new deadline {day} is more than {most} working days ahead",
+                               f"延期最多 {most} 个工作日，新的期限不能晚于 "
+                               f"{self.calendar.local_day(latest).isoformat()}")
         return _end_of_local_day(self.calendar, day)
 
     # ================================================================== reading

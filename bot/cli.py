@@ -4,7 +4,9 @@ from __future__ import annotations
 import functools
 import json
 import logging
+import re
 import sys
+import unicodedata
 
 import click
 
@@ -26,6 +28,81 @@ def _emit(data, as_json: bool, human) -> None:
         human(data)
 
 
+def refuse(zh: str, en: str, code: int = 2):
+    """End the command: a one-line reason (Chinese, then English in brackets) and exit 2."""
+    click.echo(printable(f"错误：{zh} ({en})"), err=True)
+    sys.exit(code)
+
+
+def printable(line: str) -> str:
+    """One line that cannot drive the terminal: control and format characters (ESC sequences,
+    right-to-left overrides, newlines) in what the user typed are shown escaped."""
+    return "".join(ch if unicodedata.category(ch) not in ("Cc", "Cf", "Zl", "Zp")
+                   else ch.encode("unicode_escape").decode("ascii") for ch in line)
+
+
+def _bad_argument(argv: list[str]) -> str | None:
+    """An argument no command can take: a NUL, or bytes that are not UTF-8 (Python hands
+    those over as lone surrogates, which no database, log or terminal accepts)."""
+    for arg in argv:
+        if "\x00" in arg or any(unicodedata.category(ch) == "Cs" for ch in arg):
+            return arg
+    return None
+
+
+_CLICK_ZH = (
+    (click.exceptions.NoSuchOption, "没有这个选项，请用 --help 查看用法"),
+    (click.exceptions.MissingParameter, "缺少必需的参数，请用 --help 查看用法"),
+    (click.exceptions.BadParameter, "参数的值不对，请用 --help 查看用法"),
+    (click.exceptions.FileError, "无法打开文件"),
+    (click.UsageError, "命令用法不对，请用 --help 查看用法"),
+)
+
+
+class BotGroup(click.Group):
+    """The `bot` group: every failure ends with one line, Chinese then English in brackets,
+    on stderr, and exit 2 (refused input) or 3 (database); never a traceback."""
+
+    def main(self, args=None, prog_name=None, complete_var=None, standalone_mode=True, **extra):
+        if not standalone_mode:
+            return super().main(args, prog_name, complete_var, standalone_mode, **extra)
+        argv = sys.argv[1:] if args is None else list(args)
+        if _bad_argument(argv) is not None:
+            refuse("参数中含有无法识别的字符，请使用 UTF-8 文本",
+                   "an argument holds a NUL or bytes that are not UTF-8")
+        try:
+            code = super().main(argv, prog_name, complete_var, False, **extra)
+        except click.ClickException as exc:
+            _usage_error(exc)
+        except click.Abort:
+            refuse("已中止", "aborted", 1)
+        except BrokenPipeError:
+            sys.stderr.close()          # output piped to `head`: nothing more to say
+            sys.exit(0)
+        except Exception as exc:  # noqa: BLE001 - the last line of defence: one line, no traceback
+            logging.getLogger("bot.cli").debug("internal error", exc_info=True)
+            refuse("内部错误，请把这行信息告诉维护人员",
+                   f"internal error: {type(exc).__name__}: {str(exc)[:200]}", 1)
+        sys.exit(code if isinstance(code, int) else 0)
+
+
+def _usage_error(exc: click.ClickException):
+    no_args = getattr(click.exceptions, "NoArgsIsHelpError", ())
+    if no_args and isinstance(exc, no_args):     # plain `bot db`: the help, then the reason
+        exc.show()
+        refuse("缺少子命令，请从上面的列表中选一个", "missing command")
+    if isinstance(exc, click.UsageError) and exc.ctx is not None:
+        click.echo(exc.ctx.get_usage(), err=True)
+    message = " ".join(exc.format_message().split())
+    unquoted = re.sub(r"'[^']*'|\"[^\"]*\"", "", message)  # click quotes what the user typed
+    if type(exc) is click.UsageError and re.search(r"[\u4e00-\u9fff]", unquoted):
+        # a command's own reason, already in Chinese
+        click.echo(printable(f"错误：{message}"), err=True)
+        sys.exit(2)
+    zh = next((z for kind, z in _CLICK_ZH if isinstance(exc, kind)), "命令无法执行")
+    refuse(zh, message, 2)
+
+
 def handle_errors(func):
     """Errors end with a one-line reason on stderr and a non-zero exit, never a traceback."""
     @functools.wraps(func)
@@ -35,10 +112,10 @@ def handle_errors(func):
         try:
             return func(*args, **kwargs)
         except CaseError as exc:
-            click.echo(f"错误：{exc}", err=True)
+            click.echo(printable(f"错误：{exc}"), err=True)
             sys.exit(2)
         except CatalogError as exc:
-            click.echo(f"错误：数据文件有误 (data files: {exc})", err=True)
+            click.echo(printable(f"错误：数据文件有误 (data files: {exc})"), err=True)
             sys.exit(2)
         except OperationalError as exc:
             reason = str(exc.orig).splitlines()[0] if exc.orig else str(exc).splitlines()[0]
@@ -48,10 +125,13 @@ def handle_errors(func):
         except SQLAlchemyError as exc:
             click.echo(f"错误：数据库操作失败 (database error: {str(exc).splitlines()[0]})", err=True)
             sys.exit(3)
+        except OSError as exc:
+            refuse(f"无法读写文件：{exc.strerror or exc}",
+                   f"{type(exc).__name__}: {exc.filename or ''} {exc.strerror or exc}".strip())
     return wrapper
 
 
-@click.group()
+@click.group(cls=BotGroup)
 @click.option("-v", "--verbose", is_flag=True, help="Log at INFO level.")
 def main(verbose: bool) -> None:
     """件件有着落 — intake assistant: cases, routing, notifications, figures."""
@@ -145,7 +225,7 @@ def case_show(number, as_json) -> None:
 @click.option("--state", help="Only cases in this state.")
 @click.option("--body", help="Only cases of this body (code).")
 @click.option("--overdue", is_flag=True, help="Only open cases past their due date.")
-@click.option("--limit", default=200, show_default=True)
+@click.option("--limit", default=200, show_default=True, type=click.IntRange(1, 10_000))
 @click.option("--json", "as_json", is_flag=True)
 @handle_errors
 def case_list(state, body, overdue, limit, as_json) -> None:
@@ -216,9 +296,16 @@ def categories(as_json) -> None:
 
 
 # ---------------------------------------------------------------------- background jobs
+def _finite(value: float) -> float:
+    if value != value:      # NaN passes every range check
+        raise click.BadParameter("must be a number of seconds, not NaN")
+    return value
+
+
 @main.command()
 @click.option("--once", is_flag=True, help="One pass, then exit.")
-@click.option("--interval", default=60.0, show_default=True, help="Seconds between passes.")
+@click.option("--interval", default=60.0, show_default=True, type=click.FloatRange(1.0, 86_400.0),
+              callback=lambda ctx, param, value: _finite(value), help="Seconds between passes.")
 @click.option("--json", "as_json", is_flag=True)
 @handle_errors
 def watchdog(once, interval, as_json) -> None:
@@ -239,7 +326,8 @@ def watchdog(once, interval, as_json) -> None:
 
 @main.command()
 @click.option("--once", is_flag=True, help="One pass, then exit.")
-@click.option("--interval", default=2.0, show_default=True, help="Seconds between passes.")
+@click.option("--interval", default=2.0, show_default=True, type=click.FloatRange(0.1, 86_400.0),
+              callback=lambda ctx, param, value: _finite(value), help="Seconds between passes.")
 @click.option("--dead", is_flag=True, help="List dead letters instead of sending.")
 @click.option("--json", "as_json", is_flag=True)
 @handle_errors
@@ -311,7 +399,7 @@ def _nlu_errors(func):
             click.echo(f"错误：模型不可用，请先执行 make model 或 bot train ({exc})", err=True)
             sys.exit(3)
         except (TableError, TrainingError) as exc:
-            click.echo(f"错误：{exc}", err=True)
+            click.echo(printable(f"错误：{exc}"), err=True)
             sys.exit(2)
     return wrapper
 
@@ -325,6 +413,52 @@ def _classifier(model):
     container = _container()
     parser = make_parser(Path(model) if model else None, settings.rasa_url)
     return RasaClassifier(container.catalog, parser)
+
+
+MAX_CLASSIFY_CHARS = 5000          # the case store's limit for a resident's text
+MAX_CLASSIFY_FILE_BYTES = 16 * 1024 * 1024
+
+
+def _one_text(text: str) -> str:
+    text = text.strip()
+    if not text:
+        refuse("要分类的文本为空", "empty text")
+    if len(text) > MAX_CLASSIFY_CHARS:
+        refuse(f"文本过长（{len(text)} 字，上限 {MAX_CLASSIFY_CHARS} 字）",
+               f"text has {len(text)} characters, more than {MAX_CLASSIFY_CHARS}")
+    return text
+
+
+def _texts_from_file(path: str) -> list[str]:
+    """One text per line, in UTF-8 or GB18030; binary, empty or oversized files are refused."""
+    from pathlib import Path
+
+    from bot.intake.decoding import decode
+    from bot.intake.errors import IntakeError
+
+    file = Path(path)
+    try:
+        if not file.is_file():
+            refuse(f"找不到文件 {path}", f"no such file: {path}")
+        if file.stat().st_size > MAX_CLASSIFY_FILE_BYTES:
+            refuse(f"文件超过 {MAX_CLASSIFY_FILE_BYTES // 2**20} MB", f"file larger than "
+                   f"{MAX_CLASSIFY_FILE_BYTES // 2**20} MB: {path}")
+        content = decode(file.read_bytes())
+    except OSError as exc:
+        refuse(f"无法读取文件 {path}：{exc.strerror}", f"cannot read {path}: {exc.strerror}")
+    except IntakeError as exc:
+        refuse(f"无法读取文件 {path}：{exc.zh}", exc.en)
+    texts = []
+    for number, line in enumerate(content.splitlines(), 1):
+        line = line.strip()
+        if len(line) > MAX_CLASSIFY_CHARS:
+            refuse(f"第 {number} 行过长（{len(line)} 字，上限 {MAX_CLASSIFY_CHARS} 字）",
+                   f"line {number} has {len(line)} characters, more than {MAX_CLASSIFY_CHARS}")
+        if line:
+            texts.append(line)
+    if not texts:
+        refuse(f"文件 {path} 里没有要分类的文本", f"no text in {path}")
+    return texts
 
 
 def _print_classification(item: dict) -> None:
@@ -346,17 +480,8 @@ def _print_classification(item: dict) -> None:
 def classify(text, path, model, as_json) -> None:
     """Category (一级/二级), confidence, top-3 alternatives and the suggested body of a text."""
     if (text is None) == (path is None):
-        raise click.UsageError("give either TEXT or --file FILE")
-    if path:
-        from pathlib import Path
-
-        try:
-            lines = Path(path).read_text(encoding="utf-8-sig").splitlines()
-        except (OSError, UnicodeDecodeError) as exc:
-            raise click.UsageError(f"无法读取文件 {path}: {exc}") from None
-        texts = [line.strip() for line in lines if line.strip()]
-    else:
-        texts = [text]
+        refuse("请给出要分类的文本，或用 --file 给出文件（二者选一）", "give either TEXT or --file FILE")
+    texts = _texts_from_file(path) if path else [_one_text(text)]
     classifier = _classifier(model)
     try:
         from bot.nlu.evaluation import classify_all
@@ -389,12 +514,16 @@ def evaluate_cmd(path, text_col, label_col, model, out, as_json) -> None:
     """Accuracy, macro-F1, per-class P/R/F1 and confusion at the first and second level."""
     from pathlib import Path
 
-    from bot.nlu.evaluation import classify_all, load_rows, score, write_predictions
+    from bot.nlu.evaluation import (check_writable, classify_all, load_rows, score,
+                                    write_predictions)
 
+    if out:
+        check_writable(Path(out))     # before minutes of classifying, not after
     container = _container()
     rows, skipped = load_rows(Path(path), container.catalog, text_col, label_col)
     if not rows:
-        raise click.UsageError("文件里没有可评估的行（文本为空或分类无法识别）")
+        refuse(f"文件里没有可评估的行（{skipped} 行文本为空、过长或分类无法识别）",
+               f"no row to evaluate ({skipped} rows without text, too long, or with an unknown label)")
     classifier = _classifier(model)
     try:
         results = classify_all(classifier, [r.text for r in rows])

@@ -23,6 +23,10 @@ def clean_text(value: str | None, *, field: str = "text", limit: int = MAX_TEXT,
         raise InvalidInput(f"{field} contains binary data", "内容中含有无法识别的字符，请重新输入")
     value = "".join(ch for ch in value if ch in "\n\t" or unicodedata.category(ch)[0] != "C")
     value = re.sub(r"[ \t]+", " ", value).strip()
+    if not value:                      # nothing but control characters
+        if required:
+            raise InvalidInput(f"{field} is empty", "内容不能为空，请描述一下您的诉求")
+        return None
     if len(value) > limit:
         raise InvalidInput(f"{field} is longer than {limit} characters",
                            f"内容过长（超过{limit}字），请精简后再提交")

@@ -31,6 +31,10 @@ def _run(path, fmt, dry_run, as_json, make_container) -> None:
     from bot.intake.service import IntakeService
 
     items = read_path(path, fmt)
+    if not items:
+        from bot.cli import refuse
+
+        refuse(f"{path} 里没有可导入的转写文件", f"no transcript files in {path}")
     service = IntakeService.from_container(make_container())
     outcomes = []
 
@@ -39,7 +43,9 @@ def _run(path, fmt, dry_run, as_json, make_container) -> None:
         if as_json:
             click.echo(json.dumps(outcome.to_dict(), ensure_ascii=False, default=str))
         else:
-            click.echo(_line(outcome, dry_run))
+            from bot.cli import printable
+
+            click.echo(printable(_line(outcome, dry_run)))
 
     if len(items) > 1:
         with click.progressbar(length=len(items), label="导入转写", file=sys.stderr,

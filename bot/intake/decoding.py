@@ -49,7 +49,7 @@ def _mojibake(text: str) -> bool:
     """Shift-JIS or Big5 bytes read as GB18030 give characters outside GB2312 (the 6,763
     characters of everyday simplified Chinese); real GBK text, even traditional, rarely does."""
     wide = [ch for ch in text[:4000] if ord(ch) > 0x7F and not ch.isspace()]
-    if len(wide) < 8:
+    if len(wide) < 4:
         return False
     rare = 0
     for ch in wide:

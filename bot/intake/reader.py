@@ -30,6 +30,11 @@ MAX_JSON_DEPTH = 32                 # real transcript JSON is 3-5 levels deep
 MAX_FIELD_CHARS = 1_000             # ids, phone numbers, times, speaker labels, other columns
 CSV_FIELD_LIMIT = 16 * 1024 * 1024  # read big cells, then refuse them per row with a reason
 SKIPPED_SUFFIXES = {".yml", ".yaml", ".md"}
+# Documents and recordings people drop into an import folder: named, not parsed as text.
+UNSUPPORTED_SUFFIXES = {".pdf": "PDF", ".doc": "Word", ".docx": "Word", ".xls": "Excel 97-2003",
+                        ".ppt": "PowerPoint", ".pptx": "PowerPoint", ".zip": "压缩包", ".rar": "压缩包",
+                        ".7z": "压缩包", ".gz": "压缩包", ".mp3": "录音", ".wav": "录音", ".amr": "录音",
+                        ".m4a": "录音", ".jpg": "图片", ".jpeg": "图片", ".png": "图片"}
 
 # The default (128 KiB) aborts the whole file on one long cell; a cell above this limit is
 # still one failed row (see `_csv_rows`).
@@ -132,6 +137,10 @@ def read_bytes(data: bytes, *, fmt: str = "auto", source: str = "<input>", name:
     if fmt not in FORMATS:
         raise ValueError(f"unknown format {fmt}")
     try:
+        if fmt == "auto" and suffix in UNSUPPORTED_SUFFIXES:
+            raise IntakeError(f"unsupported file type {suffix}",
+                              f"不支持{UNSUPPORTED_SUFFIXES[suffix]}文件（{suffix}），"
+                              "请导出为 TXT、CSV、JSON 或 XLSX 后再导入")
         if fmt == "auto":
             fmt = _sniff(data, suffix)
         if fmt == "xlsx":

@@ -7,7 +7,7 @@ from __future__ import annotations
 import json
 import re
 import sqlite3
-from collections import deque
+from collections import Counter, deque
 
 import httpx
 import pytest
@@ -365,3 +365,83 @@ def test_a_database_that_is_gone_gives_503_not_500(container, tmp_path):
             assert_refused(r, (503,))
         r = client.post("/api/chat/message", json={"text": "楼下很吵"})
         assert r.status_code == 202 and [m["text"] for m in app.state.chat.relay.spill] == ["楼下很吵"]
+
+
+# --------------------------------------------------------------------------- every field × every hostile value
+HOSTILE_VALUES = [
+    None, True, False, 0, -1, 2 ** 63, 2 ** 64, -(2 ** 63) - 1, 1.5, 1e308, -0.0, "", " ", "\n\t",
+    "\u0000", "\ud800", "\udfff\ud800", "\u202e反转", "\u200b", "\x07\x1b[31m", "🔥" * 50,
+    "長" * 6000, "a" * 70_000, "<script>alert(1)</script>", "'; DROP TABLE cases; --",
+    "{0}{1}%s%n", "../../etc/passwd", "１３８１２３４５６７８", "138123456789012", "S1P1",
+    "env.noise", "emergency", [], [1, 2], ["x"] * 600, {}, {"a": {"b": {"c": 1}}},
+    json.loads("[" * 30 + "]" * 30),
+]
+
+
+def _hostile_bodies(base: dict, fields: list[str]):
+    for field in fields:
+        for value in HOSTILE_VALUES:
+            body = json.loads(json.dumps(base))
+            target, *rest = field.split(".")
+            if rest:
+                if not isinstance(body.get(target), dict):
+                    body[target] = {}
+                body[target][rest[0]] = value
+            else:
+                body[target] = value
+            yield field, body
+
+
+def _send(client, path: str, body) -> httpx.Response:
+    raw = json.dumps(body, ensure_ascii=False).encode("utf-8", "surrogatepass")
+    return client.post(path, content=raw, headers=JSON)
+
+
+def _probe(client, container, path: str, bodies) -> tuple[int, list[str]]:
+    failures, statuses = [], Counter()
+    for field, body in bodies:
+        before = fingerprint(container.engine)
+        r = _send(client, path, body)
+        statuses[r.status_code] += 1
+        text = r.text
+        if r.status_code >= 500 or "Traceback" in text or "sqlalchemy" in text:
+            failures.append(f"{field}: {r.status_code} {text[:120]}")
+        elif r.status_code >= 400:
+            answer = r.json()
+            if not (CJK.search(answer.get("error", "")) and answer.get("code")):
+                failures.append(f"{field}: bad error shape {answer}")
+            if fingerprint(container.engine) != before:
+                failures.append(f"{field}: a {r.status_code} wrote to the database")
+    print(f"\n{path}: {dict(statuses)}")
+    return sum(statuses.values()), failures
+
+
+def test_every_chat_field_against_every_hostile_value(client, container):
+    count, failures = _probe(client, container, "/api/chat/message",
+                             _hostile_bodies({"text": "楼下很吵"}, ["text", "extra"]))
+    more, failures2 = _probe(client, container, "/api/chat/ack",
+                             _hostile_bodies({"ids": [1]}, ["ids", "extra"]))
+    print(f"\nchat hostile inputs: {count + more}")
+    assert failures + failures2 == []
+
+
+def test_every_intake_field_against_every_hostile_value(client, container):
+    p = proposal(client)
+    fields = ["proposal." + f for f in ("summary", "text", "category", "kind", "area", "phone", "name",
+                                        "place", "urgency", "referral", "key", "duplicates", "warnings")]
+    fields += ["corrections." + f for f in ("summary", "text", "category", "kind", "area", "address",
+                                            "phone", "name", "referral", "merge_into", "urgency", "bogus")]
+    count, failures = _probe(client, container, "/api/intake/confirm", _confirm_variants(p, fields))
+    transcripts, failures2 = _probe(client, container, "/api/intake",
+                                    _hostile_bodies({"text": NOISE}, ["text", "turns", "id", "phone"]))
+    print(f"\nintake hostile inputs: {count + transcripts}")
+    assert failures + failures2 == []
+
+
+def _confirm_variants(p: dict, fields: list[str]):
+    """Each field of a real proposal (or of the corrections) replaced by each hostile value."""
+    for n, (field, body) in enumerate(_hostile_bodies({"proposal": {}, "corrections": {}}, fields)):
+        # another call each time, so that a correction is not answered by an earlier case
+        fresh = {**p, "text": f"{p['text']}（第{n}通）"}
+        body["proposal"] = {**fresh, **body["proposal"]} if field.startswith("proposal.") else fresh
+        yield field, body

@@ -234,3 +234,70 @@ def phones_in(text: str | None) -> list[str]:
         if f.kind == PHONE and f.value not in seen:
             seen.append(f.value)
     return seen
+
+
+# ---------------------------------------------------------------------- scanning stored data
+# Where a readable number may stay: the contact fields (design.md §8: shown masked, revealed
+# only by an audited role). Everything else that holds text must be masked.
+ALLOWED_COLUMNS = frozenset({"cases.contact_phone", "cases.contact_name", "cases.address",
+                             "outbox.address"})
+
+
+@dataclass(frozen=True)
+class StoredHit:
+    table: str
+    column: str
+    row: str          # the row's primary key
+    kind: str
+    masked: str       # the finding, masked: a report never repeats the number
+
+    def __str__(self) -> str:
+        return f"{self.table}.{self.column} row {self.row}: {self.kind} {self.masked}"
+
+
+def scan_database(engine_or_url, *, allowed: frozenset[str] | set[str] = ALLOWED_COLUMNS,
+                  tables: set[str] | None = None) -> list[StoredHit]:
+    """Every finding in every text or JSON column of every table (or of `tables`), except
+    the `allowed` "table.column" pairs. Works on any SQLAlchemy URL or engine."""
+    import json
+
+    from sqlalchemy import JSON, MetaData, String, Text, create_engine, select
+
+    engine = create_engine(engine_or_url) if isinstance(engine_or_url, str) else engine_or_url
+    metadata = MetaData()
+    metadata.reflect(engine)
+    hits: list[StoredHit] = []
+    with engine.connect() as conn:
+        for table in metadata.sorted_tables:
+            if tables is not None and table.name not in tables:
+                continue
+            columns = [c for c in table.columns if isinstance(c.type, (String, Text, JSON))
+                       and f"{table.name}.{c.name}" not in allowed]
+            if not columns:
+                continue
+            key = list(table.primary_key.columns) or list(table.columns)[:1]
+            for row in conn.execute(select(*key, *columns)):
+                values = row._mapping
+                row_id = "/".join(str(values[k.name]) for k in key)
+                for column in columns:
+                    value = values[column.name]
+                    if value is None:
+                        continue
+                    text = value if isinstance(value, str) else json.dumps(value, ensure_ascii=False)
+                    for finding in find(text):
+                        hits.append(StoredHit(table.name, column.name, row_id, finding.kind,
+                                              finding.masked))
+    return hits
+
+
+if __name__ == "__main__":  # python -m bot.privacy DATABASE_URL: list what is stored unmasked
+    import sys
+
+    url = sys.argv[1]
+    if url.startswith("sqlite:///") and not __import__("os").path.exists(url[len("sqlite:///"):]):
+        sys.exit(f"no database at {url}")
+    found = scan_database(url)
+    for hit in found:
+        print(hit)
+    print(f"{len(found)} finding(s) outside the contact fields")
+    sys.exit(1 if found else 0)

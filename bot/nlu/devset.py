@@ -95,3 +95,12 @@ def sample(rows: list[DevRow], n: int, seed: int = 11) -> list[DevRow]:
         return list(rows)
     picked = sorted(random.Random(seed).sample(range(len(rows)), n))
     return [rows[i] for i in picked]
+
+
+def level1_of(parse: dict, catalog) -> str:
+    """The first-level class of a parse's best category (other.misc when there is none)."""
+    ranking = parse.get("report_ranking") or []
+    code = ranking[0].get("code") if ranking else None
+    if code not in catalog.categories:
+        code = "other.misc"
+    return catalog.categories[code].level1

@@ -8,7 +8,7 @@ import pytest
 
 from bot.catalog import Catalog
 from bot.intake.errors import IntakeError
-from bot.intake.extract import extract
+from bot.intake.extract import caller_sentences, extract
 from bot.intake.names import find_name
 from bot.intake.phones import find_case_numbers, find_numbers
 from bot.intake.places import PlaceMatcher
@@ -136,3 +136,72 @@ def test_no_caller_turns_is_an_error(places):
     with pytest.raises(IntakeError) as info:
         extract(t, places)
     assert "来电人" in info.value.zh and "caller" in info.value.en
+
+
+# ---------------------------------------------------------------------- real calls (issue 10 part 4)
+def test_an_address_unknown_to_the_county_is_kept_and_does_not_break_the_summary(places):
+    t = read_text("话务员：您好，请讲。\n市民：我住在金桂园小区8栋，楼道的灯坏了半个月了，希望物业尽快修一下。")
+    found = extract(t, places)
+    assert found.place.address == "金桂园小区8栋" and found.place.area is None and found.place.matched is None
+    assert found.summary.startswith("来电人反映：") and "金桂园小区8栋" in found.summary and "灯坏" in found.summary
+
+
+@pytest.mark.parametrize("text, address", [
+    ("我家住在金桂园小区12号楼3单元501室，暖气不热", "金桂园小区12号楼3单元501室"),
+    ("碧水华庭门口的路灯不亮", "碧水华庭门口"),
+    ("滨江新城5栋电梯坏了", "滨江新城5栋"),
+    ("我们五里村三组的水渠堵了", "五里村三组"),
+    ("建设路与解放路交叉口有个大坑", "建设路与解放路交叉口"),
+    ("光华路和人民路路口的红绿灯坏了", "光华路和人民路路口"),
+    ("就在家福超市门口摆摊", "家福超市门口"),
+    ("**小区的垃圾没人清", "**小区"),
+    ("某某花园2期地下车库进水了", "某某花园2期"),
+    ("红星中学旁边的网吧", "红星中学旁边"),
+    ("汽车站对面天天堵车", "汽车站对面"),
+])
+def test_places_as_people_name_them(places, text, address):
+    assert places.find(text).address == address
+
+
+@pytest.mark.parametrize("text", [
+    "我要反映厂里拖欠工资的事",          # not 反映厂
+    "晚上跳广场舞的声音太大了",          # not 跳广场
+    "公司拖欠工资三个月了",
+    "学校门口的小摊不卫生",              # which school is not said
+    "我家小区门口天天有人乱停车",
+])
+def test_no_fragments_and_no_nameless_places(places, text):
+    assert places.find(text).address is None
+
+
+def test_the_area_is_resolved_inside_a_longer_address(places):
+    place = places.find("我在城关街道锦绣华庭5栋楼下")
+    assert place.address == "城关街道锦绣华庭5栋楼下" and place.area == "S1"
+    assert places.find("滨河小区隔壁的翠湖苑3栋").area == "S2P2"
+
+
+def test_operator_lines_in_unlabelled_asr_are_not_the_callers(places):
+    t = read_text("您好 群众事务代理热线 请讲 喂 我们翠湖苑小区门口有人拿刀砍人 好多血 先生您别着急 "
+                  "具体哪个位置 就在翠湖苑北门 好的我这边帮您转接110 请您保持电话畅通")
+    said = "\n".join(caller_sentences(t))
+    for operator in ("别着急", "具体哪个位置", "转接", "保持电话", "请讲"):
+        assert operator not in said
+    found = extract(t, places)
+    assert found.urgency.level == "emergency" and found.urgency.hotline == "110"
+    assert found.place.address.startswith("翠湖苑")
+
+
+def test_the_summary_is_one_fact_and_the_demand_not_the_first_and_last_lines(places):
+    t = read_text("话务员：您好，请讲。\n市民：喂，你好。\n话务员：请问什么事？\n"
+                  "市民：我是文化路社区的，我们楼后面的化粪池堵了，污水流得满地都是。\n"
+                  "话务员：多久了？\n市民：三天了，希望你们派人来疏通一下。\n"
+                  "话务员：好的，还有别的吗？\n市民：我家孩子下个月考试，没别的了，谢谢啊。")
+    summary = extract(t, places).summary
+    assert "化粪池堵了" in summary and "疏通" in summary
+    assert "考试" not in summary and "谢谢" not in summary and "你好" not in summary
+
+
+def test_a_crisis_in_a_call_is_told_apart_from_an_emergency(places):
+    t = read_text("市民：工钱讨了两年都讨不到，我真的不想活了。\n话务员：您先别着急，慢慢说。")
+    urgency = extract(t, places).urgency
+    assert urgency.level == "crisis" and urgency.hotline == "12356" and urgency.needs_person

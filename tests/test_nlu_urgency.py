@@ -3,7 +3,10 @@ from __future__ import annotations
 
 import pytest
 
-from bot.nlu.urgency import Urgency, detect_urgency, hotline_label, mentions_emergency
+import shutil
+
+from bot.nlu.urgency import HOTLINE_LABELS, Urgency, assess, detect_urgency, hotline_label, load_rules, mentions_emergency
+from bot.settings import ROOT
 
 
 @pytest.mark.parametrize("text,hotline", [
@@ -75,3 +78,95 @@ def test_normal(text):
 
 def test_labels():
     assert hotline_label("119") == "消防救援电话" and hotline_label("999") == "紧急求助电话"
+
+
+# ---------------------------------------------------------------------- as callers say it (issue 10 part 4)
+@pytest.mark.parametrize("text, hotline", [
+    ("喂 喂 那个 菜场后面有人打起来了 一个拿着钢管 有个人头上全是血", "110"),
+    ("我们村口 有个老头 躺地上不动 叫他没反应", "120"),
+    ("那个男的 昏过去了 好像没气了 你们快来", "120"),
+    ("仓库那边一直往外冒黑烟 没看见火 烟越来越大", "119"),
+    ("楼道里一股烧焦味 不知道哪家", "119"),
+    ("厨房里好大的燃气味 我不敢开灯", "119"),
+    ("电梯卡在五楼了 里面关着两个老人", "119"),
+    ("有个小孩掉水塘里了 在水里扑腾", "119"),
+    ("工地上有个工人触电了 倒在那里", "120"),
+    ("国道上两辆车相撞 有人卡在车里流血", "119"),
+    ("三轮车被大货车撞了 骑车的人起不来", "120"),
+])
+def test_emergencies_as_callers_say_them(text, hotline):
+    safety = assess(text)
+    assert safety.level == "emergency" and safety.hotline == hotline and safety.reason
+
+
+@pytest.mark.parametrize("text", [
+    "气得我要爆炸了，物业还是不修电梯",
+    "吵死了，楼上天天装修",
+    "万一着火了消防车都进不来",
+    "去年我们楼着过一次火，墙到现在还是黑的",
+    "前年这个路口出过车祸，能不能装个红绿灯",
+    "厂里的烟囱天天冒黑烟，熏得人头疼",
+    "昨天楼下有人打架，后来散了",
+    "我刚才梦见家里着火了",
+    "学校组织消防演练，烟好大",
+    "这个价格简直要人命",
+    "楼下烧烤摊烟大得要死",
+    "他拿着菜刀在厨房切菜",
+    "救命啊，这个网站怎么都登不上去",
+    "没闻到煤气味，就是燃气表走得快",
+])
+def test_near_misses_are_not_emergencies(text):
+    assert assess(text).level != "emergency"
+
+
+@pytest.mark.parametrize("text", ["我不想活了，欠薪三个月", "活着太累了，想一了百了", "我想死，没人帮我",
+                                  "你们再推来推去，我就从这楼上跳下去"])
+def test_self_harm_is_a_crisis_with_the_psychological_hotline_and_a_person(text):
+    safety = assess(text)
+    assert safety.level == "crisis" and safety.hotline == "12356" and safety.hotlines == ("12356",)
+    assert safety.needs_person and safety.urgent_case and safety.is_crisis and not safety.notify_supervisors
+    assert detect_urgency(text).level == "urgent"      # no referral: a person and a case
+
+
+def test_self_harm_under_way_is_an_emergency_that_also_gives_12356():
+    safety = assess("我已经吃了一整瓶安眠药了，不想活了")
+    assert safety.level == "emergency" and safety.hotline == "120" and "12356" in safety.hotlines
+    assert safety.is_crisis and detect_urgency("我已经吃了一整瓶安眠药了，不想活了").hotlines == ("120",)
+
+
+@pytest.mark.parametrize("text", ["再不解决我就炸了你们办公楼", "我要去把那个包工头弄死", "信不信我一把火烧了你们村委会",
+                                  "我已经买好刀了，明天就去找他"])
+def test_threats_are_flagged_for_supervisors_with_110(text):
+    safety = assess(text)
+    assert safety.level == "threat" and safety.hotline == "110" and safety.notify_supervisors
+    assert not safety.is_emergency
+
+
+@pytest.mark.parametrize("text", ["我不想活了哈哈，作业太多", "这游戏难死了", "新闻上说有人跳楼了", "跳楼价大甩卖",
+                                  "再不解决我就去上访", "我要砍价", "这个手机卡死了", "我没想过自杀，就是心里烦"])
+def test_crisis_and_threat_near_misses(text):
+    assert assess(text).concerns == ()
+
+
+def test_numbers_come_from_the_data_and_a_county_can_change_them(tmp_path):
+    shutil.copy(ROOT / "data" / "safety.yml", tmp_path / "safety.yml")
+    (tmp_path / "county").mkdir()
+    (tmp_path / "county" / "safety.yml").write_text(
+        'hotlines: {"0571-85029595": 市心理援助热线}\ncrisis_hotline: "0571-85029595"\n', encoding="utf-8")
+    rules = load_rules(tmp_path)
+    safety = assess("我不想活了", rules)
+    assert safety.hotline == "0571-85029595" and rules.label("0571-85029595") == "市心理援助热线"
+    assert assess("我不想活了").hotline == "12356"
+    assert HOTLINE_LABELS["12356"] == "心理援助热线" and hotline_label("110") == "报警电话"
+
+
+def test_a_pattern_that_matches_everything_is_refused(tmp_path):
+    text = (ROOT / "data" / "safety.yml").read_text(encoding="utf-8")
+    (tmp_path / "safety.yml").write_text(text.replace("'被困|", "'|被困|", 1), encoding="utf-8")
+    with pytest.raises(ValueError, match="empty string"):
+        load_rules(tmp_path)
+
+
+@pytest.mark.parametrize("text", [None, "", 123, "\ud800", "🔥" * 3000, "ｈｅｌｐ", "\x00\x1f"])
+def test_assess_never_raises(text):
+    assert assess(text).level in ("emergency", "threat", "crisis", "urgent", "normal")

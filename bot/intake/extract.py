@@ -18,7 +18,7 @@ from bot.intake.places import Place, PlaceMatcher
 from bot.intake.reader import Transcript
 from bot.intake.speakers import CALLER, OPERATOR, UNKNOWN, is_operator_sentence
 from bot.intake.times import IncidentTime, find_time
-from bot.nlu.urgency import Urgency, detect_urgency
+from bot.nlu.urgency import Safety, assess
 
 SUMMARY_LIMIT = 120
 _SENTENCE = re.compile(r"[^。！？!?；;\n]+[。！？!?；;]?")
@@ -77,7 +77,7 @@ class Extraction:
     case_numbers: list[str]
     name: Name | None
     incident_time: IncidentTime | None
-    urgency: Urgency
+    urgency: Safety                 # level emergency | threat | crisis | urgent | normal
     warnings: list[str] = field(default_factory=list)
 
 
@@ -97,14 +97,11 @@ def caller_sentences(transcript: Transcript) -> list[str]:
         return [s for text in texts for s in _sentences(text)]
     kept = []
     for turn in transcript.turns:
-        for whole in _SENTENCE.findall(turn.text):
-            if not whole.strip() or is_operator_sentence(whole):
-                continue
-            for sentence in _sentences(whole):
-                clauses = [c for c in _CLAUSE.split(sentence) if c.strip(" ，,。.！!？?；;")]
-                own = [c.strip() for c in clauses if not is_operator_sentence(c) and not _GREETING.match(c.strip())]
-                if own:
-                    kept.append(sentence if len(own) == len(clauses) else "，".join(own))
+        for sentence in _sentences(turn.text):
+            clauses = [c for c in _CLAUSE.split(sentence) if c.strip(" ，,。.！!？?；;")]
+            own = [c.strip() for c in clauses if not is_operator_sentence(c) and not _GREETING.match(c.strip())]
+            if own:
+                kept.append(sentence if len(own) == len(clauses) else "，".join(own))
     if not kept:
         raise IntakeError("no caller content: every sentence is the operator's script",
                           "转写中找不到来电人的陈述（全部是话务员的话术）")
@@ -142,7 +139,7 @@ def extract(transcript: Transcript, places: PlaceMatcher, reference: datetime | 
     labels = [t.speaker for t in transcript.turns if t.speaker_role == CALLER and t.speaker]
     name = find_name(caller_text, operator_text, labels)
     case_numbers = _case_numbers(transcript)
-    urgency = detect_urgency(caller_text)
+    urgency = assess(caller_text)
     incident = find_time(caller_text, reference or _reference_time(transcript))
     summary = summarize(sentences, name, place)
     return Extraction(caller_text, summary, place, phone, tail, others, case_numbers, name,

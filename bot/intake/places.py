@@ -39,20 +39,24 @@ def _add(kind: str, min_name: int, words: str, reject: str = "") -> None:
 
 
 _add("compound", 1, "小区 花园 家园 公寓 大厦 华庭 华府 新城 商城 新村 山庄 家属院 家属楼 宿舍 大院 嘉园 名苑 "
-                    "雅苑 公馆 名邸 广场", "舞长")
+                    "雅苑 公馆 名邸 名都 广场 园区 绿洲 天地 世家 豪庭 雅居 丽都 水岸 半岛", "舞长")
 _add("compound", 2, "苑 园 府 湾 城 庭 邸", "长丁艺林区管市面子外边头")
 _add("road", 2, "大道 大街 路 街 巷 胡同", "灯面费线况由演数人子过道坊费牌标障政")
 _add("admin", 2, "社区 街道 县 镇 乡", "长民下亲干委政府里")
 _add("village", 2, "村 屯 寨 庄", "民长干支主委务稼口头边")
 _add("landmark", 0, "超市 便利店 商店 商场 菜市场 农贸市场 市场 学校 小学 中学 高中 大学 幼儿园 医院 卫生院 "
                     "卫生室 诊所 药店 车站 汽车站 火车站 高铁站 地铁站 公交站 加油站 银行 饭店 酒店 宾馆 旅馆 "
-                    "餐馆 饭馆 烧烤店 网吧 酒吧 公园 体育馆 图书馆 派出所 政府 村委会 居委会 街道办 仓库 工地 "
-                    "码头 停车场 菜场 浴室 驾校 营业厅 卫生间 公厕 垃圾站 养殖场 工业园 开发区 厂房 工厂",
+                    "餐馆 饭馆 烧烤店 网吧 酒吧 公园 体育馆 图书馆 博物馆 文化馆 科技馆 客运站 派出所 政府 村委会 居委会 街道办 仓库 工地 "
+                    "码头 停车场 菜场 浴室 驾校 营业厅 卫生间 公厕 垃圾站 养殖场 工业园 开发区 厂房 工厂 街道办事处 "
+                    "办事处 管委会",
      "监价经化营销部卡长员主")
 _add("landmark", 2, "厂 店 桥 场", "家长商主员梁子景所景")
+_add("landmark", 2, "中心", "小")
 
+# Facilities a county has one of: said bare they still name a place (高铁站出站口).
+_ONE_OF_A_KIND = set("火车站 高铁站 汽车站 客运站 体育馆 图书馆 博物馆 文化馆 科技馆 会展中心 体育中心".split())
 _SUFFIX_RE = re.compile("|".join(sorted(map(re.escape, _SUFFIXES), key=len, reverse=True)))
-_NAMECH = re.compile(r"[\u4e00-\u9fffA-Za-z*＊×※○●〇]")
+_NAMECH = re.compile(r"[\u4e00-\u9fffA-Za-z0-9*＊×※○●〇]")
 _MAX_NAME = 8
 # Words that end a name when reading leftwards: pronouns, verbs, time words, fillers.
 _STOP_WORDS = (
@@ -62,17 +66,18 @@ _STOP_WORDS = (
     "反应 投诉 举报 咨询 请问 您好 你好 麻烦 帮忙 附近 旁边 对面 门口 楼下 楼上 里面 外面 后面 前面 隔壁 周边 周围 "
     "一带 位于 地址 地点 住在 开的 新开 路过 经过 出门 上班 下班 走到 跑到 送到 说是 听说 知道 觉得 发现 看到 看见 "
     "听到 闻到 还有 没有 不是 什么 怎么 问题 事情 情况 屋里 心里 手里 夜里 厂里 店里 院里 楼里 城里 村里 里头 "
-    "广场舞 老百姓 居民 业主 村民 群众 市民 工作 附近的 整个 全部 所有 各个 "
+    "孩子 小孩 儿子 女儿 孙子 孙女 老人 广场舞 老百姓 居民 业主 村民 群众 市民 工作 附近的 整个 全部 所有 各个 全村 全县 全镇 风一吹 "
     "我 你 他 她 它 俺 咱 您 们 的 了 在 是 有 就 都 也 还 要 说 把 被 从 给 对 那 这 哪 个 啊 呀 吧 呢 嘛 么 "
     "哦 嗯 喂 哎 唉 呃 去 到 过 回 跟 与 或 住 让 叫 找 想 没 不 很 又 再 才 只 刚 能 跳 打 骂 冒 着 得 搞 弄 该 每 其 此").split()
 _STOP = re.compile("|".join(sorted(map(re.escape, _STOP_WORDS), key=len, reverse=True)))
 _GENERIC_NAMES = set("老 新 大 小 旧 县 市 该 本 农 全 同 邻 山 乡 渔 城 马 道 走 一 二 上 下 前 后 左 右".split()) | {
     "公", "菜", "果", "桃", "竹", "花", "家", "商", "工", "校", "医", "门", "楼", "街", "路"}
 _NUM = r"[0-9０-９一二三四五六七八九十两百零〇]+"
-_DETAIL_RE = re.compile(rf"(?<![月\d0-9０-９]){_NUM}[ \t]?(?:号楼|号院|号门|号(?!线|码|上午|下午|晚上|早上|中午|凌晨|那天|当天|开始|之前|以后|到|前|后|晚|早|左右)"
+_DETAIL_RE = re.compile(rf"(?:[A-Za-z]|[东西南北中])(?:区|座)(?![\u4e00-\u9fff]{{0,1}}[长域别])|"
+                        rf"(?<![月\d0-9０-９]){_NUM}[ \t]?(?:号楼|号院|号门|号路|号街|号巷|号(?!线|码|上午|下午|晚上|早上|中午|凌晨|那天|当天|开始|之前|以后|到|前|后|晚|早|左右)"
                         rf"|栋|幢|座|单元|层|楼(?!盘)|室|组|队|期)(?:[ \t]?[0-9０-９]{{3,4}}(?![0-9０-９])[室房号]?)?")
 _SIDE_RE = re.compile(r"大门口|门口|大门|东门|西门|南门|北门|后门|侧门|楼下|楼上|楼道|楼顶|附近|对面|旁边|边上|隔壁|"
-                      r"十字路口|丁字路口|交叉口|交汇处|交界处|交界|路口|村口|村头|村边|村东头|村西头|村南头|村北头|东侧|西侧|南侧|北侧|东边|西边|南边|北边|后面|前面|里面|拐角|一带|周边")
+                      r"出站口|进站口|出口|入口|十字路口|丁字路口|交叉口|交汇处|交界处|交界|路口|村口|村头|村边|村东头|村西头|村南头|村北头|东侧|西侧|南侧|北侧|东边|西边|南边|北边|后面|前面|里面|拐角|一带|周边")
 _JOIN = re.compile(r"[ \t]*(?:与|和|跟|、|/|同)[ \t]*")
 _CN_SENTENCE_PUNCT = "，。,.！!？?；;：:、\n"
 
@@ -97,7 +102,7 @@ class Chain:
         specific = any(k in ("compound", "road", "admin", "village", "area") for k in self.kinds)
         level = 3 if specific else 2 if "landmark" in self.kinds else 1
         parts = len([k for k in self.kinds if k != "side"])
-        return (level, "area" in self.kinds, parts, len(self.text))
+        return (level, "area" in self.kinds, parts)
 
     @property
     def kind(self) -> str:
@@ -116,6 +121,8 @@ def _name_start(text: str, pos: int) -> int:
     cut = 0
     for m in _STOP.finditer(run):
         cut = m.end()
+    while cut < len(run) and run[cut].isdigit():    # 阳光100小区 keeps its digits, 3栋小区 not
+        cut += 1
     return j + cut
 
 
@@ -131,6 +138,8 @@ def find_spans(text: str) -> list[Span]:
         name = text[start:m.start()]
         if name in _GENERIC_NAMES and kind != "landmark":
             name, start = "", m.start()
+        if kind == "landmark" and name == "" and m.group(0) not in _ONE_OF_A_KIND:
+            continue                      # 学校门口, 医院: which one is not said
         if len(name) < min_name and not (kind == "compound" and re.fullmatch(r"[*＊×※○●]+", name or "x")):
             if kind == "landmark" and min_name == 0:
                 pass

@@ -45,6 +45,7 @@ _ROOT = Path(__file__).resolve().parent.parent.parent
 LEVELS = ("emergency", "threat", "crisis", "urgent", "normal")
 EMERGENCY_NUMBERS = ("110", "119", "120", "122")
 MAX_CHARS = 5000
+LETTER_CHARS = 120
 _CLAUSE_END = re.compile(r"[，。！？；,.!?;\s—…~～]")
 
 
@@ -246,9 +247,11 @@ class _Found:
 def _emergencies(text: str, rules: Rules) -> _Found:
     found = _Found()
     text_past = bool(rules.past.search(text)) and not rules.now.search(text)
+    # A long letter tells of problems; an emergency in it is said with a word of now nearby.
+    letter = len(text) > LETTER_CHARS
     for rule in rules.emergency:
         for m in rule.pattern.finditer(text):
-            if rules.negation.search(text[max(0, m.start() - 3):m.start()]):
+            if rules.negation.search(text[max(0, m.start() - 5):m.start()]):
                 continue
             before, clause = _clause(text, m.start(), m.end())
             after = text[m.end():m.end() + 6]
@@ -260,7 +263,8 @@ def _emergencies(text: str, rules: Rules) -> _Found:
             if rule.habitual and rules.habitual.search(clause):
                 found.past.append(rule.reason)
                 continue
-            if text_past or (rules.past.search(clause) and not rules.now.search(clause)):
+            if text_past or (rules.past.search(clause) and not rules.now.search(clause)) or (
+                    letter and not rules.now.search(text[max(0, m.start() - 25):m.end() + 25])):
                 found.past.append(rule.reason)
                 continue
             if rule.hotline == "110" and rules.intent.search(text[max(0, m.start() - 16):m.start()]) \
@@ -278,7 +282,7 @@ def _said(pattern: re.Pattern, text: str, rules: Rules, *, others: bool = False,
     about someone else ("有人跳楼"); with `intent`, after a word of the writer's intent
     ("我就去…", anywhere earlier in the sentence)."""
     for m in pattern.finditer(text):
-        if rules.negation.search(text[max(0, m.start() - 3):m.start()]):
+        if rules.negation.search(text[max(0, m.start() - 5):m.start()]):
             continue
         before, clause = _clause(text, m.start(), m.end())
         if intent and not rules.intent.search(text[max(0, m.start() - 16):m.start()]):

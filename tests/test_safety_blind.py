@@ -1,0 +1,230 @@
+"""The blind sets: emergencies, crises and threats, places, and transcripts written by an author
+who never saw the rules (tests/data/blind/). The *_dev.yml halves were used to tune the rules;
+the *_test.yml halves and transcripts/ are the measure and are read only here.
+
+Targets (issue 10 part 4, issue 15 part 4): emergency recall 100% and false alarms ≤ 5%;
+crisis and threat recall 100% and false alarms ≤ 5%; address found ≥ 85%. Run with `-s` to
+see the figures.
+
+"Address found": the address extracted contains the expected one (blanks and punctuation
+ignored) and is at most 6 characters longer (a side such as 门口 or a room number may follow;
+a whole clause may not). Where the author wrote that the text names no place, nothing may be
+extracted.
+"""
+from __future__ import annotations
+
+import os
+import re
+from functools import lru_cache
+
+import pytest
+import yaml
+
+from bot.catalog import Catalog
+from bot.intake.places import PlaceMatcher
+from bot.nlu.urgency import assess
+from bot.settings import ROOT
+
+BLIND = ROOT / "tests" / "data" / "blind"
+HALVES = ("dev", "test")
+EMERGENCY_RECALL, EMERGENCY_FALSE_ALARMS = 1.0, 0.05
+CRISIS_RECALL, CRISIS_FALSE_ALARMS = 1.0, 0.05
+PLACE_FOUND = 0.85
+ADDRESS_SLACK = 6
+CRISIS_LABELS = {"self_harm": "self_harm", "crisis": "self_harm", "suicide": "self_harm", "threat": "threat"}
+NONE_LABELS = {"none", "normal", "not_emergency", "near_miss", "no"}
+
+# Figures measured on the test halves after tuning on dev. A target a half misses is marked
+# here with its figure (xfail, not strict) and reported; the targets themselves never move.
+KNOWN_SHORTFALLS: dict[tuple[str, str, str], str] = {}
+
+
+def _items(name: str, half: str) -> list[dict]:
+    path = BLIND / f"{name}_{half}.yml"
+    if not path.exists():
+        if os.environ.get("CI") == "true":
+            pytest.fail(f"{path} is missing (required when CI=true)")
+        pytest.skip(f"{path.relative_to(ROOT)} is not there yet (the blind author writes it)")
+    items = (yaml.safe_load(path.read_text(encoding="utf-8")) or {}).get("items") or []
+    assert items, f"{path} holds no items"
+    return items
+
+
+def _check(name: str, half: str, metric: str, ok: bool, misses: list) -> None:
+    # The dev half names what it missed; the test half only counts, so that nobody tunes on it
+    # (not even through a traceback: the list never reaches the frame that fails).
+    _verdict(name, half, metric, ok, repr(misses) if half == "dev" else f"{len(misses)} items")
+
+
+def _verdict(name: str, half: str, metric: str, ok: bool, detail: str) -> None:
+    shortfall = KNOWN_SHORTFALLS.get((name, half, metric))
+    if shortfall and not ok:
+        pytest.xfail(shortfall)
+    assert ok, f"{name}_{half} {metric}: {detail}"
+
+
+def _norm(text: str | None) -> str:
+    return re.sub(r"[\s，,。.、·:：;；!！?？\"“”'‘’]", "", text or "")
+
+
+def address_found(expected: str | None, got: str | None) -> bool:
+    if not expected:
+        return not got
+    want, have = _norm(expected), _norm(got)
+    return bool(have) and want in have and len(have) <= len(want) + ADDRESS_SLACK
+
+
+@lru_cache(maxsize=1)
+def _places() -> PlaceMatcher:
+    return PlaceMatcher(Catalog.load(ROOT / "data"))
+
+
+# ---------------------------------------------------------------------- emergencies
+@pytest.mark.parametrize("half", HALVES)
+def test_emergencies(half):
+    items = _items("urgency", half)
+    emergencies = [i for i in items if i["label"] == "emergency"]
+    others = [i for i in items if i["label"] != "emergency"]
+    missed = [i["text"] for i in emergencies if assess(i["text"]).level != "emergency"]
+    alarms = [i["text"] for i in others if assess(i["text"]).level == "emergency"]
+    same_number = sum(assess(i["text"]).hotline == str(i.get("hotline")) for i in emergencies if i.get("hotline"))
+    with_number = sum(1 for i in emergencies if i.get("hotline"))
+    recall = 1 - len(missed) / len(emergencies)
+    false_alarms = len(alarms) / len(others)
+    print(f"\n[urgency_{half}] emergency recall {recall:.1%} ({len(emergencies) - len(missed)}/{len(emergencies)}), "
+          f"false alarms {false_alarms:.1%} ({len(alarms)}/{len(others)}), "
+          f"first number as the author's {same_number}/{with_number}")
+    _check("urgency", half, "recall", recall >= EMERGENCY_RECALL, missed)
+    _check("urgency", half, "false_alarms", false_alarms <= EMERGENCY_FALSE_ALARMS, alarms)
+
+
+# ---------------------------------------------------------------------- crisis and threats
+@pytest.mark.parametrize("half", HALVES)
+def test_crisis_and_threats(half):
+    items = _items("crisis", half)
+    flagged = [i for i in items if i["label"] not in NONE_LABELS]
+    others = [i for i in items if i["label"] in NONE_LABELS]
+    unknown = {i["label"] for i in flagged} - set(CRISIS_LABELS)
+    assert not unknown, f"labels this test does not know: {unknown}"
+    missed = [(i["label"], i["text"]) for i in flagged if CRISIS_LABELS[i["label"]] not in assess(i["text"]).concerns]
+    caught_at_all = sum(1 for i in flagged if assess(i["text"]).concerns)
+    alarms = [i["text"] for i in others if assess(i["text"]).concerns]
+    recall = 1 - len(missed) / len(flagged)
+    false_alarms = len(alarms) / len(others)
+    print(f"\n[crisis_{half}] recall of its own kind {recall:.1%} ({len(flagged) - len(missed)}/{len(flagged)}), "
+          f"flagged at all {caught_at_all}/{len(flagged)}, false alarms {false_alarms:.1%} ({len(alarms)}/{len(others)})")
+    for kind in sorted({CRISIS_LABELS[i["label"]] for i in flagged}):
+        of_kind = [i for i in flagged if CRISIS_LABELS[i["label"]] == kind]
+        got = sum(1 for i in of_kind if kind in assess(i["text"]).concerns)
+        print(f"    {kind}: {got}/{len(of_kind)}")
+    _check("crisis", half, "recall", recall >= CRISIS_RECALL, missed)
+    _check("crisis", half, "false_alarms", false_alarms <= CRISIS_FALSE_ALARMS, alarms)
+
+
+def test_crisis_replies_carry_the_hotline_and_a_person():
+    for half in HALVES:
+        path = BLIND / f"crisis_{half}.yml"
+        if not path.exists():
+            continue
+        for item in yaml.safe_load(path.read_text(encoding="utf-8"))["items"]:
+            safety = assess(item["text"])
+            if "self_harm" in safety.concerns:
+                assert "12356" in safety.hotlines and safety.needs_person, f"crisis_{half}"
+            if "threat" in safety.concerns:
+                assert "110" in safety.hotlines and safety.notify_supervisors, f"crisis_{half}"
+
+
+# ---------------------------------------------------------------------- places
+@pytest.mark.parametrize("half", HALVES)
+def test_places(half):
+    items = _items("places", half)
+    misses = []
+    for item in items:
+        expected = item.get("address") if item.get("label", "place") != "none" else None
+        got = _places().find(item["text"]).address
+        if not address_found(expected, got):
+            misses.append((expected, got, item["text"]))
+    rate = 1 - len(misses) / len(items)
+    print(f"\n[places_{half}] address found {rate:.1%} ({len(items) - len(misses)}/{len(items)})")
+    _check("places", half, "found", rate >= PLACE_FOUND, misses)
+
+
+def test_address_found_is_neither_too_strict_nor_too_loose():
+    assert address_found("阳光花园8栋", "阳光花园8栋3单元")
+    assert address_found("阳光花园8栋", "阳光花园 8栋")
+    assert not address_found("阳光花园8栋", "阳光花园")
+    assert not address_found("阳光花园8栋", "我家住在阳光花园8栋楼上天天漏水找物业")
+    assert address_found(None, None) and not address_found(None, "学校门口")
+
+
+# ---------------------------------------------------------------------- transcripts
+def _transcript_expectations() -> list[tuple[str, dict]]:
+    """(file name, expectations) from transcripts/expected.yml, in either layout the blind sets
+    use: `items: [{file, …}]`, or a mapping of ids to {file, …}."""
+    folder = BLIND / "transcripts"
+    path = folder / "expected.yml"
+    if not path.exists():
+        if os.environ.get("CI") == "true":
+            pytest.fail(f"{path} is missing (required when CI=true)")
+        pytest.skip(f"{path.relative_to(ROOT)} is not there yet (the blind author writes it)")
+    doc = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    entries = doc.get("items") if isinstance(doc, dict) and "items" in doc else doc
+    if isinstance(entries, dict):
+        entries = [{"id": key, **(value or {})} for key, value in entries.items()]
+    assert isinstance(entries, list) and entries, "expected.yml: no entries in a known layout"
+    out = []
+    for entry in entries:
+        name = entry.get("file") or entry.get("id")
+        assert name, f"expected.yml: an entry names no file: {sorted(entry)}"
+        out.append((str(name), entry))
+    return out
+
+
+def test_blind_transcripts():
+    from bot.intake.errors import IntakeError
+    from bot.intake.extract import extract
+    from bot.intake.reader import ReadFailure, read_path
+
+    folder = BLIND / "transcripts"
+    expectations = _transcript_expectations()
+    errors, emergencies, missed, alarms, others, places, place_misses = [], 0, [], [], 0, 0, []
+    for name, want in expectations:
+        candidates = [folder / name] + sorted(folder.glob(f"{name}.*"))
+        path = next((p for p in candidates if p.is_file()), None)
+        assert path is not None, f"expected.yml names {name}, which is not in transcripts/"
+        for item in read_path(path):
+            if isinstance(item, ReadFailure):
+                errors.append(name)
+                continue
+            try:
+                found = extract(item, _places())
+            except IntakeError:
+                errors.append(name)
+                continue
+            except Exception:  # noqa: BLE001 - an internal error is counted, its text not shown
+                errors.append(f"{name} (internal error)")
+                continue
+            label = str(want.get("urgency") or want.get("label") or "")
+            if label == "emergency":
+                emergencies += 1
+                if found.urgency.level != "emergency":
+                    missed.append(name)
+            elif label:
+                others += 1
+                if found.urgency.level == "emergency":
+                    alarms.append(name)
+            if want.get("address"):
+                places += 1
+                if not address_found(want["address"], found.place.address):
+                    place_misses.append((name, want["address"], found.place.address))
+    recall = 1 - len(missed) / emergencies if emergencies else 1.0
+    place_rate = 1 - len(place_misses) / places if places else 1.0
+    print(f"\n[transcripts] {len(expectations)} files, item errors {len(errors)}, emergency recall {recall:.1%} "
+          f"({emergencies - len(missed)}/{emergencies}), false alarms {len(alarms)}/{others}, "
+          f"address found {place_rate:.1%} ({places - len(place_misses)}/{places})")
+    assert not errors, f"{len(errors)} transcripts gave an error"
+    _check("transcripts", "test", "recall", recall >= EMERGENCY_RECALL, missed)
+    _check("transcripts", "test", "false_alarms", not others or len(alarms) / others <= EMERGENCY_FALSE_ALARMS,
+           alarms)
+    _check("transcripts", "test", "places", place_rate >= PLACE_FOUND, place_misses)
+

@@ -25,21 +25,23 @@ def sender(tracker: Tracker) -> tuple[str, str]:
 _TAG = re.compile(r"<[^<>]{0,200}>")
 
 
-def clean(text: str | None) -> str:
-    """What a resident typed, without control characters, HTML tags or runs of blanks."""
+def clean(text: str | None, limit: int | None = MAX_KEEP) -> str:
+    """What a resident typed, without control characters, HTML tags or runs of blanks; cut at
+    `limit` (None: whole, for checking a field's length before it is accepted)."""
     text = _TAG.sub("", str(text or ""))
     text = "".join(ch for ch in text if ch in "\n\t" or unicodedata.category(ch)[0] != "C")
-    return re.sub(r"\s+", " ", text).strip()[:MAX_KEEP]
+    text = re.sub(r"\s+", " ", text).strip()
+    return text if limit is None else text[:limit]
 
 
 def has_chinese(text: str | None) -> bool:
     return bool(re.search(r"[\u4e00-\u9fff]", text or ""))
 
 
-def latest_text(tracker: Tracker) -> str:
+def latest_text(tracker: Tracker, limit: int | None = MAX_KEEP) -> str:
     """The resident's last message, cleaned; button payloads (/intent{...}) give ''."""
     text = (tracker.latest_message or {}).get("text") or ""
-    return "" if text.startswith("/") else clean(text)
+    return "" if text.startswith("/") else clean(text, limit)
 
 
 def latest_intent(tracker: Tracker) -> str:

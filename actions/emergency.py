@@ -11,7 +11,7 @@ from actions import runtime, texts
 from actions.conversation import idempotency_key, latest_text, message_key, sender
 from bot.cases import OpenCase
 from bot.nlu.places import find_area
-from bot.nlu.urgency import HOTLINE_LABELS, detect_urgency
+from bot.nlu.urgency import HOTLINE_LABELS, detect_urgency, hotline_label
 
 log = logging.getLogger(__name__)
 
@@ -19,12 +19,15 @@ EMERGENCY = "security.emergency"
 DEFAULT_HOTLINE = "110"
 
 
-def handle_emergency(dispatcher: CollectingDispatcher, tracker: Tracker,
-                     text: str) -> list[EventType]:
-    """Shared by the report path and the fallback (an emergency the NLU did not catch)."""
-    urgency = detect_urgency(text)
-    hotlines = urgency.hotlines if urgency.is_emergency else (DEFAULT_HOTLINE,)
-    dispatcher.utter_message(text=texts.emergency(hotlines, HOTLINE_LABELS))
+def refer_emergency(dispatcher: CollectingDispatcher, tracker: Tracker, text: str,
+                    hotlines: tuple[str, ...] = (), turn_key: str | None = None) -> str | None:
+    """Say the number to call, then record a referred case; the case number, or None when the
+    case store failed (the number to call was said first either way)."""
+    if not hotlines:
+        urgency = detect_urgency(text)
+        hotlines = urgency.hotlines if urgency.is_emergency else (DEFAULT_HOTLINE,)
+    labels = {number: HOTLINE_LABELS.get(number) or hotline_label(number) for number in hotlines}
+    dispatcher.utter_message(text=texts.emergency(hotlines, labels))
     channel, address = sender(tracker)
     referral = f"紧急情况，已告知群众立即拨打{'、'.join(hotlines)}"
     try:
@@ -33,13 +36,22 @@ def handle_emergency(dispatcher: CollectingDispatcher, tracker: Tracker,
             text=text or "（紧急求助）", category=EMERGENCY,
             area=find_area(services.catalog, text), channel=channel, address=address,
             refer=referral, actor="chat", inline_ack=True,
-            idempotency_key=idempotency_key(tracker, tracker.get_slot("report_key")
-                                            or message_key(tracker))))
+            idempotency_key=idempotency_key(tracker, turn_key or message_key(tracker))))
     except Exception:  # noqa: BLE001 - the number to call was already given; never fail here
         log.exception("recording an emergency from %s failed", channel)
-        return [SlotSet("report_route", None)]
+        return None
     dispatcher.utter_message(text=texts.emergency_recorded(view.number))
-    return [SlotSet("case_number", view.number), SlotSet("report_route", None),
+    return view.number
+
+
+def handle_emergency(dispatcher: CollectingDispatcher, tracker: Tracker,
+                     text: str) -> list[EventType]:
+    """Shared by the report path and the fallback (an emergency the NLU did not catch)."""
+    number = refer_emergency(dispatcher, tracker, text,
+                             turn_key=tracker.get_slot("report_key") or message_key(tracker))
+    if number is None:
+        return [SlotSet("report_route", None)]
+    return [SlotSet("case_number", number), SlotSet("report_route", None),
             SlotSet("report_text", None), SlotSet("category", None), SlotSet("kind", None),
             SlotSet("category_options", None), SlotSet("report_key", None)]
 

@@ -64,15 +64,14 @@ class ActionInformNoContext(Action):
     """A bare detail ("在文化路12号") that answers no question. Right after a case was opened
     or an emergency recorded it belongs to that case; anywhere else we ask what it is about."""
 
-    ATTACH_AFTER = {"action_open_case", "action_emergency"}
+    ATTACH_AFTER = {"action_open_case", "action_emergency", "action_intercept"}
 
     def name(self) -> str:
         return "action_inform_no_context"
 
     def run(self, dispatcher, tracker, domain) -> list[EventType]:
         number, text = tracker.get_slot("case_number"), latest_text(tracker)
-        previous = tracker.get_last_event_for("action", exclude=["action_listen"]) or {}
-        if not (number and text and previous.get("name") in self.ATTACH_AFTER):
+        if not (number and text and self._follows_its_case(tracker, number)):
             dispatcher.utter_message(text=texts.INFORM_NO_CONTEXT)
             return []
         try:
@@ -88,6 +87,19 @@ class ActionInformNoContext(Action):
             return []
         dispatcher.utter_message(text=texts.detail_added(number, referred=referred))
         return []
+
+
+    def _follows_its_case(self, tracker, number: str) -> bool:
+        """Whether the action before this turn opened or recorded a case. An intercept answers
+        many things (a language, an emoji ...): only one that recorded a case counts."""
+        previous = tracker.get_last_event_for("action", exclude=["action_listen"]) or {}
+        if previous.get("name") not in self.ATTACH_AFTER:
+            return False
+        if previous.get("name") != "action_intercept":
+            return True
+        later = tracker.events[next(i for i, e in enumerate(tracker.events) if e is previous):]
+        return any(e.get("event") == "slot" and e.get("name") == "case_number"
+                   and e.get("value") == number for e in later)
 
 
 class ActionPrepareWithdraw(Action):

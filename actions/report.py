@@ -12,11 +12,14 @@ from rasa_sdk.events import EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions import runtime, texts
-from actions.conversation import (clean, entity, has_chinese, idempotency_key, informative,
-                                  latest_intent, latest_text, message_key, ranking, sender)
+from actions.contact import find_phone, only_a_phone
+from actions.conversation import (MAX_KEEP, clean, entity, has_chinese, idempotency_key,
+                                  informative, latest_intent, latest_text, message_key, ranking,
+                                  sender)
+from actions.intercept import intercepted
 from bot.cases import CaseError, OpenCase
 from bot.cases.messages import deadline_label
-from bot.cases.validation import normalize_phone
+from bot.cases.validation import MAX_SHORT
 from bot.nlu.places import find_area
 from bot.nlu.urgency import detect_urgency, mentions_emergency
 
@@ -42,7 +45,20 @@ _REFUSAL = re.compile(r"不留|不想留|不方便|不用|不要|匿名|保密|�
 _PLACE_LEAD = re.compile(r"^(?:就|是)?在|^(?:地址|地点|位置)(?:是|在)?[：:]?")
 _YES_NO = re.compile(r"(?:对|是|好|嗯|行|可以|没错|不对|不是|没有|确认)(?:的|啊|呀|了|吧)?[。！!.]*")
 _UNKNOWN_TIME = re.compile(r"不记得|记不清|不知道|不清楚|忘了")
-_PHONE_IN_TEXT = re.compile(r"(?:\+?86[- ]?)?1[3-9]\d[- ]?\d{4}[- ]?\d{4}|0\d{2,3}-?\d{7,8}")
+FORM_SLOTS = ("description", "place", "event_time", "contact")
+# The longest answer each field takes (the case store's limits: a place is a short field; the
+# time is folded into the case text, which takes 5,000 characters with the description).
+FIELD_LIMITS = {"description": MAX_KEEP, "place": MAX_SHORT, "event_time": 100,
+                "contact_name": 50}
+
+
+def too_long(field: str, value: str | None, dispatcher: CollectingDispatcher) -> bool:
+    """Refuse an answer longer than its field takes, naming the field, instead of cutting it."""
+    limit = FIELD_LIMITS.get(field)
+    if limit is None or len(value or "") <= limit:
+        return False
+    dispatcher.utter_message(text=texts.too_long(field, len(value or ""), limit))
+    return True
 
 
 def category_label(code: str | None) -> str | None:
@@ -92,6 +108,9 @@ class ActionCaptureReport(Action):
         events: list[EventType] = [SlotSet("report_text", text or None),
                                    SlotSet("report_key", message_key(tracker)),
                                    SlotSet("pending", None)]
+        phone, _ = find_phone(text)
+        if phone and tracker.get_slot("contact") in (None, phone):
+            events.append(SlotSet("contact", phone))      # "我电话139…，楼下很吵"
         if urgency.is_emergency or (ranked and ranked[0][0] == EMERGENCY
                                     and ranked[0][1] >= CLARIFY_BELOW):
             return events + category_events(EMERGENCY, options) + [
@@ -163,8 +182,18 @@ class ValidateReportForm(FormValidationAction):
             return [slot for slot in domain_slots if slot != "event_time"]
         return domain_slots
 
+    async def run(self, dispatcher, tracker, domain) -> list[EventType]:
+        if intercepted(tracker):
+            # The message was a fire, a crisis, a threat ... and has been answered: none of it
+            # is an answer to the form's question, which is asked again.
+            return undo_turn(tracker)
+        return await super().run(dispatcher, tracker, domain)
+
     def validate_description(self, value, dispatcher, tracker, domain) -> dict[str, Any]:
-        text = clean(value)
+        whole = clean(value, None)
+        if too_long("description", whole, dispatcher):
+            return {"description": None}
+        text = whole
         if not informative(text):
             dispatcher.utter_message(text=texts.TOO_SHORT)
             return {"description": None}
@@ -179,15 +208,23 @@ class ValidateReportForm(FormValidationAction):
         area = find_area(runtime.container().catalog, text)
         if area and not tracker.get_slot("area"):
             slots["area"] = area
+        phone, _ = find_phone(text)
+        if phone and not tracker.get_slot("contact"):
+            slots["contact"] = phone
         return slots
 
     def validate_place(self, value, dispatcher, tracker, domain) -> dict[str, Any]:
-        place = clean(value)[:200]
-        said = clean(latest_text(tracker))
-        if tracker.get_slot("requested_slot") == "place" and place and place in said:
+        place = clean(value, None)
+        said = latest_text(tracker, None)
+        asked = tracker.get_slot("requested_slot") == "place"
+        if asked and only_a_phone(said):
+            return phone_not_an_answer("place", said, dispatcher, tracker)
+        if asked and place and place in said:
             # The answer to "在什么地方？" is kept whole: "城关镇幸福里小区南门", not the
             # community entity "幸福里小区" found inside it.
-            place = _PLACE_LEAD.sub("", said)[:200] or place
+            place = _PLACE_LEAD.sub("", said) or place
+        if too_long("place", place, dispatcher):
+            return {"place": None}
         if len(place) < 2 or not has_chinese(place) or _YES_NO.fullmatch(place):
             dispatcher.utter_message(text=texts.PLACE_TOO_SHORT)
             return {"place": None}
@@ -198,10 +235,15 @@ class ValidateReportForm(FormValidationAction):
         return slots
 
     def validate_event_time(self, value, dispatcher, tracker, domain) -> dict[str, Any]:
-        when = clean(value)[:100]
-        said = clean(latest_text(tracker))
-        if tracker.get_slot("requested_slot") == "event_time" and when and when in said:
-            when = said[:100]     # "今年八月到十月", not the entity "十月" inside it
+        when = clean(value, None)
+        said = latest_text(tracker, None)
+        asked = tracker.get_slot("requested_slot") == "event_time"
+        if asked and only_a_phone(said):
+            return phone_not_an_answer("event_time", said, dispatcher, tracker)
+        if asked and when and when in said:
+            when = said           # "今年八月到十月", not the entity "十月" inside it
+        if too_long("event_time", when, dispatcher):
+            return {"event_time": None}
         if not when or _UNKNOWN_TIME.search(when):
             when = "记不清了"
         return {"event_time": when}
@@ -210,19 +252,48 @@ class ValidateReportForm(FormValidationAction):
         value = str(value or "").strip()
         if value == texts.ANONYMOUS or latest_intent(tracker) == "anonymous":
             return {"contact": texts.ANONYMOUS}
-        match = _PHONE_IN_TEXT.search(value.replace(" ", "")) if value else None
-        if match:
-            try:
-                return {"contact": normalize_phone(match.group(0).replace("-", "")
-                                                   if match.group(0).startswith("1")
-                                                   else match.group(0))}
-            except CaseError:
-                pass
+        phone, problem = find_phone(value)
+        if phone:
+            return {"contact": phone}
+        if problem:       # 12 or 16 digits: refused with the reason, never cut to 11
+            dispatcher.utter_message(text=problem)
+            return {"contact": None}
         if _REFUSAL.search(value):
             return {"contact": texts.ANONYMOUS}
         has_digits = any(ch.isdigit() for ch in value)
         dispatcher.utter_message(text=texts.INVALID_PHONE if has_digits else texts.PHONE_PLEASE)
         return {"contact": None}
+
+
+def phone_not_an_answer(field: str, said: str, dispatcher, tracker) -> dict[str, Any]:
+    """A phone number given when the time or the place was asked: not stored as the time or
+    the place; it becomes the contact when there is none, and the question is asked again."""
+    phone, problem = find_phone(said)
+    slots: dict[str, Any] = {field: None}
+    if phone and tracker.get_slot("contact") in (None, texts.ANONYMOUS, phone):
+        slots["contact"] = phone
+        dispatcher.utter_message(text=texts.PHONE_KEPT_AS_CONTACT)
+    elif phone:
+        dispatcher.utter_message(text=texts.PHONE_NOT_AN_ANSWER)
+    else:
+        dispatcher.utter_message(text=problem or texts.PHONE_NOT_AN_ANSWER)
+    return slots
+
+
+def undo_turn(tracker: Tracker) -> list[EventType]:
+    """Events that put the form's slots back as they were before the latest message."""
+    before: dict[str, Any] = {}
+    seen_user = False
+    for event in reversed(tracker.events):
+        if event.get("event") == "user":
+            seen_user = True
+        elif seen_user and event.get("event") == "slot" and event.get("name") in FORM_SLOTS:
+            before.setdefault(event["name"], event.get("value"))
+    changed = [name for name in tracker.slots_to_validate() if name in FORM_SLOTS]
+    requested = tracker.get_slot("requested_slot")
+    if requested in FORM_SLOTS and requested not in changed:
+        changed.append(requested)
+    return [SlotSet(name, before.get(name)) for name in changed]
 
 
 class AskSlot(Action, ABC):
@@ -311,7 +382,7 @@ class ActionOpenCase(Action):
         try:
             view = services.cases.open_case(request)
         except CaseError as exc:
-            dispatcher.utter_message(text=texts.open_failed(exc.zh))
+            dispatcher.utter_message(text=texts.open_failed(texts.case_error(exc)))
             return [SlotSet("pending", "confirm_report"), SlotSet("report_route", "wait")]
         except Exception:  # noqa: BLE001 - the resident gets a polite reply, we keep the slots
             log.exception("opening a case from %s failed", channel)
@@ -336,7 +407,7 @@ class ActionCorrectReport(Action):
     def run(self, dispatcher, tracker, domain) -> list[EventType]:
         catalog = runtime.container().catalog
         slots = dict(tracker.current_slot_values())
-        text = latest_text(tracker)
+        text = latest_text(tracker, None)
         updates: dict[str, Any] = {}
         if entity(tracker, "phone"):
             updates["contact"] = entity(tracker, "phone")
@@ -360,13 +431,14 @@ class ActionCorrectReport(Action):
             if said and len(said.group(1).strip()) >= 2:
                 updates[field] = said.group(1).strip()
         if "contact" in updates and updates["contact"] != texts.ANONYMOUS:
-            try:
-                updates["contact"] = normalize_phone(updates["contact"].replace(" ", "")
-                                                     .replace("-", "") if updates["contact"]
-                                                     .startswith(("1", "+")) else updates["contact"])
-            except CaseError:
-                dispatcher.utter_message(text=texts.INVALID_PHONE)
+            phone, problem = find_phone(updates["contact"])
+            if phone is None:
+                dispatcher.utter_message(text=problem or texts.INVALID_PHONE)
                 return [SlotSet("report_route", "wait")]
+            updates["contact"] = phone
+        for name, value in updates.items():
+            if isinstance(value, str) and too_long(name, value, dispatcher):
+                return [SlotSet("report_route", "wait")]      # nothing changed, still pending
         if "place" in updates:
             updates["area"] = find_area(catalog, updates["place"])
         if updates:

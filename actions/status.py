@@ -4,11 +4,14 @@ from __future__ import annotations
 import logging
 from datetime import datetime
 
+import re
+
 from rasa_sdk import Action
-from rasa_sdk.events import EventType, SlotSet
+from rasa_sdk.events import EventType, FollowupAction, SlotSet
 
 from actions import runtime, texts
-from actions.conversation import case_number_in, sender
+from actions.contact import find_phone, without_phone
+from actions.conversation import case_number_in, informative, latest_text, sender
 from bot.cases.messages import deadline_label
 
 log = logging.getLogger(__name__)
@@ -17,6 +20,16 @@ MALFORMED = "这个编号的格式好像不对。诉求编号是“日期-序号
 NOT_YOURS = ("没有查到您在这里提交的、编号为 {number} 的诉求。为保护隐私，这里只能查询您本人在本渠道提交的诉求；"
              "如果是通过电话或窗口反映的，请联系代理员查询。")
 NONE_YET = "您还没有在这里提交过诉求。有问题需要反映，直接告诉我就行。"
+_ASKS_STATUS = re.compile(r"进度|进展|怎么样了|咋样了|如何了|办了没|办好了|处理了[吗没]|查询|查一下|查查|"
+                          r"结果|回复了?[吗没]|有消息|消息了?[吗没]|诉求|编号|工单")
+
+
+def complaint_with_phone(text: str) -> bool:
+    """"我电话13912345678，楼下很吵": a phone number and a complaint, no question about a case.
+    Read as a status question by the NLU, it would drop the complaint."""
+    phone, _ = find_phone(text)
+    rest = without_phone(text)
+    return bool(phone) and informative(rest) and not _ASKS_STATUS.search(rest)
 
 
 def owned_number(tracker, dispatcher, use_slot: bool = True) -> tuple[str | None, bool]:
@@ -55,6 +68,9 @@ class ActionCaseStatus(Action):
         return "action_case_status"
 
     def run(self, dispatcher, tracker, domain) -> list[EventType]:
+        if case_number_in(tracker, use_slot=False) == (None, False) \
+                and complaint_with_phone(latest_text(tracker)):
+            return take_as_report(dispatcher, tracker, domain)
         try:
             number, handled = owned_number(tracker, dispatcher)
             if handled:
@@ -89,3 +105,14 @@ class ActionMyCases(Action):
             return []
         dispatcher.utter_message(text=texts.case_lines(views) if views else NONE_YET)
         return []
+
+
+def take_as_report(dispatcher, tracker, domain) -> list[EventType]:
+    """Capture the message as a new report and go on as the report rules would."""
+    from actions.report import ActionCaptureReport      # report imports nothing from here
+
+    events = ActionCaptureReport().run(dispatcher, tracker, domain)
+    route = next((e["value"] for e in reversed(events)
+                  if e.get("event") == "slot" and e.get("name") == "report_route"), None)
+    follow = {"form": "report_form", "describe": "report_form", "emergency": "action_emergency"}
+    return events + ([FollowupAction(follow[route])] if route in follow else [])

@@ -10,17 +10,20 @@ from rasa_sdk.events import EventType, FollowupAction, UserUtteranceReverted
 from actions import runtime, texts
 from actions.conversation import clean, idempotency_key, latest_text, message_key, sender
 from actions.emergency import handle_emergency
+from actions.intercept import EMERGENCY, assess
+from actions.language import TRADITIONAL, language_of
 from actions.status import my_cases
 from bot.cases import OpenCase
 from bot.cases.lifecycle import OPEN_STATES
 from bot.nlu.places import find_area
-from bot.nlu.urgency import detect_urgency
 
 log = logging.getLogger(__name__)
 
 NOT_UNDERSTOOD = ("抱歉，我没太明白您的意思。您可以直接说遇到的问题，比如“小区门口路灯坏了”，"
                   "或者发诉求编号查询进度。")
-STILL_NOT = "还是没能理解您的意思，真抱歉。要不要我帮您转给人工代理员？"
+STILL_NOT = "还是没能理解您的意思，真抱歉。要不要我帮您转给人工代理员？需要的话请点“转人工”或直接说“转人工”。"
+TRADITIONAL_HINT = ("抱歉，繁体字我有时看不太准，没能明白您的意思。麻烦您用简体中文再说一遍；"
+                    "也可以点“转人工”，代理员会看到您刚才说的话，再联系您。")
 WANTS_TO_REPORT = re.compile(r"投诉|反映|举报|报告|求助|反应|告状")
 OPEN = {s.value for s in OPEN_STATES}
 
@@ -88,7 +91,10 @@ def misunderstood_in_a_row(tracker) -> int:
 
 
 class ActionFallback(Action):
-    """1st miss: rephrase hint; 2nd: offer a human; 3rd: hand off. Emergencies always first.
+    """1st miss: rephrase hint; 2nd and later: offer a person (a button). Emergencies first.
+
+    A misunderstood message is never taken as consent: however many misses in a row, the
+    hand-off happens only when the resident asks for it (the button, or in words).
 
     Right after a message (NLU fallback) it reverts the misunderstood message, like Rasa's
     default fallback, so the conversation goes on from where it was. It is also the dialogue's
@@ -103,17 +109,16 @@ class ActionFallback(Action):
         text = latest_text(tracker)
         revert = [UserUtteranceReverted()] if tracker.latest_action_name == "action_listen" else []
         listen = [FollowupAction("action_listen")]
-        if detect_urgency(text).is_emergency:
+        if assess(text).level == EMERGENCY:
             return revert + handle_emergency(dispatcher, tracker, text) + listen
         misses = misunderstood_in_a_row(tracker)
         if WANTS_TO_REPORT.search(text) and misses < 3:
             # "我要投诉" says only that there is something: ask what it is.
             dispatcher.utter_message(text=texts.ASK_DESCRIPTION)
-        elif misses >= 3:
-            handoff(dispatcher, tracker)
-        elif misses == 2:
-            dispatcher.utter_message(text=STILL_NOT, buttons=[
-                {"title": "转人工", "payload": "/human_handoff"}])
+        elif language_of(text) == TRADITIONAL:
+            dispatcher.utter_message(text=TRADITIONAL_HINT, buttons=texts.HANDOFF_BUTTON)
+        elif misses >= 2:
+            dispatcher.utter_message(text=STILL_NOT, buttons=texts.HANDOFF_BUTTON)
         else:
             dispatcher.utter_message(text=NOT_UNDERSTOOD)
         return revert + listen

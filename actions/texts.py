@@ -160,3 +160,93 @@ ASK_SATISFACTION_BUTTONS = [
     {"title": "满意", "payload": '/rate_satisfied{"satisfaction": "满意"}'},
     {"title": "基本满意", "payload": '/rate_satisfied{"satisfaction": "基本满意"}'},
     {"title": "不满意", "payload": '/rate_unsatisfied{"satisfaction": "不满意"}'}]
+
+
+# ---------------------------------------------------------------- answered before anything else
+HANDOFF_BUTTON = [{"title": "转人工", "payload": "/human_handoff"}]
+CRISIS_SUMMARY = "紧急求助：请尽快联系群众"
+STILL_PENDING = {
+    "confirm_report": "您刚才要登记的事项还没有提交，等您方便时回复“确认”就能提交。",
+    "confirm_withdraw": "撤回的事还等您确认，方便时回复“确定撤回”或“不撤回”。",
+}
+ONLY_MANDARIN = ("抱歉，我目前只能用普通话（简体中文）交流，粤语和繁体字我还看不太准。麻烦您用普通话再说一遍遇到了什么问题；"
+                 "也可以点“转人工”，代理员会看到您刚才说的话，再联系您。紧急情况请直接拨打110、119或120。")
+ONLY_MANDARIN_EN = (
+    "Sorry, I can only help in Mandarin Chinese (普通话 / 简体中文) for now. Please write to me in "
+    "Chinese, or tap “转人工” and an agent will read what you wrote and contact you. In an "
+    "emergency call 110 (police), 119 (fire) or 120 (ambulance).\n"
+    "抱歉，我目前只能用普通话（简体中文）为您服务。请用中文告诉我遇到的问题；也可以点“转人工”，代理员会看到您刚才的话并联系您。")
+
+
+def crisis(hotline: str, number: str | None) -> str:
+    text = ("听到您这么说，我很担心您。您愿意说出来，我们就一定陪您一起想办法。\n"
+            f"如果您现在有伤害自己的念头，请马上拨打心理援助热线 {hotline}，有专业的人陪您聊；"
+            "情况危急请拨打 120 或 110。\n")
+    if number:
+        text += f"我已经为您登记了紧急求助（编号 {number}），代理员会尽快联系您；您说的其他难处，我们也会一起帮您跟进。\n"
+    else:
+        text += "我这边登记暂时没有成功，请点“转人工”或稍后再跟我说一次，我们一定找人联系您。\n"
+    return text + "要不要现在就转给人工代理员，跟您聊聊？"
+
+
+def crisis_note(hotline: str, reason: str) -> str:
+    why = f"（{reason}）" if reason else ""
+    return (f"【紧急·心理危机】群众在对话中流露轻生或自伤念头{why}，已告知心理援助热线{hotline}。"
+            "请立即通过本渠道或电话联系群众，必要时报警或联系120。")
+
+
+def threat(number: str | None) -> str:
+    recorded = (f"已记录在案（编号 {number}），并提请督办人员关注。" if number else "")
+    return ("请您先冷静一下。您说的话涉及他人的人身安全，我们不能当作普通诉求处理，" + recorded +
+            "\n如果有人正面临危险，请立即拨打 110。"
+            "\n您遇到的困难和不满，可以跟我具体说说，我们会依法依规帮您反映、跟进。")
+
+
+def threat_note(reason: str) -> str:
+    why = f"（{reason}）" if reason else ""
+    return ("【提请督办关注】群众在对话中扬言对他人或机关实施暴力" + why +
+            "，已告知110。请督办人员研判处置，必要时报警。")
+
+
+def consent_again(pending: str | None) -> tuple[str, list[dict]]:
+    """An emoji where a yes or no was asked: ask again in words, with the same buttons."""
+    head = "不好意思，我不能确定这个表情的意思。"
+    if pending == "confirm_report":
+        return (head + "登记内容没问题的话，请回复“确认”或点下面的按钮；要修改哪一项，直接告诉我就行。",
+                [{"title": "确认登记", "payload": "/affirm"}, {"title": "我要修改", "payload": "/correct"}])
+    if pending == "confirm_withdraw":
+        return (head + "确定要撤回，请点“确定撤回”；不撤回请点“不撤回”。",
+                [{"title": "确定撤回", "payload": "/affirm"}, {"title": "不撤回", "payload": "/deny"}])
+    if pending == "offer_errand":
+        return (head + "需要代办请点“帮我代办”，不需要请点“不用了”。",
+                [{"title": "帮我代办", "payload": "/affirm"}, {"title": "不用了", "payload": "/deny"}])
+    return head + "需要转人工的话，请点“转人工”或直接说“转人工”；有问题要反映，直接用文字告诉我就行。", HANDOFF_BUTTON
+
+
+# ---------------------------------------------------------------- answers that are refused
+FIELD_LABELS = {"description": "事项描述", "place": "地点", "event_time": "时间",
+                "contact_name": "姓名", "contact": "联系电话"}
+_FIELD_HINTS = {"description": "分几次说，或者只说最要紧的情况",
+                "place": "说个小区名、村组或路名门牌", "event_time": "说个大概的日子或时段",
+                "contact_name": "只说姓氏就行，比如“王先生”"}
+PHONE_KEPT_AS_CONTACT = "这个是电话号码吧？我已经把它记作您的联系电话了。"
+PHONE_NOT_AN_ANSWER = "这个看起来是电话号码，不像是我刚才问的内容。"
+# The case store's own words name no field ("内容过长（超过200字）"): these English heads do.
+_STORE_FIELDS = (("place", "地点"), ("summary", "事项摘要"), ("text", "事项描述"),
+                 ("name", "姓名"), ("malformed phone", "联系电话"))
+
+
+def too_long(field: str, length: int, limit: int) -> str:
+    label = FIELD_LABELS.get(field, field)
+    hint = _FIELD_HINTS.get(field)
+    return (f"{label}写得太长了（{length}字，最多{limit}字），这一项我先没有记上。"
+            f"请精简一下再告诉我{'，比如' + hint if hint else ''}。")
+
+
+def case_error(exc) -> str:
+    """The case store's refusal, with the field it is about."""
+    english = str(exc.args[0]) if exc.args else ""
+    for head, label in _STORE_FIELDS:
+        if english.startswith(head):
+            return f"{label}{exc.zh}"
+    return exc.zh

@@ -194,7 +194,9 @@ def test_contact_accepts_phones_and_refusals(chat, value, expected):
 def test_contact_rejects_a_malformed_number(chat):
     result, messages = validate("contact", "123456")
     assert result == {"contact": None}
-    assert texts(messages) == [replies.INVALID_PHONE]
+    assert texts(messages) == ["这个号码是6位数字，手机号应该是11位，请核对一下再发给我。"]
+    result, messages = validate("contact", "电话是 12-34")
+    assert result == {"contact": None} and texts(messages) == [replies.INVALID_PHONE]
 
 
 def test_contact_asks_again_plainly_when_no_number_was_given(chat):
@@ -342,3 +344,101 @@ def test_capture_latin_or_emoji_only_asks_what_is_wrong(chat):
 def test_place_must_say_something_real(chat):
     assert validate("place", "<script>alert(1)</script>")[0] == {"place": None}
     assert validate("place", "<b>幸福里</b>小区")[0] == {"place": "幸福里小区", "area": "S1P2"}
+
+
+# ------------------------------------------------------------------ the resident's words are kept
+@pytest.mark.parametrize("value", ["１３９１２３４５６７８", "我手机是１３９ １２３４ ５６７８", "+86 139-1234-5678"])
+def test_contact_in_full_width_or_spaced_digits_is_accepted(chat, value):
+    assert validate("contact", value) == ({"contact": "13912345678"}, [])
+
+
+@pytest.mark.parametrize("value, digits", [("139123456789", 12), ("1391234567890123", 16),
+                                           ("１３９１２３４５６７８９", 12)])
+def test_a_number_too_long_is_refused_with_the_reason_never_cut(chat, value, digits):
+    result, messages = validate("contact", value)
+    assert result == {"contact": None}
+    assert texts(messages) == [f"这个号码是{digits}位数字，手机号应该是11位，请核对一下再发给我。"]
+
+
+@pytest.mark.parametrize("slot", ["place", "event_time"])
+def test_a_phone_given_for_the_place_or_time_becomes_the_contact(chat, slot):
+    result, messages = validate(slot, "13912345678", slots={"requested_slot": slot})
+    assert result == {slot: None, "contact": "13912345678"}
+    assert texts(messages) == [replies.PHONE_KEPT_AS_CONTACT]
+    result, messages = validate(slot, "我电话是139 1234 5678", slots={"requested_slot": slot})
+    assert result == {slot: None, "contact": "13912345678"}
+
+
+def test_a_phone_for_the_place_when_the_contact_is_known_is_not_the_place(chat):
+    result, messages = validate("place", "13700001111",
+                                slots={"requested_slot": "place", "contact": "13912345678"})
+    assert result == {"place": None} and texts(messages) == [replies.PHONE_NOT_AN_ANSWER]
+
+
+def test_a_place_with_a_phone_in_it_is_still_a_place(chat):
+    said = "文化路28号，有事打13912345678"
+    result, _ = validate("place", said, slots={"requested_slot": "place"})
+    assert result["place"] == said
+
+
+@pytest.mark.parametrize("slot, limit", [("place", 200), ("event_time", 100), ("description", 4000)])
+def test_a_field_too_long_is_refused_when_given_naming_the_field(chat, slot, limit):
+    value = "幸福里小区" * (limit // 5 + 1)
+    result, messages = validate(slot, value, slots={"requested_slot": slot})
+    assert result == {slot: None}
+    assert texts(messages) == [replies.too_long(slot, len(value), limit)]
+    assert texts(messages)[0].startswith(replies.FIELD_LABELS[slot] + "写得太长了")
+
+
+def test_a_correction_too_long_is_refused_naming_the_field(chat):
+    place = "城西开发区" * 600          # 3,000 characters
+    tk = tracker(f"地址不对，应该是{place}", intent="correct", slots=FILLED)
+    events, messages = run(report.ActionCorrectReport(), tk)
+    assert events == [SlotSet("report_route", "wait")]       # nothing changed, still pending
+    assert texts(messages) == [replies.too_long("place", len(place), 200)]
+    assert texts(messages)[0].startswith("地点写得太长了（3000字，最多200字）")
+
+
+def test_a_correction_with_a_number_too_long_is_refused(chat):
+    tk = tracker("电话改成139123456789", intent="correct", slots=FILLED)
+    events, messages = run(report.ActionCorrectReport(), tk)
+    assert events == [SlotSet("report_route", "wait")]
+    assert texts(messages) == ["这个号码是12位数字，手机号应该是11位，请核对一下再发给我。"]
+
+
+def test_capture_takes_the_phone_inside_a_complaint_as_the_contact(chat):
+    text = "我电话１３９１２３４５６７８，楼下烧烤店天天半夜吵"
+    events, _ = run(report.ActionCaptureReport(), tracker(text, ranking=CLEAR))
+    assert SlotSet("contact", "13912345678") in events
+    assert SlotSet("description", text) in events and SlotSet("report_route", "form") in events
+
+
+def test_a_phone_and_a_complaint_read_as_a_status_question_is_a_report(chat):
+    from rasa_sdk.events import FollowupAction
+    from actions import status
+
+    text = "我电话13912345678，楼下很吵"
+    events, messages = run(status.ActionCaseStatus(), tracker(
+        text, intent="ask_status", ranking=CLEAR, entities=[("phone", "13912345678")]))
+    assert SlotSet("report_text", text) in events and SlotSet("contact", "13912345678") in events
+    assert SlotSet("report_route", "form") in events
+    assert events[-1] == FollowupAction("report_form")
+    assert texts(messages) == ["好的，您反映的是“环境保护／噪声扰民”方面的问题，我来帮您登记。"]
+
+
+@pytest.mark.parametrize("text", ["我电话13912345678，我的诉求办得怎么样了", "13912345678"])
+def test_a_phone_with_a_status_question_stays_a_status_question(chat, text):
+    from actions import status
+
+    events, messages = run(status.ActionCaseStatus(), tracker(text, intent="ask_status"))
+    assert texts(messages) == [status.NONE_YET] and events == []
+
+
+def test_open_failure_names_the_field(chat, monkeypatch):
+    from bot.cases.errors import InvalidInput
+
+    def refuse(request):
+        raise InvalidInput("place is longer than 200 characters", "内容过长（超过200字），请精简后再提交")
+    monkeypatch.setattr(chat.cases, "open_case", refuse)
+    _, messages = run(report.ActionOpenCase(), tracker("确认", intent="affirm", slots=FILLED))
+    assert texts(messages) == [replies.open_failed("地点内容过长（超过200字），请精简后再提交")]

@@ -117,7 +117,7 @@ def fallback_events(n: int) -> list[dict]:
     return [{"event": "user", "text": "x", "parse_data": {"intent": {"name": "nlu_fallback"}}}] * n
 
 
-def test_fallback_escalates_to_a_human(chat):
+def test_fallback_offers_a_human_but_never_takes_a_miss_as_consent(chat):
     action = support.ActionFallback()
     events, messages = run(action, tracker("啊吧啊吧", intent="nlu_fallback"))
     assert events == [UserUtteranceReverted(), FollowupAction("action_listen")]
@@ -126,10 +126,17 @@ def test_fallback_escalates_to_a_human(chat):
     events, messages = run(action, second)
     assert texts(messages) == [support.STILL_NOT]
     assert messages[0]["buttons"] == [{"title": "转人工", "payload": "/human_handoff"}]
-    third = tracker("啊吧啊吧", intent="nlu_fallback", events=fallback_events(2))
-    _, messages = run(action, third)
-    [view] = chat.cases.list_cases(channel="telegram", address="10001")
-    assert texts(messages) == [texts_module.handoff(view.number)]
+    for misses in (2, 5):          # "🕐" after the offer is a miss, not a yes: no case opened
+        later = tracker("🕐", intent="nlu_fallback", events=fallback_events(misses))
+        _, messages = run(action, later)
+        assert texts(messages) == [support.STILL_NOT]
+        assert messages[0]["buttons"] == [{"title": "转人工", "payload": "/human_handoff"}]
+    assert chat.cases.list_cases(channel="telegram", address="10001") == []
+
+
+def test_fallback_on_traditional_characters_says_so(chat):
+    _, messages = run(support.ActionFallback(), tracker("請問這個點樣處理", intent="nlu_fallback"))
+    assert texts(messages) == [support.TRADITIONAL_HINT]
 
 
 def test_fallback_catches_an_emergency(chat):

@@ -1,0 +1,205 @@
+"""Safety first, whatever the dialogue state: one check before any other handling.
+
+Rasa runs `action_validate_slot_mappings` after every user message, before any policy predicts
+anything — in a form, in a rating, pending a confirmation alike. `ActionFirstLook` is that
+action: it reads the message and sets the `intercept` slot when the message must be answered
+before anything else:
+
+  * ``emergency`` — fire, gas, injury, violence now: the number to call, a referred case;
+  * ``crisis``    — self-harm or suicide: the psychological-assistance hotline, a person on
+                    offer and an urgent case in the service center's queue;
+  * ``threat``    — violence threatened against people or offices: the 110 referral and a
+                    case flagged for supervisors (never the anonymity offer);
+  * ``language``  — English or Cantonese: an honest reply that we help in 普通话／简体中文;
+  * ``consent``   — an emoji where a yes or no was asked: never taken as either.
+
+`rasa_tools.policies.InterceptPolicy` then predicts `action_intercept` (`ActionIntercept`)
+ahead of every rule, story and form; it answers, clears the slot, and the conversation goes on
+where it was (an active form asks its question again, a pending confirmation stays pending).
+"""
+from __future__ import annotations
+
+import logging
+import re
+from dataclasses import dataclass
+
+from rasa_sdk import Action, Tracker
+from rasa_sdk.events import EventType, SlotSet
+from rasa_sdk.executor import CollectingDispatcher
+
+from actions import runtime, texts
+from actions.conversation import (idempotency_key, latest_intent, latest_text, message_key,
+                                  sender)
+from actions.emergency import refer_emergency
+from actions.language import CANTONESE, ENGLISH, language_of, simplified
+from bot.cases import OpenCase
+from bot.nlu import urgency as urgency_rules
+from bot.nlu.places import find_area
+
+log = logging.getLogger(__name__)
+
+SLOT = "intercept"
+ACTION = "action_intercept"
+EMERGENCY, CRISIS, THREAT, LANGUAGE, CONSENT = "emergency", "crisis", "threat", "language", "consent"
+DANGER = (EMERGENCY, CRISIS, THREAT)
+CRISIS_CATEGORY = "gov.service"          # the service center: people who can call back at once
+THREAT_CATEGORY = "security.public_order"
+CRISIS_HOTLINE = "12356"                 # only when the safety data names no number
+POLICE = "110"
+YES_NO_INTENTS = ("affirm", "deny", "human_handoff")
+_WORDS = re.compile(r"[\u3400-\u9fffA-Za-z0-9]")
+
+
+@dataclass(frozen=True)
+class Danger:
+    level: str                       # emergency | crisis | threat | urgent | normal
+    hotlines: tuple[str, ...] = ()
+    reason: str = ""
+    concerns: tuple[str, ...] = ()   # "self_harm", "threat": kept beside an emergency
+
+
+def assess(text: str | None) -> Danger:
+    """The safety rules' verdict on a message, read in simplified characters.
+
+    `bot.nlu.urgency.assess` (emergency, crisis, threat, urgent, normal, from the safety data
+    file) when it exists; `detect_urgency` (emergencies only) before it does."""
+    text = simplified(text)
+    rules = getattr(urgency_rules, "assess", None)
+    if rules is not None:
+        verdict = rules(text)
+        level = getattr(verdict, "level", None) or getattr(verdict, "kind", None) or "normal"
+        hotlines = tuple(getattr(verdict, "hotlines", None) or ())
+        if not hotlines and getattr(verdict, "hotline", None):
+            hotlines = (verdict.hotline,)
+        return Danger(str(level), hotlines, getattr(verdict, "reason", "") or "",
+                      tuple(getattr(verdict, "concerns", None) or ()))
+    found = urgency_rules.detect_urgency(text)
+    return Danger(found.level, tuple(found.hotlines), found.reason)
+
+
+def first_look(tracker: Tracker) -> str | None:
+    """What, if anything, must answer the latest message before the dialogue does."""
+    text = latest_text(tracker)
+    if not text:                     # a button payload: the resident chose, nothing to read
+        return None
+    level = assess(text).level
+    if level in DANGER:
+        return level
+    if language_of(text) in (ENGLISH, CANTONESE):
+        return LANGUAGE
+    if latest_intent(tracker) in YES_NO_INTENTS and not _WORDS.search(text):
+        return CONSENT               # 👍 🕐 ……: not a yes, not a no, not a request
+    return None
+
+
+def intercepted(tracker: Tracker) -> bool:
+    """Whether `action_intercept` already answered the latest user message."""
+    for event in reversed(tracker.events):
+        if event.get("event") == "user":
+            return False
+        if event.get("event") == "action" and event.get("name") == ACTION:
+            return True
+    return False
+
+
+class ActionFirstLook(Action):
+    """Runs after every user message (Rasa's `action_validate_slot_mappings`)."""
+
+    def name(self) -> str:
+        return "action_validate_slot_mappings"
+
+    def run(self, dispatcher, tracker, domain) -> list[EventType]:
+        try:
+            kind = first_look(tracker)
+        except Exception:  # noqa: BLE001 - the dialogue's own checks still run
+            log.exception("first look at a message failed")
+            kind = None
+        if kind is None and tracker.get_slot(SLOT) is None:
+            return []
+        return [SlotSet(SLOT, kind)]
+
+
+class ActionIntercept(Action):
+    """Answer what the first look flagged; the dialogue state is left as it was."""
+
+    def name(self) -> str:
+        return ACTION
+
+    def run(self, dispatcher, tracker, domain) -> list[EventType]:
+        kind, text = tracker.get_slot(SLOT), latest_text(tracker)
+        events: list[EventType] = [SlotSet(SLOT, None)]
+        if kind in DANGER:
+            danger = assess(text)
+            handler = {EMERGENCY: _emergency, CRISIS: _crisis, THREAT: _threat}[kind]
+            number = handler(dispatcher, tracker, text, danger)
+            if number and not tracker.get_slot("pending") and not tracker.active_loop.get("name"):
+                events.append(SlotSet("case_number", number))   # a detail said next joins it
+            if kind == EMERGENCY and "self_harm" in danger.concerns:
+                _crisis(dispatcher, tracker, text, danger)     # "我割腕了，血流了好多": 120 and 12356
+            if kind == EMERGENCY:
+                _still_pending(dispatcher, tracker)
+        elif kind == LANGUAGE:
+            english = language_of(text) == ENGLISH
+            dispatcher.utter_message(text=texts.ONLY_MANDARIN_EN if english else texts.ONLY_MANDARIN,
+                                     buttons=texts.HANDOFF_BUTTON)
+        elif kind == CONSENT:
+            question, buttons = texts.consent_again(tracker.get_slot("pending"))
+            dispatcher.utter_message(text=question, buttons=buttons)
+        return events
+
+
+def _emergency(dispatcher, tracker, text: str, danger: Danger) -> str | None:
+    return refer_emergency(dispatcher, tracker, text, danger.hotlines,
+                           turn_key=f"safety-{message_key(tracker)}")
+
+
+def _crisis(dispatcher, tracker, text: str, danger: Danger) -> str | None:
+    hotline = next((n for n in danger.hotlines if n not in ("110", "119", "120", "122")),
+                   None) or _crisis_hotline()
+    said = text
+    if tracker.get_slot("report_text") and tracker.get_slot("report_text") not in text:
+        said += f"\n（此前正在反映：{tracker.get_slot('report_text')}）"
+    number = _open_flagged(tracker, OpenCase(
+        text=said, category=CRISIS_CATEGORY, summary=texts.CRISIS_SUMMARY),
+        note=texts.crisis_note(hotline, danger.reason), key="crisis")
+    dispatcher.utter_message(text=texts.crisis(hotline, number), buttons=texts.HANDOFF_BUTTON)
+    return number
+
+
+def _crisis_hotline() -> str:
+    """The psychological-assistance hotline of the safety data (12356 unless the county says)."""
+    try:
+        return str(urgency_rules.load_rules().crisis_hotline or CRISIS_HOTLINE)
+    except Exception:  # noqa: BLE001 - older rules without a data file
+        return CRISIS_HOTLINE
+
+
+def _threat(dispatcher, tracker, text: str, danger: Danger) -> str | None:
+    number = _open_flagged(tracker, OpenCase(text=text, category=THREAT_CATEGORY),
+                           note=texts.threat_note(danger.reason), key="threat")
+    dispatcher.utter_message(text=texts.threat(number))
+    return number
+
+
+def _open_flagged(tracker, request: OpenCase, *, note: str, key: str) -> str | None:
+    """Open the case and put the flag for supervisors on it as an internal note."""
+    channel, address = sender(tracker)
+    try:
+        services = runtime.container()
+        request.area = find_area(services.catalog, request.text)
+        request.channel, request.address, request.actor = channel, address, "chat"
+        request.inline_ack = True
+        request.idempotency_key = idempotency_key(tracker, f"{key}-{message_key(tracker)}")
+        view = services.cases.open_case(request)
+        if not any(e.action == "note" for e in view.events):      # a retried turn: noted once
+            services.cases.act(view.number, "note", actor="chat", text=note)
+    except Exception:  # noqa: BLE001 - the hotline was (or will be) said anyway
+        log.exception("recording a %s message from %s failed", key, channel)
+        return None
+    return view.number
+
+
+def _still_pending(dispatcher: CollectingDispatcher, tracker: Tracker) -> None:
+    line = texts.STILL_PENDING.get(tracker.get_slot("pending") or "")
+    if line:
+        dispatcher.utter_message(text=line)

@@ -10,8 +10,8 @@ import yaml
 from bot.nlu.case_type import CASE_TYPES, DATA_FILE, CaseTypeModel, model, predict_case_type
 from bench.case_type import DEV_SET, measure, read_dev_set
 
-# A little below the figure bench/case_type.py prints (0.777 when this floor was set).
-DEV_SET_FLOOR = 0.76
+# A little below the figure bench/case_type.py prints (0.784 when this floor was set).
+DEV_SET_FLOOR = 0.77
 
 
 @pytest.mark.parametrize("text, expected", [

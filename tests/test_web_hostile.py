@@ -149,7 +149,7 @@ def _confirm_bodies(p: dict) -> list[tuple[str, object]]:
         ("corrections list", {"proposal": p, "corrections": ["x"]}),
         ("proposal string", {"proposal": "x"}),
         ("no proposal", {"corrections": {}}),
-        ("too many warnings", {"proposal": {**p, "warnings": ["w"] * 51}}),
+        ("too many warnings", {"proposal": {**p, "warnings": ["w"] * 101}}),
         ("phone object", {"proposal": p, "corrections": {"phone": {"n": 1}}}),
         ("deep", deep_corrections),
         ("surrogate in summary", json.dumps({"proposal": {**p, "summary": "\ud800"}})),
@@ -445,3 +445,81 @@ def _confirm_variants(p: dict, fields: list[str]):
         fresh = {**p, "text": f"{p['text']}（第{n}通）"}
         body["proposal"] = {**fresh, **body["proposal"]} if field.startswith("proposal.") else fresh
         yield field, body
+
+
+# --------------------------------------------------------------------------- what the page sends
+def _page_corrections(p: dict) -> dict:
+    """The corrections object exactly as static/intake.js builds it from the form."""
+    return {"summary": p["summary"], "category": p["category"]["code"], "area": p["area"],
+            "address": (p.get("place") or {}).get("address") or "", "phone": p["phone"],
+            "name": p["name"], "text": p["text"],
+            "urgency": {"level": p["urgency"]["level"], "hotline": p["urgency"].get("hotline")},
+            "referral": p["referral"] if p["urgency"]["level"] == "emergency" else None,
+            "merge_into": None}
+
+
+def test_every_real_form_transcript_round_trips_through_the_typed_bodies(client):
+    """What `POST /api/intake` answers must be accepted back by the confirm's request model:
+    a refusal may only come from the case rules (no phone, …), never from the body's bounds."""
+    from tests.intake_eval import DATA
+
+    paths = sorted(DATA.glob("*.txt"))
+    assert len(paths) >= 20
+    refused = []
+    for path in paths:
+        r = client.post("/api/intake", content=path.read_bytes(), headers={"content-type": "text/plain"})
+        if r.status_code != 200:
+            continue
+        p = r.json()
+        answer = client.post("/api/intake/confirm", json={"proposal": p, "corrections": _page_corrections(p)})
+        if answer.status_code != 200:
+            assert answer.status_code == 400 and answer.json()["code"] == "invalid", (path.name, answer.text)
+            refused.append(path.name)
+    assert len(refused) < len(paths) / 2, refused
+
+
+# --------------------------------------------------------------------------- headers, paths, cookies
+def test_hostile_headers_paths_and_cookies(app, container):
+    before = fingerprint(container.engine)
+    with TestClient(app, raise_server_exceptions=False) as anonymous:
+        answers = {
+            "utf-16 declared": anonymous.post("/api/intake/confirm", content=b"{}",
+                                              headers={"content-type": "application/json; charset=utf-16"}),
+            "jsonp": anonymous.post("/api/chat/message", content=b'{"text":"x"}',
+                                    headers={"content-type": "application/jsonp"}),
+            "no content type": anonymous.post("/api/intake/confirm", content=b'{"proposal": {}}'),
+            "multipart": anonymous.post("/api/intake/confirm", files={"f": ("a.json", b"{}")}),
+            "events without session": anonymous.get("/api/chat/events"),
+            "garbage cookie": anonymous.get("/api/chat/cases", headers={"cookie": ("jj_chat=" + "é" * 5000).encode()}),
+            "cookie with NUL escape": anonymous.get("/api/chat/updates", headers={"cookie": "jj_chat=%00"}),
+            "NUL in path": anonymous.get("/api/chat/cases/%00"),
+            "surrogate in path": anonymous.get("/api/chat/cases/%ED%A0%80"),
+            "long path": anonymous.get("/api/chat/cases/" + "9" * 5000),
+            "wrong method": anonymous.put("/api/intake/confirm", json={}),
+        }
+    expected = {"utf-16 declared": 415, "jsonp": 415, "no content type": 415, "multipart": 415,
+                "events without session": 401, "garbage cookie": 401, "cookie with NUL escape": 401,
+                "NUL in path": 401, "surrogate in path": 401, "long path": 401, "wrong method": 405}
+    assert {k: r.status_code for k, r in answers.items()} == expected
+    for response in answers.values():
+        assert_refused(response, (response.status_code,))
+    assert fingerprint(container.engine) == before
+
+
+def test_hostile_paths_with_a_session_are_404(client):
+    for number in ("%00", "%ED%A0%80", "9" * 5000, "..%2F..%2Fetc%2Fpasswd", "' OR 1=1 --"):
+        assert_refused(client.get(f"/api/chat/cases/{number}"), (404,))
+
+
+def test_a_non_ascii_operator_token_is_refused_not_a_crash(container):
+    from fastapi import FastAPI
+
+    from bot.web import intake_routes
+
+    bare = FastAPI()
+    bare.state.container = container
+    bare.include_router(intake_routes.router(token="s3cret"))
+    with TestClient(bare, raise_server_exceptions=False) as http:
+        r = http.post("/api/intake", content=NOISE.encode(),
+                      headers={"authorization": "Bearer 秘密".encode()})
+        assert_refused(r, (401,))

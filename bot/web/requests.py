@@ -15,8 +15,8 @@ from __future__ import annotations
 import unicodedata
 from typing import Annotated, Any, Literal, TypeVar
 
-from pydantic import (AfterValidator, BaseModel, ConfigDict, Field, StrictBool, StrictFloat,
-                      StrictInt, StrictStr, ValidationError)
+from pydantic import (AfterValidator, BaseModel, ConfigDict, Field, StrictFloat, StrictInt,
+                      StrictStr, ValidationError)
 
 from bot.cases.validation import MAX_SHORT, MAX_TEXT
 from bot.web.config import MAX_MESSAGE
@@ -43,7 +43,6 @@ def Text(limit: int):      # noqa: N802 - reads as a type in annotations
 Short = Text(MAX_SHORT)
 Code = Text(64)
 Id = Annotated[StrictInt, Field(ge=1, le=MAX_ID)]
-Scalar = StrictStr | StrictInt | StrictFloat | StrictBool | None
 Display = Annotated[dict[str, Any], Field(max_length=50)]       # shown, never used to open a case
 
 
@@ -68,7 +67,7 @@ class Urgency(BaseModel):
     level: Code | None = None
     hotline: Annotated[StrictStr, Field(max_length=16)] | None = None
     hotlines: Annotated[list[Annotated[StrictStr, Field(max_length=16)]], Field(max_length=10)] = []
-    reason: Short | None = None
+    reason: Text(1000) | None = None
 
 
 class Category(BaseModel):
@@ -83,10 +82,10 @@ class Category(BaseModel):
 class Place(BaseModel):
     model_config = ConfigDict(extra="ignore", strict=True)
     area: Code | None = None
-    area_name: Short | None = None
-    address: Short | None = None
-    landmark: Short | None = None
-    matched: Scalar = None
+    area_name: Text(MAX_TEXT) | None = None      # a correction must bring it within MAX_SHORT
+    address: Text(MAX_TEXT) | None = None
+    landmark: Text(MAX_TEXT) | None = None
+    matched: Any = None
 
 
 class ProposalBody(BaseModel):
@@ -96,7 +95,7 @@ class ProposalBody(BaseModel):
     id: Short = "web"
     source: Short = "web"
     key: Short | None = None
-    summary: Short
+    summary: Text(MAX_TEXT)          # a correction must bring it within MAX_SHORT
     text: Text(MAX_TEXT)
     category: Category | Code
     kind: Literal["demand", "errand", "petition", "consult"] | None = None
@@ -106,14 +105,14 @@ class ProposalBody(BaseModel):
     phone: Annotated[StrictStr, Field(max_length=40)] | None = None
     phone_detail: Display | None = None
     phone_tail: Annotated[StrictStr, Field(max_length=8)] | None = None
-    other_phones: Annotated[list[Annotated[StrictStr, Field(max_length=40)]], Field(max_length=20)] = []
+    other_phones: Annotated[list[Annotated[StrictStr, Field(max_length=40)]], Field(max_length=100)] = []
     name: Annotated[StrictStr, Field(max_length=50)] | None = None
     incident_time: Display | None = None
     urgency: Urgency | None = None
     referral: Text(MAX_TEXT) | None = None
-    case_numbers: Annotated[list[Code], Field(max_length=20)] = []
+    case_numbers: Annotated[list[Code], Field(max_length=200)] = []
     duplicates: Annotated[list[Display], Field(max_length=50)] = []
-    warnings: Annotated[list[Short], Field(max_length=50)] = []
+    warnings: Annotated[list[Text(MAX_TEXT)], Field(max_length=100)] = []
 
 
 class Corrections(_Body):

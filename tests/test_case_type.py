@@ -54,3 +54,11 @@ def test_accuracy_on_the_real_development_set():
     assert result["n"] > 10000
     assert result["accuracy"] >= DEV_SET_FLOOR, result["per_kind"]
     assert all(figures["accuracy"] >= 0.65 for figures in result["per_kind"].values())
+
+
+def test_fast_scoring_reproduces_the_fitted_model():
+    vectorizer, svm = model()._sklearn
+    texts = ["请问居住证到期了去哪里续办？", "楼下  很吵\n\n投诉多次 ABC abc", "", "表扬表扬表扬"]
+    expected = svm.decision_function(vectorizer.transform(texts))
+    for text, row in zip(texts, expected):
+        assert model()._scores(text) == pytest.approx([float(v) for v in row], abs=1e-9)

@@ -9,6 +9,7 @@ Measured on the real development set by `bench/case_type.py` (see docs there).
 """
 from __future__ import annotations
 
+import math
 import re
 import threading
 from dataclasses import dataclass
@@ -38,6 +39,7 @@ _CUES = [
     ("表扬", 1.0, r"表扬|点赞|感谢.{0,30}(?:帮|解决|办)"),
 ]
 _CUE_PATTERNS = [(t, w, re.compile(p)) for t, w, p in _CUES]
+_WHITESPACE = re.compile(r"\s\s+")    # what sklearn's char analyzer collapses
 
 
 @dataclass(frozen=True)
@@ -56,22 +58,48 @@ class CaseTypeModel:
             raise ValueError(f"unknown case types in training data: {sorted(unknown)}")
         texts = [t for label in examples for t in examples[label]]
         labels = [label for label in examples for _ in examples[label]]
-        self._vectorizer = TfidfVectorizer(analyzer="char", ngram_range=(1, 2), sublinear_tf=True)
-        self._svm = LinearSVC(C=1.0).fit(self._vectorizer.fit_transform(texts), labels)
-        self._classes = [str(c) for c in self._svm.classes_]
+        vectorizer = TfidfVectorizer(analyzer="char", ngram_range=(1, 2), sublinear_tf=True)
+        svm = LinearSVC(C=1.0).fit(vectorizer.fit_transform(texts), labels)
+        self._classes = [str(c) for c in svm.classes_]
+        # Scoring one text through sklearn costs about a millisecond of overhead; the case
+        # service scores every case it opens, so the fitted model is kept as plain dicts:
+        # n-gram → (idf, per-class weights). `_scores` reproduces decision_function exactly.
+        coef = svm.coef_.T
+        self._weights = {gram: (float(vectorizer.idf_[i]), tuple(float(w) for w in coef[i]))
+                         for gram, i in vectorizer.vocabulary_.items()}
+        self._intercept = tuple(float(b) for b in svm.intercept_)
+        self._sklearn = (vectorizer, svm)   # kept for tests that compare the two paths
 
     @classmethod
     def from_file(cls, path: Path = DATA_FILE) -> "CaseTypeModel":
         data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
         return cls({str(k): [str(s) for s in v] for k, v in data.items()})
 
+    def _scores(self, text: str) -> list[float]:
+        """TF-IDF (sublinear tf, L2-normalised) of the character 1- and 2-grams · weights."""
+        text = _WHITESPACE.sub(" ", text.lower())
+        counts: dict[str, int] = {}
+        for n in (1, 2):
+            for i in range(len(text) - n + 1):
+                gram = text[i:i + n]
+                counts[gram] = counts.get(gram, 0) + 1
+        features = []
+        for gram, count in counts.items():
+            known = self._weights.get(gram)
+            if known is not None:
+                features.append(((1.0 + math.log(count)) * known[0], known[1]))
+        norm = math.sqrt(sum(value * value for value, _ in features)) or 1.0
+        scores = list(self._intercept)
+        for value, weights in features:
+            value /= norm
+            for k, weight in enumerate(weights):
+                scores[k] += value * weight
+        return scores
+
     def predict_many(self, texts: list[str]) -> list[TypePrediction]:
-        if not texts:
-            return []
-        decisions = self._svm.decision_function(self._vectorizer.transform(texts))
         out = []
-        for text, row in zip(texts, decisions):
-            scores = dict(zip(self._classes, (float(v) for v in row)))
+        for text in texts:
+            scores = dict(zip(self._classes, self._scores(text)))
             for label, weight, pattern in _CUE_PATTERNS:
                 if label in scores and pattern.search(text):
                     scores[label] += CUE_WEIGHT * weight

@@ -52,6 +52,7 @@ test: deps model
 bench: deps db model
 	$(APP)/bin/python -m bench.cases
 	$(APP)/bin/python -m bench.nlu
+	$(APP)/bin/python -m bench.case_type
 	$(APP)/bin/python -m bench.train_history
 	$(APP)/bin/python -m bench.intake
 	$(APP)/bin/python -m bench.telegram_webhook

@@ -17,7 +17,8 @@ from sqlalchemy import create_engine
 from bot.cases import OpenCase
 from bot.web.relay import NOT_KEPT_REPLY
 from tests.conftest import make_container
-from tests.web_doors import StubGateway, cookie_header, fingerprint, make_app
+from bot.web.sessions import COOKIE
+from tests.web_doors import StubGateway, cookie_header, fingerprint, make_app, session_cookie
 from tests.web_support import live_server
 
 NOISE = "话务员：您好。\n市民：我是文化路社区的，楼下烧烤店天天吵到凌晨两点。姓王，电话13812345678。"
@@ -523,3 +524,51 @@ def test_a_non_ascii_operator_token_is_refused_not_a_crash(container):
         r = http.post("/api/intake", content=NOISE.encode(),
                       headers={"authorization": "Bearer 秘密".encode()})
         assert_refused(r, (401,))
+
+
+def test_which_database_errors_are_outages(tmp_path):
+    """Locked, read-only and gone are outages (503); a constraint violation is a bug (500)."""
+    from sqlalchemy import exc as sa_exc
+    from sqlalchemy import text as sql
+
+    from bot.web.errors import is_database_unavailable
+
+    path = tmp_path / "lock.db"
+    engine = create_engine(f"sqlite:///{path}", connect_args={"timeout": 0.1})
+    with engine.begin() as conn:
+        conn.execute(sql("create table t (id integer primary key)"))
+    holder = sqlite3.connect(path)
+    holder.execute("BEGIN EXCLUSIVE")
+    try:
+        with pytest.raises(sa_exc.OperationalError) as locked:
+            with engine.begin() as conn:
+                conn.execute(sql("insert into t values (1)"))
+    finally:
+        holder.rollback()
+        holder.close()
+    assert "locked" in str(locked.value) and is_database_unavailable(locked.value)
+    with engine.begin() as conn:
+        conn.execute(sql("insert into t values (1)"))
+    with pytest.raises(sa_exc.IntegrityError) as duplicate:
+        with engine.begin() as conn:
+            conn.execute(sql("insert into t values (1)"))
+    assert not is_database_unavailable(duplicate.value)
+    engine.dispose()
+
+
+def test_the_event_stream_starts_without_the_inbox_when_the_database_is_gone(container, tmp_path):
+    gone = create_engine("sqlite://", creator=lambda: sqlite3.connect(
+        f"file:{tmp_path / 'missing' / 'no.db'}?mode=ro", uri=True, check_same_thread=False))
+    app = make_app(container)
+    app.state.chat.store.engine = gone
+    cookie = session_cookie(app)
+    sid = app.state.chat.tokens.verify(cookie)
+    with live_server(app) as base, httpx.Client(base_url=base, timeout=10,
+                                                headers={"cookie": f"{COOKIE}={cookie}"}) as http:
+        with http.stream("GET", "/api/chat/events") as stream:
+            assert stream.status_code == 200
+            lines = stream.iter_lines()
+            assert next(lines) == "retry: 2000"
+            app.state.chat.hub.publish(sid, {"id": 7, "kind": "update", "text": "您的诉求已签收"})
+            received = [next(lines) for _ in range(3)]
+    assert received[:2] == ["", "id: 7"] or received[:2] == ["id: 7", "event: update"], received

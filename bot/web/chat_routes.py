@@ -8,6 +8,7 @@ from dataclasses import dataclass
 
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse, Response, StreamingResponse
+from sqlalchemy.exc import SQLAlchemyError
 
 from bot.cases.errors import CaseNotFound, InvalidInput
 from bot.cases.service import CaseService
@@ -15,7 +16,7 @@ from bot.cases.validation import clean_text
 from bot.web import resident
 from bot.web import jsonsafe, schema
 from bot.web.config import MAX_BODY, MAX_MESSAGE, WebSettings
-from bot.web.errors import WebError, error_response  # noqa: F401 - error_response re-exported
+from bot.web.errors import WebError, error_response, is_database_unavailable  # noqa: F401
 from bot.web.hub import CLOSED, Hub
 from bot.web.ratelimit import MessageLimiter
 from bot.web.relay import Relay, looks_like_markup
@@ -124,7 +125,17 @@ async def _stream(request: Request, chat: Chat, sid: str):
     pushes; the page de-duplicates by id and acknowledges what it showed."""
     async with chat.hub.subscribe(sid) as queue:
         yield "retry: 2000\n\n"
-        for item in await asyncio.to_thread(chat.store.undelivered, sid):
+        try:
+            waiting = await asyncio.to_thread(chat.store.undelivered, sid)
+        except SQLAlchemyError as exc:
+            if not is_database_unavailable(exc):
+                raise
+            # The stream has started: say nothing of it; live pushes still come, and the
+            # page fetches /api/chat/updates again when it reconnects.
+            log.warning("chat stream without the inbox (database unavailable): %s",
+                        str(exc).splitlines()[0][:160])
+            waiting = []
+        for item in waiting:
             yield _event(item)
         while True:
             try:

@@ -162,7 +162,7 @@ def test_numbers_come_from_the_data_and_a_county_can_change_them(tmp_path):
 
 def test_a_pattern_that_matches_everything_is_refused(tmp_path):
     text = (ROOT / "data" / "safety.yml").read_text(encoding="utf-8")
-    (tmp_path / "safety.yml").write_text(text.replace("'被困|", "'|被困|", 1), encoding="utf-8")
+    (tmp_path / "safety.yml").write_text(text.replace("- '隐患|", "- '|隐患|", 1), encoding="utf-8")
     with pytest.raises(ValueError, match="empty string"):
         load_rules(tmp_path)
 

@@ -34,9 +34,15 @@ ADDRESS_SLACK = 6
 CRISIS_LABELS = {"self_harm": "self_harm", "crisis": "self_harm", "suicide": "self_harm", "threat": "threat"}
 NONE_LABELS = {"none", "normal", "not_emergency", "near_miss", "no"}
 
-# Figures measured on the test halves after tuning on dev. A target a half misses is marked
-# here with its figure (xfail, not strict) and reported; the targets themselves never move.
-KNOWN_SHORTFALLS: dict[tuple[str, str, str], str] = {}
+# Figures measured on the test halves after tuning on dev (2026-12-02). A target a half misses
+# is marked here with its figure (xfail, not strict) and reported; the targets never move.
+KNOWN_SHORTFALLS: dict[tuple[str, str, str], str] = {
+    ("urgency", "test", "recall"): "emergency recall 78.4% (69/88) on the test half, target 100%",
+    ("urgency", "test", "false_alarms"): "false alarms 11.8% (10/85) on the test half, target at most 5%",
+    ("crisis", "test", "recall"): "crisis/threat recall 74.1% (43/58: self-harm 23/32, threats 20/26), target 100%",
+    ("transcripts", "test", "recall"): "emergency recall 81.8% (9/11) on the blind transcripts, target 100%",
+    ("transcripts", "test", "places"): "address found 81.5% (22/27) on the blind transcripts, target 85%",
+}
 
 
 def _items(name: str, half: str) -> list[dict]:
@@ -50,21 +56,28 @@ def _items(name: str, half: str) -> list[dict]:
     return items
 
 
-def _check(name: str, half: str, metric: str, ok: bool, misses: list) -> None:
-    # The dev half names what it missed; the test half only counts, so that nobody tunes on it
-    # (not even through a traceback: the list never reaches the frame that fails).
-    _verdict(name, half, metric, ok, repr(misses) if half == "dev" else f"{len(misses)} items")
+def _judge(name: str, half: str, checks: list[tuple[str, bool, list]]) -> None:
+    """Every target of one set at once: an unknown shortfall fails, a known one is xfail.
+    The dev half names what it missed; the test half only counts, so that nobody tunes on
+    it (not even through a traceback: the lists never reach the frame that fails)."""
+    failed = [(metric, repr(misses) if half == "dev" else f"{len(misses)} items")
+              for metric, ok, misses in checks if not ok]
+    _verdict(name, half, failed)
 
 
-def _verdict(name: str, half: str, metric: str, ok: bool, detail: str) -> None:
-    shortfall = KNOWN_SHORTFALLS.get((name, half, metric))
-    if shortfall and not ok:
-        pytest.xfail(shortfall)
-    assert ok, f"{name}_{half} {metric}: {detail}"
+def _verdict(name: str, half: str, failed: list[tuple[str, str]]) -> None:
+    unknown = [f"{metric}: {detail}" for metric, detail in failed if (name, half, metric) not in KNOWN_SHORTFALLS]
+    assert not unknown, f"{name}_{half} " + "; ".join(unknown)
+    if failed:
+        pytest.xfail("; ".join(KNOWN_SHORTFALLS[(name, half, metric)] for metric, _ in failed))
 
 
 def _norm(text: str | None) -> str:
     return re.sub(r"[\s，,。.、·:：;；!！?？\"“”'‘’]", "", text or "")
+
+
+def _digits(value) -> str:
+    return re.sub(r"\D", "", str(value)) if value else ""
 
 
 def address_found(expected: str | None, got: str | None) -> bool:
@@ -94,8 +107,8 @@ def test_emergencies(half):
     print(f"\n[urgency_{half}] emergency recall {recall:.1%} ({len(emergencies) - len(missed)}/{len(emergencies)}), "
           f"false alarms {false_alarms:.1%} ({len(alarms)}/{len(others)}), "
           f"first number as the author's {same_number}/{with_number}")
-    _check("urgency", half, "recall", recall >= EMERGENCY_RECALL, missed)
-    _check("urgency", half, "false_alarms", false_alarms <= EMERGENCY_FALSE_ALARMS, alarms)
+    _judge("urgency", half, [("recall", recall >= EMERGENCY_RECALL, missed),
+                             ("false_alarms", false_alarms <= EMERGENCY_FALSE_ALARMS, alarms)])
 
 
 # ---------------------------------------------------------------------- crisis and threats
@@ -117,8 +130,8 @@ def test_crisis_and_threats(half):
         of_kind = [i for i in flagged if CRISIS_LABELS[i["label"]] == kind]
         got = sum(1 for i in of_kind if kind in assess(i["text"]).concerns)
         print(f"    {kind}: {got}/{len(of_kind)}")
-    _check("crisis", half, "recall", recall >= CRISIS_RECALL, missed)
-    _check("crisis", half, "false_alarms", false_alarms <= CRISIS_FALSE_ALARMS, alarms)
+    _judge("crisis", half, [("recall", recall >= CRISIS_RECALL, missed),
+                            ("false_alarms", false_alarms <= CRISIS_FALSE_ALARMS, alarms)])
 
 
 def test_crisis_replies_carry_the_hotline_and_a_person():
@@ -146,7 +159,7 @@ def test_places(half):
             misses.append((expected, got, item["text"]))
     rate = 1 - len(misses) / len(items)
     print(f"\n[places_{half}] address found {rate:.1%} ({len(items) - len(misses)}/{len(items)})")
-    _check("places", half, "found", rate >= PLACE_FOUND, misses)
+    _judge("places", half, [("found", rate >= PLACE_FOUND, misses)])
 
 
 def test_address_found_is_neither_too_strict_nor_too_loose():
@@ -188,6 +201,7 @@ def test_blind_transcripts():
     folder = BLIND / "transcripts"
     expectations = _transcript_expectations()
     errors, emergencies, missed, alarms, others, places, place_misses = [], 0, [], [], 0, 0, []
+    phones = phone_right = 0
     for name, want in expectations:
         candidates = [folder / name] + sorted(folder.glob(f"{name}.*"))
         path = next((p for p in candidates if p.is_file()), None)
@@ -204,7 +218,13 @@ def test_blind_transcripts():
             except Exception:  # noqa: BLE001 - an internal error is counted, its text not shown
                 errors.append(f"{name} (internal error)")
                 continue
-            label = str(want.get("urgency") or want.get("label") or "")
+            if isinstance(want.get("emergency"), bool):
+                label = "emergency" if want["emergency"] else "not_emergency"
+            else:
+                label = str(want.get("urgency") or want.get("label") or "")
+            if want.get("phone") is not None or "phone" in want:
+                phones += 1
+                phone_right += _digits(found.phone.number if found.phone else None) == _digits(want.get("phone"))
             if label == "emergency":
                 emergencies += 1
                 if found.urgency.level != "emergency":
@@ -221,10 +241,11 @@ def test_blind_transcripts():
     place_rate = 1 - len(place_misses) / places if places else 1.0
     print(f"\n[transcripts] {len(expectations)} files, item errors {len(errors)}, emergency recall {recall:.1%} "
           f"({emergencies - len(missed)}/{emergencies}), false alarms {len(alarms)}/{others}, "
-          f"address found {place_rate:.1%} ({places - len(place_misses)}/{places})")
+          f"address found {place_rate:.1%} ({places - len(place_misses)}/{places}), "
+          f"phone {phone_right}/{phones}")
     assert not errors, f"{len(errors)} transcripts gave an error"
-    _check("transcripts", "test", "recall", recall >= EMERGENCY_RECALL, missed)
-    _check("transcripts", "test", "false_alarms", not others or len(alarms) / others <= EMERGENCY_FALSE_ALARMS,
-           alarms)
-    _check("transcripts", "test", "places", place_rate >= PLACE_FOUND, place_misses)
+    _judge("transcripts", "test", [
+        ("recall", recall >= EMERGENCY_RECALL, missed),
+        ("false_alarms", not others or len(alarms) / others <= EMERGENCY_FALSE_ALARMS, alarms),
+        ("places", place_rate >= PLACE_FOUND, place_misses)])
 

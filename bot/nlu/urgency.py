@@ -143,6 +143,7 @@ class Rules:
     figurative: re.Pattern
     third_party: re.Pattern
     intent: re.Pattern
+    handled: re.Pattern
     threat_with_intent: re.Pattern
 
     def label(self, number: str) -> str:
@@ -213,7 +214,7 @@ def _load(directory: str, _m1: float, _m2: float) -> Rules:
         hazard=_compile(doc["hazard"], "hazard"),
         **{key: _compile(mods[key], key) for key in ("negation", "feared", "hypothetical_after", "past",
                                                       "now", "habitual", "cancel", "figurative", "third_party",
-                                                      "intent")})
+                                                      "intent", "handled")})
 
 
 # ====================================================================== assessment
@@ -246,7 +247,7 @@ class _Found:
 
 def _emergencies(text: str, rules: Rules) -> _Found:
     found = _Found()
-    text_past = bool(rules.past.search(text)) and not rules.now.search(text)
+    text_past = bool(rules.past.search(text) or rules.handled.search(text)) and not rules.now.search(text)
     # A long letter tells of problems; an emergency in it is said with a word of now nearby.
     letter = len(text) > LETTER_CHARS
     for rule in rules.emergency:

@@ -8,7 +8,7 @@ from rasa_sdk.events import EventType, SlotSet
 
 from actions import runtime, texts
 from actions.conversation import clean, latest_intent, latest_text
-from actions.status import my_cases, owned_number
+from actions.status import complaint_with_phone, my_cases, owned_number, take_as_report
 from bot.cases import CaseError, Rating
 from bot.cases.lifecycle import OPEN_STATES
 from bot.cases.messages import withdrawn
@@ -72,6 +72,8 @@ class ActionInformNoContext(Action):
     def run(self, dispatcher, tracker, domain) -> list[EventType]:
         number, text = tracker.get_slot("case_number"), latest_text(tracker)
         if not (number and text and self._follows_its_case(tracker, number)):
+            if complaint_with_phone(text):      # "我电话139…，楼下很吵": a report, not a detail
+                return take_as_report(dispatcher, tracker, domain)
             dispatcher.utter_message(text=texts.INFORM_NO_CONTEXT)
             return []
         try:

@@ -87,7 +87,8 @@ def first_look(tracker: Tracker) -> str | None:
         return level
     if language_of(text) in (ENGLISH, CANTONESE):
         return LANGUAGE
-    if latest_intent(tracker) in YES_NO_INTENTS and not _WORDS.search(text):
+    if not _WORDS.search(text) and (tracker.get_slot("pending")
+                                    or latest_intent(tracker) in YES_NO_INTENTS):
         return CONSENT               # 👍 🕐 ……: not a yes, not a no, not a request
     return None
 

@@ -8,7 +8,7 @@ from datetime import datetime
 from typing import Any
 
 from rasa_sdk import Action, FormValidationAction, Tracker
-from rasa_sdk.events import EventType, SlotSet
+from rasa_sdk.events import EventType, FollowupAction, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions import runtime, texts
@@ -45,6 +45,8 @@ _REFUSAL = re.compile(r"不留|不想留|不方便|不用|不要|匿名|保密|�
 _PLACE_LEAD = re.compile(r"^(?:就|是)?在|^(?:地址|地点|位置)(?:是|在)?[：:]?")
 _YES_NO = re.compile(r"(?:对|是|好|嗯|行|可以|没错|不对|不是|没有|确认)(?:的|啊|呀|了|吧)?[。！!.]*")
 _UNKNOWN_TIME = re.compile(r"不记得|记不清|不知道|不清楚|忘了")
+_CORRECTION = re.compile(r"^(?:不对|错了|不是|等一下|等等)?[，,。\s]*(?:地址|地点|位置|时间|日期|电话|手机|号码|"
+                         r"联系方式|事项|内容|分类)(?:也)?(?:不对|错了|写错了|有误|弄错了|要改|改一下|改成|改为|应该是)")
 FORM_SLOTS = ("description", "place", "event_time", "contact")
 # The longest answer each field takes (the case store's limits: a place is a short field; the
 # time is folded into the case text, which takes 5,000 characters with the description).
@@ -95,6 +97,10 @@ class ActionCaptureReport(Action):
     def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
             domain: dict) -> list[EventType]:
         text = latest_text(tracker)
+        if tracker.get_slot("pending") == "confirm_report" and _CORRECTION.search(text):
+            # "地址不对，应该是……" read as a new report: it corrects the one being confirmed.
+            return ActionCorrectReport().run(dispatcher, tracker, domain) + [
+                FollowupAction("action_listen")]
         earlier = tracker.get_slot("report_text")
         if tracker.get_slot("report_route") == "clarify" and earlier:
             text = f"{earlier}；{text}" if text else earlier

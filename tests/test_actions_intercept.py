@@ -257,3 +257,10 @@ def test_a_detail_after_an_intercepted_emergency_joins_its_case(chat, rules):
 ])
 def test_the_probe_messages_with_the_real_rules(chat, text, state, level):
     assert run(intercept.ActionFirstLook(), tracker(text, **state))[0] == [SlotSet("intercept", level)]
+
+
+def test_an_emoji_misread_as_anything_while_confirming_is_not_consent(chat, rules):
+    events, _ = run(intercept.ActionFirstLook(), tracker(
+        "👍", intent="nlu_fallback", slots={"pending": "confirm_report"}))
+    assert events == [SlotSet("intercept", "consent")]
+    assert run(intercept.ActionFirstLook(), tracker("👍", intent="thank"))[0] == []

@@ -442,3 +442,26 @@ def test_open_failure_names_the_field(chat, monkeypatch):
     monkeypatch.setattr(chat.cases, "open_case", refuse)
     _, messages = run(report.ActionOpenCase(), tracker("确认", intent="affirm", slots=FILLED))
     assert texts(messages) == [replies.open_failed("地点内容过长（超过200字），请精简后再提交")]
+
+
+def test_a_phone_and_a_complaint_read_as_information_is_a_report(chat):
+    from rasa_sdk.events import FollowupAction
+    from actions import followup
+
+    text = "我电话13912345678，楼下很吵"
+    events, _ = run(followup.ActionInformNoContext(), tracker(text, intent="inform", ranking=CLEAR))
+    assert SlotSet("contact", "13912345678") in events and SlotSet("report_text", text) in events
+    assert events[-1] == FollowupAction("report_form")
+
+
+def test_a_correction_read_as_a_new_report_while_confirming_corrects(chat):
+    from rasa_sdk.events import FollowupAction
+
+    place = "城西开发区" * 600
+    events, messages = run(report.ActionCaptureReport(), tracker(
+        f"地址不对，应该是{place}", slots=FILLED, ranking=CLEAR))
+    assert events == [SlotSet("report_route", "wait"), FollowupAction("action_listen")]
+    assert texts(messages) == [replies.too_long("place", len(place), 200)]
+    events, messages = run(report.ActionCaptureReport(), tracker(
+        "地址不对，应该是城西开发区", slots=FILLED, ranking=CLEAR))
+    assert SlotSet("place", "城西开发区") in events and events[-1] == FollowupAction("action_listen")

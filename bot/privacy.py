@@ -14,6 +14,7 @@ Masks (irreversible, and masking a masked text changes nothing):
 """
 from __future__ import annotations
 
+import functools
 import re
 import unicodedata
 from dataclasses import dataclass
@@ -39,7 +40,10 @@ _ID_PROVINCES = {"11", "12", "13", "14", "15", "21", "22", "23", "31", "32", "33
 _PROVINCES = "京津沪渝冀豫云辽黑湘皖鲁新苏浙赣鄂桂甘晋蒙陕吉闽贵粤青藏川宁琼"
 _PLATE = re.compile(
     rf"(?<![A-Za-z0-9])([{_PROVINCES}])[ \t·•.]?([A-Za-z])[ \t·•.]?([A-Za-z0-9]{{5,6}})(?![A-Za-z0-9])")
-_MAX_CHUNKS = 8
+_MIN_DIGITS, _MAX_DIGITS = 7, 19   # the shortest and longest number worth masking
+# Lengths of what _classify can recognise: local 7-8, landline 10-12, mobile 11 (13 with 86),
+# old ID 15, card 16-19, ID 18.
+_LENGTHS = frozenset({7, 8, 10, 11, 12, 13, 15, 16, 17, 18, 19})
 _CARD_GROUPS = re.compile(r"\d{4}(?:[ \-]\d{4}){3}(?:[ \-]\d{1,3})?")
 _DATE = re.compile(r"(?:19|20)\d{2}([-/.])\d{1,2}\1\d{1,2}")
 
@@ -98,23 +102,26 @@ def luhn(value: str) -> bool:
 
 
 def _classify(digits: str, before: str) -> tuple[str, str] | None:
-    """What a run of digits is, if it is personal data: (kind, normalised value)."""
-    digits = digits.upper()
-    if len(digits) in (15, 18) and valid_id_number(digits):
-        return ID_CARD, digits
+    """What a run of digits is, if it is personal data: (kind, normalised value).
+    Length and first-digit tests come first: this runs for every candidate join."""
+    n = len(digits)
+    if n in (15, 18) and digits[:2] in _ID_PROVINCES:
+        upper = digits.upper()
+        if valid_id_number(upper):
+            return ID_CARD, upper
     if not digits.isdigit():
         return None
-    if len(digits) == 13 and digits.startswith("861"):
-        digits = digits[2:]
-    if 16 <= len(digits) <= 19 and luhn(digits) and digits[0] != "0":
+    if n == 13 and digits.startswith("861"):
+        digits, n = digits[2:], 11
+    if 16 <= n <= 19 and digits[0] != "0" and luhn(digits):
         return BANK_CARD, digits
-    if re.fullmatch(r"1[3-9]\d{9}", digits):
+    if n == 11 and digits[0] == "1" and digits[1] in "3456789":
         return PHONE, digits
-    if re.fullmatch(r"0\d{9,11}", digits):
+    if digits[0] == "0" and 10 <= n <= 12:
         area = 3 if digits[1] in "12" else 4
-        if 7 <= len(digits) - area <= 8:
+        if 7 <= n - area <= 8:
             return PHONE, f"{digits[:area]}-{digits[area:]}"
-    if re.fullmatch(r"[2-9]\d{6,7}", digits) and _LOCAL_CONTEXT.search(before):
+    if 7 <= n <= 8 and digits[0] in "23456789" and _LOCAL_CONTEXT.search(before):
         return PHONE, digits
     return None
 
@@ -136,21 +143,31 @@ def find(text: str | None) -> list[Finding]:
 
 def _find_numbers(norm: str) -> list[Finding]:
     chunks = [(m.start(), m.end()) for m in _CHUNK.finditer(norm)]
+    links = [_joinable(norm, chunks[k], chunks[k + 1]) for k in range(len(chunks) - 1)]
     out: list[Finding] = []
     i = 0
     while i < len(chunks):
         best = None
+        # The chunks that may belong to one number: joinable, at most _MAX_DIGITS digits in all
+        # (so "1 3 8 1 2 3 4 5 6 7 8" read digit by digit is one number).
+        group_end, size = i, chunks[i][1] - chunks[i][0]
+        while group_end + 1 < len(chunks) and links[group_end]:
+            following = chunks[group_end + 1][1] - chunks[group_end + 1][0]
+            if size + following > _MAX_DIGITS:
+                break
+            group_end, size = group_end + 1, size + following
         # Longest join of this chunk with the chunks that follow it that is personal data.
-        group_end = i
-        while group_end + 1 < len(chunks) and group_end - i < _MAX_CHUNKS - 1 and \
-                _joinable(norm, chunks[group_end], chunks[group_end + 1]):
-            group_end += 1
+        joined = "".join(norm[a:b] for a, b in chunks[i:group_end + 1])
         for j in range(group_end, i - 1, -1):
-            start, end = chunks[i][0], chunks[j][1]
-            digits = "".join(norm[s:e] for s, e in chunks[i:j + 1])
-            if "X" in digits.upper()[:-1]:
+            if j < group_end:
+                size -= chunks[j + 1][1] - chunks[j + 1][0]
+            if size < _MIN_DIGITS:
+                break
+            if size not in _LENGTHS:
                 continue
-            if _DATE.fullmatch(norm, start, end):
+            start, end = chunks[i][0], chunks[j][1]
+            digits = joined[:size]
+            if "X" in digits.upper()[:-1] or size <= 8 and _DATE.fullmatch(norm, start, end):
                 continue
             hit = _classify(digits, norm[max(0, start - 10):start])
             if hit is None and _CARD_GROUPS.fullmatch(norm, start, end):
@@ -204,6 +221,16 @@ def mask_text(text: str | None) -> str | None:
     """`text` with every phone number, 身份证号, bank card and plate replaced by its mask."""
     if not text:
         return text
+    return _mask_cached(text) if len(text) <= 10000 else _mask(text)
+
+
+@functools.lru_cache(maxsize=1024)
+def _mask_cached(text: str) -> str:
+    """The same texts are masked again and again (on write, then in every view of them)."""
+    return _mask(text)
+
+
+def _mask(text: str) -> str:
     findings = find(text)
     if not findings:
         return text

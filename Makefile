@@ -65,4 +65,4 @@ clean:
 # runs the same suite with 15 examples per operation; FUZZ_EXAMPLES=N to change this one.
 .PHONY: fuzz
 fuzz: deps
-	FUZZ_EXAMPLES=$${FUZZ_EXAMPLES:-1000} FUZZ_RANDOM=1 $(APP)/bin/python -m pytest tests/test_web_fuzz.py tests/test_web_hostile.py -q -s -p no:cacheprovider
+	FUZZ_EXAMPLES=$${FUZZ_EXAMPLES:-1000} FUZZ_RANDOM=1 $(APP)/bin/python -m pytest tests/test_web_fuzz.py tests/test_web_hostile.py tests/test_readers_properties.py -q -s -p no:cacheprovider

@@ -206,3 +206,20 @@ def test_a_directory_keeps_going_past_bad_files(tmp_path):
 def test_a_missing_path_is_a_failed_item(tmp_path):
     [item] = read_path(tmp_path / "nope.txt")
     assert isinstance(item, ReadFailure) and item.error.zh == "文件不存在"
+
+
+@pytest.mark.parametrize("text", [
+    "x" + " " * 99_000 + "y",                 # was quadratic: minutes
+    "x" + "\t" * 99_000 + "y",
+    "x  " * 33_000,
+    "说话人1 00:00:01 " * 5_500,
+    ("王" * 13 + "：") * 7_000,
+    "2026-11-20 09:15:02 " * 4_900,
+], ids=["spaces", "tabs", "space-pairs", "labels", "long-labels", "dates"])
+def test_adversarial_text_near_the_size_limit_reads_quickly(text):
+    import time
+
+    started = time.monotonic()
+    [item] = read_bytes(text.encode(), fmt="text")
+    assert time.monotonic() - started < 3
+    assert isinstance(item, Transcript)

@@ -232,6 +232,7 @@ _NEUTRAL = re.compile(r"[A-Za-z]|[甲乙丙]方?|[问答]|(?:说话人|发言人
                       r"[左右]声道|第[一二12]方", re.I)
 _FIELD_WORDS = re.compile(r"号码|时间|日期|电话|手机|内容|地址|地点|类[别型]|分类|区域|编号|单号|诉求|摘要|标题|"
                           r"结果|备注|姓名|性别|事项|意见|要求|情况|原因|方式|部门|状态|反映人?$|说明|主题|处理")
+_LONG_BLANKS = re.compile(r"[ \t]{3,}")
 _LEADING_TS = re.compile(r"^[ \t]*" + _tsb("ts") + r"[ \t]*")
 _LABEL_TS_NO_COLON = re.compile(r"^([ \t]*\S{1,12}?)[ \t]+(" + _TS + r")[ \t]+(?=\S)", re.M)
 
@@ -252,6 +253,9 @@ def _valid_label(label: str, line_start_counts: dict[str, int]) -> bool:
 
 def parse_text(text: str, id: str, source: str) -> Transcript:
     text = text.replace("\r\n", "\n").replace("\r", "\n").replace("\u3000", " ")
+    # Two blanks separate turns; longer runs mean the same and would make the label search
+    # quadratic (a line of 100,000 spaces took minutes).
+    text = _LONG_BLANKS.sub("  ", text)
     # '话务员 00:01:23 您好' → '话务员 00:01:23：您好' when the label is a speaker.
     text = _LABEL_TS_NO_COLON.sub(
         lambda m: f"{m.group(1)} {m.group(2)}：" if (role_of_label(m.group(1).strip())
@@ -324,6 +328,7 @@ def _pick(obj: dict, keys) -> object | None:
 
 _JSON_STRING = re.compile(r'"[^"\\]*(?:\\.[^"\\]*)*"')
 _OPENERS = re.compile(r"[\[{]+")
+_INNERMOST = re.compile(r"\[\]|\{\}")
 
 
 class _BracketsOnly(dict):
@@ -339,7 +344,7 @@ def _json_depth_exceeds(text: str, limit: int = MAX_JSON_DEPTH) -> bool:
     for _ in range(limit):
         if not brackets:
             return False
-        inner = brackets.replace("[]", "").replace("{}", "")
+        inner = _INNERMOST.sub("", brackets)     # one level per round, exactly
         if inner == brackets:     # unbalanced: json.loads reports it, unless it is a deep run
             return max((len(run) for run in _OPENERS.findall(brackets)), default=0) > limit
         brackets = inner

@@ -36,6 +36,7 @@ CARD = card_number("621700001234567890")   # 19 digits
     ("手机１３９１２３４５６７８有事打", PHONE, "13912345678"),
     ("号码 139 1234 5678", PHONE, "13912345678"),
     ("号码139-1234-5678", PHONE, "13912345678"),
+    ("电话 1 3 9 1 2 3 4 5 6 7 8 找我", PHONE, "13912345678"),
     ("您打幺三九一二三四五六七八找我", PHONE, "13912345678"),
     ("电话是一三九 1234 5678", PHONE, "13912345678"),
     ("+86 139 1234 5678", PHONE, "13912345678"),
@@ -161,3 +162,14 @@ def test_mask_record_tolerates_a_broken_format_string():
     record = logging.LogRecord("x", logging.INFO, __file__, 1, "%d items for %s", ("a",), None)
     mask_record(record)
     assert "%d items" in record.getMessage()
+
+
+@pytest.mark.parametrize("hostile", ["1 " * 2500, "1-" * 2500, "一 " * 2500, "138 " * 1250,
+                                     "京A12345" * 700, "9" * 5000])
+def test_hostile_long_texts_are_masked_in_bounded_time(hostile):
+    import time
+
+    started = time.perf_counter()
+    masked = privacy._mask(hostile)          # uncached
+    assert time.perf_counter() - started < 3.0
+    assert privacy._mask(masked) == masked

@@ -141,3 +141,35 @@ def test_unknown_case_type_is_refused(service):
     with pytest.raises(InvalidInput) as err:
         service.open_case(OpenCase(text="楼下很吵", category="env.noise", case_type="抱怨"))
     assert "咨询" in err.value.zh
+
+
+def test_cli_accepts_shows_and_counts_the_type(sqlite_url, tmp_path):
+    import json
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    from tests.conftest import ROOT
+
+    bot = str(Path(sys.executable).with_name("bot"))
+    env = {**os.environ, "DATABASE_URL": sqlite_url, "BOT_VAR_DIR": str(tmp_path / "var")}
+
+    def run(*args):
+        return subprocess.run([bot, *args], capture_output=True, text=True, env=env, cwd=ROOT,
+                              timeout=120)
+
+    assert run("db", "upgrade").returncode == 0
+    opened = run("case", "open", "--text", "小区门口能不能加一个公交站，打13912345678",
+                 "--category", "env.noise", "--type", "建议", "--json")
+    assert opened.returncode == 0, opened.stderr
+    view = json.loads(opened.stdout)
+    assert view["type"] == "建议" and view["contact"] == "139****5678"
+    assert "13912345678" not in opened.stdout
+    shown = run("case", "show", view["number"])
+    assert "(demand，建议)" in shown.stdout and "13912345678" not in shown.stdout
+    stats = json.loads(run("stats", "--json").stdout)
+    assert stats["by_type"]["建议"]["opened"] == 1
+    assert "按类型受理：建议 1" in run("stats").stdout
+    refused = run("case", "open", "--text", "太吵", "--category", "env.noise", "--type", "抱怨")
+    assert refused.returncode == 2

@@ -111,3 +111,16 @@ def test_outbox_leaves_other_doors_to_their_process(run):
         "--channel", "webchat", "--address", "session-1")
     result = json.loads(run("outbox", "--once", "--json").stdout)
     assert result["sent"] == 0 and result["totals"] == {"pending": 2}
+
+
+def test_hostile_arguments_in_a_real_process_are_one_line_refusals(run):
+    """What only a real argv carries: bytes that are not UTF-8 ('\udcff' is passed on as the
+    byte 0xff; Python hands it back as a lone surrogate, which no database or terminal takes)."""
+    for args in (["case", "open", "--text", "\udcff\udcfe\udcb3", "--category", "env.noise"],
+                 ["case", "show", "\udcc3"], ["classify", "  "],
+                 ["case", "act", "20990101-0001", "extend", "--to", "99999"]):
+        proc = run(*args, ok=False)
+        assert proc.returncode == 2, proc.stderr
+        assert "Traceback" not in proc.stderr and proc.stderr.startswith("错误：")
+        assert len(proc.stderr.splitlines()) == 1
+    assert json.loads(run("case", "list", "--json").stdout) == []

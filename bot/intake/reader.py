@@ -87,7 +87,12 @@ def read_path(path: str | Path, fmt: str = "auto") -> list[Item]:
 
     Never raises for bad content: each unreadable file or record is one `ReadFailure`."""
     if str(path) == "-":
-        return read_bytes(sys.stdin.buffer.read(), fmt=fmt, source="<stdin>", name="stdin")
+        data = sys.stdin.buffer.read(MAX_FILE_BYTES + 1)
+        if len(data) > MAX_FILE_BYTES:
+            return [_failure("stdin", "<stdin>", IntakeError(
+                f"input larger than {MAX_FILE_BYTES // 2**20} MB",
+                f"输入超过 {MAX_FILE_BYTES // 2**20} MB，请拆分后导入"))]
+        return read_bytes(data, fmt=fmt, source="<stdin>", name="stdin")
     path = Path(path)
     if path.is_dir():
         try:

@@ -169,14 +169,18 @@ def test_jsonl_deep_and_huge_lines_fail_alone():
 
 
 def test_a_720kb_csv_cell_fails_its_row_only():
-    data = ("id,text,phone\n"
-            f"big,{'吵' * 240_000},13800001111\n"
-            f"long-phone,市民：楼道灯坏了,{'1' * 2_000}\n"
-            "ok,市民：幸福里停水了,13900001111\n").encode()
+    data = ("id,text,phone,note\n"
+            f"big,{'吵' * 240_000},13800001111,\n"
+            f"long-phone,市民：楼道灯坏了,{'1' * 2_000},\n"
+            f"big-note,市民：楼道灯坏了,13800001111,{'注' * 240_000}\n"
+            f"long-note,市民：路灯坏了,13800001111,{'注' * 3_000}\n"
+            "ok,市民：幸福里停水了,13900001111,\n").encode()
     items = read_bytes(data, fmt="csv", name="t")
-    assert [i.id for i in items] == ["big", "long-phone", "ok"]
-    assert "过长" in failures(items)["big"] and "“phone”列过长" in failures(items)["long-phone"]
-    assert isinstance(items[2], Transcript)
+    assert [i.id for i in items] == ["big", "long-phone", "big-note", "long-note", "ok"]
+    why = failures(items)
+    assert "过长" in why["big"] and "caller_number 过长" in why["long-phone"]
+    assert "“note”列过长" in why["big-note"]
+    assert isinstance(items[3], Transcript) and isinstance(items[4], Transcript)
 
 
 def test_a_cell_beyond_the_csv_limit_fails_its_row_and_the_next_rows_read(monkeypatch):

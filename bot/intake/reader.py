@@ -27,7 +27,7 @@ FORMATS = ("auto", "text", "json", "jsonl", "csv", "xlsx")
 MAX_TRANSCRIPT_CHARS = 100_000      # a long call is ~10k characters; more is not a transcript
 MAX_FILE_BYTES = 64 * 1024 * 1024
 MAX_JSON_DEPTH = 32                 # real transcript JSON is 3-5 levels deep
-MAX_FIELD_CHARS = 1_000             # ids, phone numbers, times, speaker labels, other columns
+MAX_FIELD_CHARS = 1_000             # a short field (id, phone, time, speaker) at most
 CSV_FIELD_LIMIT = 16 * 1024 * 1024  # read big cells, then refuse them per row with a reason
 SKIPPED_SUFFIXES = {".yml", ".yaml", ".md"}
 # Documents and recordings people drop into an import folder: named, not parsed as text.
@@ -632,12 +632,14 @@ def _from_rows(rows: list[list[str] | IntakeError], source: str, name: str) -> l
             out.append(ReadFailure(rid, source, IntakeError(
                 f"row {number}: the text column is missing or empty", f"第 {number} 行缺少通话内容")))
             continue
+        # Columns the reader uses (id, phone, time) are bounded where they are read; any
+        # other column (备注, 处理结果 …) may be long, but not longer than a whole call.
         oversized = next((h for h, v in record.items() if h != header[text_col]
-                          and len(v) > MAX_FIELD_CHARS), None)
+                          and len(v) > MAX_TRANSCRIPT_CHARS), None)
         if oversized is not None:
             out.append(ReadFailure(_item_id(record, default_id), source, IntakeError(
-                f"row {number}: column {_short(oversized, 40)!r} has more than {MAX_FIELD_CHARS} characters",
-                f"第 {number} 行的“{_short(oversized, 20)}”列过长（超过 {MAX_FIELD_CHARS} 字）")))
+                f"row {number}: column {_short(oversized, 40)!r} has more than {MAX_TRANSCRIPT_CHARS} characters",
+                f"第 {number} 行的“{_short(oversized, 20)}”列过长（超过 {MAX_TRANSCRIPT_CHARS} 字）")))
             continue
         out.append(_transcript_from_obj({**record, "text": row[text_col]}, source, default_id))
     return out

@@ -203,5 +203,14 @@ def test_the_summary_is_one_fact_and_the_demand_not_the_first_and_last_lines(pla
 
 def test_a_crisis_in_a_call_is_told_apart_from_an_emergency(places):
     t = read_text("市民：工钱讨了两年都讨不到，我真的不想活了。\n话务员：您先别着急，慢慢说。")
-    urgency = extract(t, places).urgency
-    assert urgency.level == "crisis" and urgency.hotline == "12356" and urgency.needs_person
+    found = extract(t, places)
+    assert found.urgency.level == "crisis" and found.urgency.hotline == "12356" and found.urgency.needs_person
+    assert any("12356" in w and "专人" in w for w in found.warnings)
+
+
+def test_a_threat_in_a_call_is_flagged_for_the_supervisors(places):
+    found = extract(read_text("市民：拆迁款再不给，我就去把乡政府炸了。"), places)
+    assert found.urgency.level == "threat" and found.urgency.notify_supervisors
+    assert any("督办" in w and "110" in w for w in found.warnings)
+    calm = extract(read_text("市民：拆迁款一直不给，我要去信访。"), places)
+    assert calm.urgency.level == "normal" and not any("督办" in w for w in calm.warnings)

@@ -373,34 +373,44 @@ def hotline_label(number: str) -> str:
 
 
 class _Labels(dict):
-    """HOTLINE_LABELS for callers that import it: read from the data on first use."""
+    """HOTLINE_LABELS for callers that import it: filled from the data on first use (nothing
+    is read at import), a plain dict from then on."""
 
-    def _data(self) -> dict:
-        return load_rules().hotlines
+    def _fill(self) -> None:
+        if not dict.__len__(self):
+            dict.update(self, load_rules().hotlines)
 
     def __getitem__(self, key):
-        return self._data()[key]
+        self._fill()
+        return dict.__getitem__(self, key)
 
     def get(self, key, default=None):
-        return self._data().get(key, default)
+        self._fill()
+        return dict.get(self, key, default)
 
     def __contains__(self, key) -> bool:
-        return key in self._data()
+        self._fill()
+        return dict.__contains__(self, key)
 
     def __iter__(self):
-        return iter(self._data())
+        self._fill()
+        return dict.__iter__(self)
 
     def __len__(self) -> int:
-        return len(self._data())
+        self._fill()
+        return dict.__len__(self)
 
     def items(self):
-        return self._data().items()
+        self._fill()
+        return dict.items(self)
 
     def keys(self):
-        return self._data().keys()
+        self._fill()
+        return dict.keys(self)
 
     def values(self):
-        return self._data().values()
+        self._fill()
+        return dict.values(self)
 
 
 HOTLINE_LABELS: dict[str, str] = _Labels()

@@ -174,3 +174,102 @@ def test_real_action_server_and_app_come_back_after_sigkill(tmp_path, monkeypatc
     for port in (ports["ACTION_PORT"], ports["APP_PORT"]):
         with pytest.raises(httpx.HTTPError):
             httpx.get(f"http://127.0.0.1:{port}/", timeout=1)
+
+
+# A stand-in for `rasa run`: answers /status on the port it is given, nothing else.
+FAKE_RASA = textwrap.dedent("""\
+    #!{python}
+    import http.server, sys
+    port = int(sys.argv[sys.argv.index("--port") + 1])
+
+    class Status(http.server.BaseHTTPRequestHandler):
+        def do_GET(self):
+            self.send_response(200 if self.path == "/status" else 404)
+            self.end_headers()
+
+        def log_message(self, *args):
+            pass
+
+    http.server.HTTPServer(("127.0.0.1", port), Status).serve_forever()
+""")
+
+
+def children_of(pid: int) -> list[int]:
+    found = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                fields = (entry / "stat").read_bytes().rsplit(b")", 1)[1].split()
+            except (OSError, IndexError):
+                continue
+            if int(fields[1]) == pid and fields[0] not in (b"Z", b"X"):
+                found.append(int(entry.name))
+    return found
+
+
+def cmdline(pid: int) -> str:
+    try:
+        return (Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode())
+    except OSError:
+        return ""
+
+
+@pytest.mark.slow
+def test_bot_run_brings_a_sigkilled_action_server_back_and_stops_without_leftovers(tmp_path):
+    """The real `bot run` command (Rasa replaced by a stand-in answering /status)."""
+    import subprocess
+    import threading
+
+    from bot.settings import ROOT
+
+    rasa = tmp_path / "rasa"
+    rasa.write_text(FAKE_RASA.format(python=sys.executable))
+    rasa.chmod(0o755)
+    model = tmp_path / "model.tar.gz"
+    model.write_bytes(b"")
+    action_port, app_port = free_port(), free_port()
+    env = {**os.environ, "BOT_VAR_DIR": str(tmp_path / "var"), "RASA_BIN": str(rasa),
+           "RASA_MODEL": str(model), "DATABASE_URL": f"sqlite:///{tmp_path / 'cases.db'}",
+           "RASA_URL": f"http://127.0.0.1:{free_port()}", "ACTION_PORT": str(action_port),
+           "APP_PORT": str(app_port), "TELEGRAM_BOT_TOKEN": ""}
+    proc = subprocess.Popen([sys.executable, "-m", "bot.cli", "run", "--timeout", "120"], cwd=ROOT,
+                            env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+                            start_new_session=True)
+    output: list[str] = []
+    threading.Thread(target=lambda: output.extend(proc.stdout), daemon=True).start()
+    health = f"http://127.0.0.1:{action_port}/health"
+
+    def answers() -> bool:
+        try:
+            return httpx.get(health, timeout=1).status_code == 200
+        except httpx.HTTPError:
+            return False
+
+    try:
+        deadline = time.monotonic() + 150
+        while not any("Ctrl-C" in line for line in output):
+            assert proc.poll() is None and time.monotonic() < deadline, "".join(output)
+            time.sleep(0.3)
+        children = children_of(proc.pid)
+        tree = set(children) | {p for c in children for p in group_members(c)}
+        (actions,) = [c for c in children if "rasa_sdk" in cmdline(c)]
+        assert len(group_members(actions)) > 1, "the action server has no worker processes"
+        os.kill(actions, signal.SIGKILL)
+        killed = time.monotonic()
+
+        def restarted() -> bool:
+            return any("rasa_sdk" in cmdline(c) for c in children_of(proc.pid) if c != actions)
+
+        while not (restarted() and answers()):
+            assert time.monotonic() - killed < RESTART_LIMIT, "".join(output)
+            time.sleep(0.2)
+        assert group_members(actions) == [], "the old workers survived"
+        children = children_of(proc.pid)
+        tree |= set(children) | {p for c in children for p in group_members(c)}
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        code = proc.wait(60)
+    text = "".join(output)
+    assert code == 0 and "已全部停止" in text, text
+    assert "Address already in use" not in Path(tmp_path / "var" / "log" / "actions.log").read_text()
+    assert [pid for pid in tree if alive(pid)] == []

@@ -6,13 +6,25 @@ matching regex/lookup of data/nlu/entities.yml, and the length of the text). The
 where every Rasa intent classifier writes it (`intent`, `intent_ranking`); the category goes
 to `report_category`:
 
-    {"code": "env.noise", "confidence": 0.93, "ranking": [{"code", "confidence"}, ...]}
+    {"code": "env.noise", "confidence": 0.93, "ranking": [{"code", "confidence"}, ...],
+     "level1": "环境保护", "level1_confidence": 0.95}
 
 Categories are learnt from the `report` examples whose intent block carries
 `metadata: {category: <code>}` (data/nlu/report_*.yml). They are deliberately not Rasa
 retrieval intents (`report/<code>`): Rasa 3.6 merges a retrieval intent into the domain a
 second time and `rasa data validate` then warns about its own merge, and nothing here needs
 the ResponseSelector's responses.
+
+First level (一级). An agency's history is often labelled with first-level names only
+(`metadata: {level1: 城乡建设}`, written by `bot train --history`). When the training data has
+such examples, a third linear model, the first-level head, is trained on every report example
+(the 一级 of its category, read from the taxonomy, or its own `level1`; report examples that are
+not history rows, `metadata: {source: history}`, weigh `shipped_level1_weight`); at prediction
+the first level comes from that head and the category is the best-ranked one inside it (the ranking lists
+that level's categories first). Without first-level-only examples there is no head and the first
+level is that of the best category, exactly as before. Category codes the taxonomy does not know
+are not learnt (they could not be routed). The taxonomy is `config["taxonomy"]`, else
+`$BOT_DATA_DIR/taxonomy.yml`, else data/taxonomy.yml of this project.
 
 Why a linear model: on this project's data it is more accurate than DIET + ResponseSelector
 and trains in seconds instead of tens of minutes on two shared cores (docs/nlu.md).
@@ -26,12 +38,15 @@ from __future__ import annotations
 import json
 import logging
 import math
+import os
 import re
 from collections import Counter
+from pathlib import Path
 from typing import Any, Dict, List, Optional, Text
 
 import numpy as np
 import scipy.sparse as sp
+import yaml
 from sklearn.svm import LinearSVC
 
 from rasa.engine.graph import ExecutionContext, GraphComponent
@@ -47,6 +62,24 @@ logger = logging.getLogger(__name__)
 
 _PUNCT = re.compile(r"[\s\W_]+", re.UNICODE)
 _WORDLIKE = re.compile(r"[^\W_]", re.UNICODE)
+_PROJECT = Path(__file__).resolve().parent.parent
+
+
+def taxonomy_level1(path: Optional[str] = None) -> Dict[str, str]:
+    """code → 一级 of the taxonomy file ({} when there is none or it cannot be read)."""
+    if path:
+        candidate = Path(path)
+    elif os.environ.get("BOT_DATA_DIR"):
+        candidate = Path(os.environ["BOT_DATA_DIR"]) / "taxonomy.yml"
+    else:
+        candidate = _PROJECT / "data" / "taxonomy.yml"
+    try:
+        doc = yaml.safe_load(candidate.read_text(encoding="utf-8")) or {}
+        return {str(c["code"]): str(c["level1"]) for c in doc.get("categories") or []}
+    except (OSError, yaml.YAMLError, KeyError, TypeError) as exc:
+        logger.warning("no taxonomy at %s (%s): every category code is learnt, no first level",
+                       candidate, exc)
+        return {}
 
 
 class SparseFeatures:
@@ -119,20 +152,22 @@ class LinearModel:
         self.temperature = temperature
 
     @classmethod
-    def fit(cls, X: sp.csr_matrix, y: List[str], c: float, seed: int) -> "LinearModel":
+    def fit(cls, X: sp.csr_matrix, y: List[str], c: float, seed: int,
+            weights: Optional[np.ndarray] = None) -> "LinearModel":
         classes = sorted(set(y))
         if len(classes) == 1:
             return cls(classes, np.zeros((1, X.shape[1])), np.zeros(1), 1.0)
         svm = LinearSVC(C=c, class_weight="balanced", random_state=seed, max_iter=5000)
-        svm.fit(X, y)
+        svm.fit(X, y, sample_weight=weights)
         coef = svm.coef_ if len(classes) > 2 else np.vstack([-svm.coef_, svm.coef_])
         intercept = svm.intercept_ if len(classes) > 2 else np.hstack([-svm.intercept_, svm.intercept_])
         model = cls(list(svm.classes_), coef, intercept, 1.0)
-        model.temperature = cls._fit_temperature(X, y, c, seed)
+        model.temperature = cls._fit_temperature(X, y, c, seed, weights)
         return model
 
     @staticmethod
-    def _fit_temperature(X: sp.csr_matrix, y: List[str], c: float, seed: int) -> float:
+    def _fit_temperature(X: sp.csr_matrix, y: List[str], c: float, seed: int,
+                         weights: Optional[np.ndarray] = None) -> float:
         """The softmax scale with the lowest cross-validated log-loss."""
         labels = np.array(y)
         order = np.random.RandomState(seed).permutation(len(y))
@@ -144,7 +179,8 @@ class LinearModel:
             if len(set(labels[train])) < len(set(labels)):
                 continue
             svm = LinearSVC(C=c, class_weight="balanced", random_state=seed, max_iter=5000)
-            svm.fit(X[train], labels[train])
+            svm.fit(X[train], labels[train],
+                    sample_weight=None if weights is None else weights[train])
             decision = svm.decision_function(X[test])
             if decision.ndim == 1:
                 decision = np.vstack([-decision, decision]).T
@@ -185,11 +221,18 @@ class SparseLinearClassifier(IntentClassifier, GraphComponent):
         return {
             "report_intent": "report",      # the intent whose examples carry a category
             "category_key": "category",     # ... under metadata: {<category_key>: <code>}
+            "level1_key": "level1",         # first-level-only examples: metadata: {level1: 城乡建设}
+            "taxonomy": None,               # taxonomy file (default: see module doc)
             "classify_intents": True,       # False: only the category (another intent classifier)
             "char_ngrams": [1, 2],
             "min_df": 1,
             "intent_c": 1.0,
             "category_c": 1.0,
+            "level1_c": 1.0,
+            # Weight, in the first-level head, of report examples that are not history rows
+            # (metadata source: history): where an agency files a matter under another first
+            # level than our data does, its history decides.
+            "shipped_level1_weight": 0.25,
             "ranking_length": 10,
             "random_seed": 7,
         }
@@ -203,6 +246,8 @@ class SparseLinearClassifier(IntentClassifier, GraphComponent):
         self.patterns: List[tuple[str, re.Pattern]] = []
         self.intent_model: Optional[LinearModel] = None
         self.category_model: Optional[LinearModel] = None
+        self.level1_model: Optional[LinearModel] = None
+        self.category_level1: Dict[str, str] = {}    # code → 一级 of every learnt category
 
     @classmethod
     def create(cls, config: Dict[Text, Any], model_storage: ModelStorage, resource: Resource,
@@ -236,13 +281,17 @@ class SparseLinearClassifier(IntentClassifier, GraphComponent):
         tokens = [t.text for t in message.get("text_tokens") or []]
         return self.features.terms(text, tokens, self._extra(text))
 
-    def _category(self, message: Message) -> Optional[str]:
-        """The category code of a training example: metadata of its intent block."""
+    def _metadata(self, message: Message, key: str) -> Optional[str]:
+        """A value of the example's metadata, else of its intent block's."""
         metadata = message.get("metadata") or {}
         for scope in (metadata.get("example"), metadata.get("intent")):
-            if isinstance(scope, dict) and scope.get(self.config["category_key"]):
-                return str(scope[self.config["category_key"]])
+            if isinstance(scope, dict) and scope.get(key):
+                return str(scope[key])
         return None
+
+    def _category(self, message: Message) -> Optional[str]:
+        """The category code of a training example: metadata of its intent block."""
+        return self._metadata(message, self.config["category_key"])
 
     # ------------------------------------------------------------------ training
     def train(self, training_data: TrainingData) -> Resource:
@@ -259,15 +308,45 @@ class SparseLinearClassifier(IntentClassifier, GraphComponent):
         if self.config["classify_intents"]:
             self.intent_model = LinearModel.fit(X, [m.get("intent") for m in examples],
                                                 self.config["intent_c"], seed)
-        labelled = [(i, self._category(m)) for i, m in enumerate(examples)
-                    if m.get("intent") == self.config["report_intent"]]
+        self._train_categories(examples, X, seed)
+        self.persist()
+        return self._resource
+
+    def _train_categories(self, examples: List[Message], X: sp.csr_matrix, seed: int) -> None:
+        """The category model on coded report examples; the first-level head when some report
+        examples name only a first level."""
+        known = taxonomy_level1(self.config["taxonomy"])
+        reports = [(i, m) for i, m in enumerate(examples)
+                   if m.get("intent") == self.config["report_intent"]]
+        labelled = [(i, self._category(m)) for i, m in reports]
         labelled = [(i, code) for i, code in labelled if code]
+        if known:
+            unknown = Counter(code for _, code in labelled if code not in known)
+            if unknown:
+                logger.warning("category codes not in the taxonomy are not learnt: %s",
+                               dict(unknown.most_common(10)))
+            labelled = [(i, code) for i, code in labelled if code in known]
         if labelled:
             self.category_model = LinearModel.fit(
                 X[[i for i, _ in labelled]], [code for _, code in labelled],
                 self.config["category_c"], seed)
-        self.persist()
-        return self._resource
+            self.category_level1 = {code: known[code] for code in self.category_model.classes
+                                    if code in known}
+        codes = dict(labelled)
+        level1_only = [(i, self._metadata(m, self.config["level1_key"])) for i, m in reports
+                       if i not in codes]
+        level1_only = [(i, name) for i, name in level1_only
+                       if name and name in set(self.category_level1.values())]
+        if not level1_only:
+            return
+        rows = sorted([(i, self.category_level1[code]) for i, code in codes.items()
+                       if code in self.category_level1] + level1_only)
+        history = {i for i, m in reports if self._metadata(m, "source") == "history"}
+        history |= {i for i, _ in level1_only}
+        weights = np.array([1.0 if i in history else self.config["shipped_level1_weight"]
+                            for i, _ in rows])
+        self.level1_model = LinearModel.fit(X[[i for i, _ in rows]], [name for _, name in rows],
+                                            self.config["level1_c"], seed, weights)
 
     # ------------------------------------------------------------------ prediction
     def process(self, messages: List[Message]) -> List[Message]:
@@ -290,15 +369,41 @@ class SparseLinearClassifier(IntentClassifier, GraphComponent):
         if self.category_model is not None:
             predictions = self.category_model.predict(X)
             predictions[blank] = 0.0
-            for message, probs in zip(messages, predictions):
-                self._set_category(message, probs, length)
+            heads = None
+            if self.level1_model is not None:
+                heads = self.level1_model.predict(X)
+                heads[blank] = 0.0
+            for row, (message, probs) in enumerate(zip(messages, predictions)):
+                self._set_category(message, probs, None if heads is None else heads[row], length)
         return messages
 
-    def _set_category(self, message: Message, probs: np.ndarray, length: int) -> None:
-        order = np.argsort(-probs)[:length]
-        ranking = [{"code": self.category_model.classes[i], "confidence": float(probs[i])}
-                   for i in order]
-        message.set("report_category", {**ranking[0], "ranking": ranking}, add_to_output=True)
+    def _set_category(self, message: Message, probs: np.ndarray, head: Optional[np.ndarray],
+                      length: int) -> None:
+        classes = self.category_model.classes
+        if head is None:
+            order = np.argsort(-probs)
+            level1 = self.category_level1.get(classes[order[0]])
+            level1_confidence = float(sum(p for c, p in zip(classes, probs)
+                                          if self.category_level1.get(c) == level1)) if level1 else 0.0
+        else:
+            # P(code) = P(一级 | head) × P(code | category model, within that 一级); the
+            # head's best first level comes first, so the best category lies inside it.
+            best = int(np.argmax(head))
+            level1, level1_confidence = self.level1_model.classes[best], float(head[best])
+            weight = dict(zip(self.level1_model.classes, head))
+            group = [self.category_level1.get(c) for c in classes]
+            totals: Dict[str, float] = {}
+            for name, p in zip(group, probs):
+                totals[name] = totals.get(name, 0.0) + float(p)
+            probs = np.array([weight.get(name, 0.0) * p / totals[name] if totals[name] else 0.0
+                              for name, p in zip(group, probs)])
+            inside = np.array([name == level1 for name in group])
+            order = np.lexsort((-probs, ~inside))
+        order = order[:length]
+        ranking = [{"code": classes[i], "confidence": float(probs[i])} for i in order]
+        message.set("report_category", {**ranking[0], "ranking": ranking, "level1": level1,
+                                        "level1_confidence": level1_confidence},
+                    add_to_output=True)
 
     def process_training_data(self, training_data: TrainingData) -> TrainingData:
         return training_data
@@ -310,9 +415,11 @@ class SparseLinearClassifier(IntentClassifier, GraphComponent):
         with self._model_storage.write_to(self._resource) as directory:
             meta = {"features": self.features.to_dict(),
                     "patterns": [[name, p.pattern] for name, p in self.patterns],
+                    "category_level1": self.category_level1,
                     "models": {}}
             arrays = {"idf": self.features.idf}
-            for key, model in (("intent", self.intent_model), ("category", self.category_model)):
+            for key, model in (("intent", self.intent_model), ("category", self.category_model),
+                               ("level1", self.level1_model)):
                 if model is not None:
                     meta["models"][key] = {"classes": model.classes,
                                            "temperature": model.temperature}
@@ -332,6 +439,7 @@ class SparseLinearClassifier(IntentClassifier, GraphComponent):
                 arrays = np.load(directory / "arrays.npz", allow_pickle=False)
                 component.features = SparseFeatures.from_dict(meta["features"], arrays["idf"])
                 component.patterns = [(name, re.compile(p)) for name, p in meta["patterns"]]
+                component.category_level1 = dict(meta.get("category_level1") or {})
                 for key, info in meta["models"].items():
                     model = LinearModel(info["classes"], arrays[f"{key}_coef"],
                                         arrays[f"{key}_intercept"], info["temperature"])

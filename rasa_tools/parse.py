@@ -7,7 +7,8 @@ line per input on stdout, in order, flushed at once:
 
     {"text", "intent": {"name", "confidence"}, "intent_ranking": [...top 5],
      "entities": [{"entity", "value", "start", "end"}],
-     "report_ranking": [{"code", "confidence"}, ...top 5], "ms": parse time}
+     "report_ranking": [{"code", "confidence"}, ...top 5], "report_level1": 一级 or null,
+     "ms": parse time}
 
 The first line written is {"ready": true, "load_seconds": ...} once the model is loaded, so a
 caller can keep the process and send texts one at a time. Inputs are cut to MAX_CHARS: the
@@ -50,6 +51,7 @@ def _result(text: str, parsed: dict, ms: float) -> dict:
         "entities": [{k: e.get(k) for k in ("entity", "value", "start", "end")}
                      for e in parsed.get("entities") or []],
         "report_ranking": ranking[:5],
+        "report_level1": (parsed.get("report_category") or {}).get("level1"),
         "ms": round(ms, 2),
     }
 

@@ -210,10 +210,10 @@ def test_history_nlu_marks_the_depth_of_each_label(tmp_path):
                               tmp_path / "h.yml")
     doc = yaml.safe_load(path.read_text(encoding="utf-8"))
     blocks = {json.dumps(b["metadata"], ensure_ascii=False): b["examples"].strip() for b in doc["nlu"]}
-    assert blocks == {'{"category": "env.noise"}': "- 楼下吵",
-                      '{"category": "urban.water_supply"}': "- 停水",
-                      '{"level1": "其他: 类, 杂"}': "- a: b, ｛c｝",
-                      '{"level1": "城乡建设"}': "- 摆摊"}
+    assert blocks == {'{"category": "env.noise", "source": "history"}': "- 楼下吵",
+                      '{"category": "urban.water_supply", "source": "history"}': "- 停水",
+                      '{"level1": "其他: 类, 杂", "source": "history"}': "- a: b, ｛c｝",
+                      '{"level1": "城乡建设", "source": "history"}': "- 摆摊"}
     assert all(b["intent"] == "report" for b in doc["nlu"])
 
 
@@ -240,6 +240,7 @@ def test_a_failed_training_leaves_the_current_model(tmp_path, monkeypatch):
         training.train_model(current, [], tmp_path / "train.log", ROOT / "data")
     assert current.read_bytes() == b"the model that works"
     assert calls[0][0] != current and not calls[0][0].exists()       # trained beside, removed
+    assert calls[0][0].parent == tmp_path and "." not in calls[0][0].name.removesuffix(".tar.gz")
     assert calls[0][1] == str((ROOT / "data").resolve())
     assert sorted(p.name for p in tmp_path.iterdir()) == ["current.tar.gz", "train.log"]
 

@@ -5,7 +5,8 @@ is trained on together with data/nlu/: a row whose label names a category carrie
 `metadata: {category: <code>}` and trains both levels; a row whose label names only a first
 level carries `metadata: {level1: <一级>}` and trains the first-level head of
 SparseLinearClassifier (rasa_tools/components.py), while the second level keeps what the
-shipped data teaches. Rasa runs in its own environment (scripts/train.sh for the full model,
+shipped data teaches; where the history files a matter under another first level than the
+shipped data, the history decides (the head weighs shipped examples less). Rasa runs in its own environment (scripts/train.sh for the full model,
 `rasa train nlu` for cross-validation folds), so nothing here imports Rasa.
 
 The model is trained to a temporary file beside the target and moved into place only when
@@ -158,7 +159,8 @@ def _agree(labels: list[Label]) -> Label | None:
 
 
 def write_nlu(examples: list[tuple[str, Label | str]], path: Path) -> Path:
-    """Report examples grouped by label; a label is a `Label` or a category code."""
+    """Report examples grouped by label; a label is a `Label` or a category code. Every block
+    says `source: history`: the first-level head weighs these rows above the shipped ones."""
     groups: dict[tuple[str, str], list[str]] = {}
     for text, label in examples:
         key = ("category", label) if isinstance(label, str) else (
@@ -168,7 +170,7 @@ def write_nlu(examples: list[tuple[str, Label | str]], path: Path) -> Path:
     for key, value in sorted(groups):
         lines.append("- intent: report")
         # JSON is YAML: names with ":" or "," stay one scalar.
-        lines.append(f"  metadata: {{{key}: {json.dumps(value, ensure_ascii=False)}}}")
+        lines.append(f"  metadata: {{{key}: {json.dumps(value, ensure_ascii=False)}, source: history}}")
         lines.append("  examples: |")
         lines.extend(f"    - {text}" for text in groups[(key, value)])
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -193,11 +195,13 @@ def _is_model(path: Path) -> bool:
 def train_model(out: Path, extra_nlu: list[Path], log: Path, data_dir: Path | None = None) -> float:
     """Train the full model (scripts/train.sh) with extra NLU files; returns seconds.
 
-    Trains to `<out>.training-<pid>.tar.gz` and renames it over `out` only on success."""
+    Trains to `<out>-training-<pid>.tar.gz` and renames it over `out` only on success."""
     out = Path(out).resolve()
     out.parent.mkdir(parents=True, exist_ok=True)
     stem = out.name.removesuffix(".tar.gz")
-    temp = out.with_name(f"{stem}.training-{os.getpid()}.tar.gz")
+    # No dot in the temporary name: Rasa cuts a fixed model name at its first dot (it would
+    # write straight over `out`).
+    temp = out.with_name(f"{stem.replace('.', '_')}-training-{os.getpid()}.tar.gz")
     temp_info = temp.with_name(temp.name.removesuffix(".tar.gz") + ".train.json")
     started = time.perf_counter()
     try:

@@ -214,3 +214,11 @@ def test_a_threat_in_a_call_is_flagged_for_the_supervisors(places):
     assert any("督办" in w and "110" in w for w in found.warnings)
     calm = extract(read_text("市民：拆迁款一直不给，我要去信访。"), places)
     assert calm.urgency.level == "normal" and not any("督办" in w for w in calm.warnings)
+
+
+def test_an_errand_call_is_summed_up_by_its_question_not_the_phone_line(places):
+    t = read_text("市民：你好，我是柳树湾村的。\n话务员：请讲。\n市民：我家老人八十多了，想问问高龄补贴怎么申请。\n"
+                  "市民：尾号是3392，就是现在打进来的这个。\n市民：好的谢谢。")
+    summary = extract(t, places).summary
+    assert "高龄补贴" in summary and "柳树湾村" in summary
+    assert "尾号" not in summary and "谢谢" not in summary

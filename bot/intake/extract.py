@@ -31,10 +31,15 @@ _DEMAND = re.compile(r"希望|要求|请求|问问|请(?:你们|有关|相关|�
                      r"可不可以|赶紧|尽快|抓紧|给个说法|处理一下|管一?管|解决|想问|咨询|怎么办|怎么(?:申请|办|弄|处理)|"
                      r"如何|去哪|哪里(?:办|能)|要什么材料|退(?:钱|款|费)|赔偿|查一下|督促|整改|取缔|制止")
 _PROBLEM = re.compile(r"坏|漏|吵|噪|堵|停|没人|不给|不发|不退|拖欠|欠|投诉|乱|违|臭|脏|危险|被|扰|污|收费|不让|不开|"
-                      r"烧|垃圾|塌|断|破|占|骗|偷|打|不热|发黄|异味|没有|不管|不作为|不到位|积水|噪音|施工|摆摊|"
+                      r"烧|垃圾|塌|断|破|占|骗|偷|打人|打架|殴打|打骂|不热|发黄|异味|没有|不管|不作为|不到位|积水|噪音|施工|摆摊|"
                       r"受伤|着火|起火|泄漏|困|撞|晕|流血|救|差|态度|没发|没到|没给|没收到|一直没|还没|不新鲜|过期|假的|"
                       r"吐|泻|拉肚子|咬|丢|贵|多收|乱收|绕路|不理|推给|推诿|拖|不公开|不制冷|开裂|渗水|发黑|发臭|"
-                      r"冒烟|冒出|漏水|掉|砍|埋|偷排|排放|难|不合理|不合格|辞退|补偿|不够|少了|冒|死")
+                      r"冒烟|冒出|漏水|掉|砍|埋|偷排|排放|难|不合理|不合格|辞退|补偿|不够|少了|冒|死|补课|冷落|强制|必须买|诈骗|骗子|转了|打不通|联系不上|找不到|不见了|"
+                      r"收(?:了)?[\d一二三四五六七八九十两百千万]+(?:块|元)?")
+# What an errand or a question is about: as good as a trouble word for the summary.
+_ERRAND = re.compile(r"申请|办理|补办|领取|怎么领|怎么办|材料|补贴|低保|报销|证明|户口|登记|证件|手续|资格|政策")
+# A sentence about the phone line ("尾号3392，就是现在打进来的这个") is contact, not a fact.
+_CONTACT_TALK = re.compile(r"尾号|电话|号码|手机|座机|联系方式|打进来|这个号")
 # "我们是桃园村的" says only where: the place goes in front of the summary, not as a fact.
 _ONLY_WHERE = re.compile(r"^(?:我|俺|我们|俺们|咱们|我家)?(?:家)?(?:是|在|住在|住|就在)?")
 _SELF_PHONE = re.compile(r"(?:我|俺|本人|咱)(?:的|家)?(?:电话|手机|号码|联系方式|座机)?|联系(?:我|电话|方式)|回(?:电|个电话)|"
@@ -173,7 +178,10 @@ def summarize(sentences: list[str], name: Name | None, place: Place) -> str:
     where = place.address or place.area_name
 
     def trouble(core: str) -> float:
-        found = len(_PROBLEM.findall(core))
+        found = len(_PROBLEM.findall(core)) + 0.8 * min(2, len(_ERRAND.findall(core)))
+        if found and _CONTACT_TALK.search(core) and re.search(r"\d|[一二三四五六七八九零幺]{3}", core) \
+                and len(_PROBLEM.findall(core)) <= 1:
+            return 0.0
         return found + (0.5 if found and where and where in core else 0)
 
     def only_where(core: str) -> bool:
@@ -189,7 +197,7 @@ def summarize(sentences: list[str], name: Name | None, place: Place) -> str:
         parts.append((index, core))
         by_index = {i: c for _, i, c in facts}
         for near in (index + 1, index - 1):
-            if near in by_index and len(core) + len(by_index[near]) < SUMMARY_LIMIT - 30:
+            if near in by_index and len(by_index[near]) >= 8 and len(core) + len(by_index[near]) < SUMMARY_LIMIT - 30:
                 parts.append((near, by_index[near]))
                 break
     elif cores:

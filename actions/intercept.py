@@ -7,7 +7,8 @@ before anything else:
 
   * ``emergency`` — fire, gas, injury, violence now: the number to call, a referred case;
   * ``crisis``    — self-harm or suicide: the psychological-assistance hotline, a person on
-                    offer and an urgent case in the service center's queue;
+                    offer and an urgent case in the service center's queue (a form being
+                    filled stops: its words are quoted in that case);
   * ``threat``    — violence threatened against people or offices: the 110 referral and a
                     case flagged for supervisors (never the anonymity offer);
   * ``language``  — English or Cantonese: an honest reply that we help in 普通话／简体中文;
@@ -15,7 +16,8 @@ before anything else:
 
 `rasa_tools.policies.InterceptPolicy` then predicts `action_intercept` (`ActionIntercept`)
 ahead of every rule, story and form; it answers, clears the slot, and the conversation goes on
-where it was (an active form asks its question again, a pending confirmation stays pending).
+where it was (after an emergency an active form asks its question again; a pending
+confirmation stays pending).
 """
 from __future__ import annotations
 
@@ -24,7 +26,7 @@ import re
 from dataclasses import dataclass
 
 from rasa_sdk import Action, Tracker
-from rasa_sdk.events import EventType, SlotSet
+from rasa_sdk.events import ActiveLoop, EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions import runtime, texts
@@ -139,6 +141,10 @@ class ActionIntercept(Action):
                 _crisis(dispatcher, tracker, text, danger)     # "我割腕了，血流了好多": 120 and 12356
             if kind == EMERGENCY:
                 _still_pending(dispatcher, tracker)
+            elif tracker.active_loop.get("name"):
+                # A person in crisis (or making threats) is not asked for a place or a time
+                # next: the form stops; what it had is quoted in the case just opened.
+                events += [ActiveLoop(None), SlotSet("requested_slot", None)]
         elif kind == LANGUAGE:
             english = language_of(text) == ENGLISH
             dispatcher.utter_message(text=texts.ONLY_MANDARIN_EN if english else texts.ONLY_MANDARIN,
@@ -158,8 +164,9 @@ def _crisis(dispatcher, tracker, text: str, danger: Danger) -> str | None:
     hotline = next((n for n in danger.hotlines if n not in ("110", "119", "120", "122")),
                    None) or _crisis_hotline()
     said = text
-    if tracker.get_slot("report_text") and tracker.get_slot("report_text") not in text:
-        said += f"\n（此前正在反映：{tracker.get_slot('report_text')}）"
+    earlier = tracker.get_slot("report_text") or tracker.get_slot("description")
+    if earlier and earlier not in text:
+        said += f"\n（此前正在反映：{earlier}）"
     number = _open_flagged(tracker, OpenCase(
         text=said, category=CRISIS_CATEGORY, summary=texts.CRISIS_SUMMARY),
         note=texts.crisis_note(hotline, danger.reason), key="crisis")

@@ -140,13 +140,17 @@ def test_crisis_gets_the_hotline_a_person_and_an_urgent_case(chat, rules):
     assert note.internal_note.startswith("【紧急·心理危机】") and "12356" in note.internal_note
 
 
-def test_crisis_keeps_the_report_that_was_being_taken(chat, rules):
+def test_crisis_stops_the_form_and_keeps_what_it_had(chat, rules):
+    from rasa_sdk.events import ActiveLoop
+
     rules["我真的撑不下去了"] = verdict("crisis", "12356")
-    run(intercept.ActionIntercept(), tracker(
+    events, messages = run(intercept.ActionIntercept(), tracker(
         "我真的撑不下去了", intent="inform", active_loop="report_form",
         slots={"intercept": "crisis", "report_text": "老板拖欠工资半年", "requested_slot": "place"}))
     [case] = cases_of(chat)
+    assert events == [SlotSet("intercept", None), ActiveLoop(None), SlotSet("requested_slot", None)]
     assert "老板拖欠工资半年" in chat.cases.get(case.number).text
+    assert texts(messages) == [replies.crisis("12356", case.number)]
 
 
 def test_self_harm_under_way_gets_120_and_the_crisis_line(chat, rules):

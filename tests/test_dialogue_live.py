@@ -68,6 +68,12 @@ def test_crisis_gets_12356_and_a_person_never_the_anonymity_offer(say):
     assert "匿名" not in words(reply)
 
 
+def test_crisis_inside_the_form_stops_asking_for_the_place(say):
+    say("crisis2", "老板拖欠工资半年了")
+    reply = say("crisis2", "我真的撑不下去了，不想活了")
+    assert "12356" in words(reply) and "什么地方" not in words(reply)
+
+
 def test_threat_gets_110_and_a_flagged_case_never_the_anonymity_offer(say):
     reply = say("threat", "你们再不给我解决，我就去把你们办公室炸了")
     assert "110" in words(reply) and "督办" in words(reply) and "匿名" not in words(reply)

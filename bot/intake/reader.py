@@ -334,18 +334,12 @@ def _pick(obj: dict, keys) -> object | None:
 _JSON_STRING = re.compile(r'"[^"\\]*(?:\\.[^"\\]*)*"')
 _OPENERS = re.compile(r"[\[{]+")
 _INNERMOST = re.compile(r"\[\]|\{\}")
-
-
-class _BracketsOnly(dict):
-    """str.translate table that keeps only brackets (C speed on big files)."""
-
-    def __missing__(self, key):
-        return None if chr(key) not in "[]{}" else key
+_NOT_BRACKETS = re.compile(r"[^\[\]{}]+")
 
 
 def _json_depth_exceeds(text: str, limit: int = MAX_JSON_DEPTH) -> bool:
     """Whether the JSON nests deeper than `limit`, found without a recursive parser."""
-    brackets = _JSON_STRING.sub("", text).translate(_BracketsOnly())
+    brackets = _NOT_BRACKETS.sub("", _JSON_STRING.sub("", text))
     for _ in range(limit):
         if not brackets:
             return False

@@ -46,6 +46,8 @@ LEVELS = ("emergency", "threat", "crisis", "urgent", "normal")
 EMERGENCY_NUMBERS = ("110", "119", "120", "122")
 MAX_CHARS = 5000
 LETTER_CHARS = 120
+# Dangers whatever their subject: a fire, gas or an explosion threatens everyone around.
+_ANY_SUBJECT = ("火情", "燃气泄漏", "爆炸")
 _CLAUSE_END = re.compile(r"[，。！？；,.!?;\s—…~～]")
 
 
@@ -144,6 +146,8 @@ class Rules:
     third_party: re.Pattern
     intent: re.Pattern
     handled: re.Pattern
+    animal: re.Pattern
+    person: re.Pattern
     threat_with_intent: re.Pattern
 
     def label(self, number: str) -> str:
@@ -214,7 +218,7 @@ def _load(directory: str, _m1: float, _m2: float) -> Rules:
         hazard=_compile(doc["hazard"], "hazard"),
         **{key: _compile(mods[key], key) for key in ("negation", "feared", "hypothetical_after", "past",
                                                       "now", "habitual", "cancel", "figurative", "third_party",
-                                                      "intent", "handled")})
+                                                      "intent", "handled", "animal", "person")})
 
 
 # ====================================================================== assessment
@@ -268,6 +272,8 @@ def _emergencies(text: str, rules: Rules) -> _Found:
                     letter and not rules.now.search(text[max(0, m.start() - 25):m.end() + 25])):
                 found.past.append(rule.reason)
                 continue
+            if rule.reason not in _ANY_SUBJECT and rules.animal.search(before) and not rules.person.search(before):
+                continue                       # "我家猫从阳台掉下去了": not a person
             if rule.hotline == "110" and rules.intent.search(text[max(0, m.start() - 16):m.start()]) \
                     and not rules.now.search(clause):
                 found.threat_violence = True     # "我要去砍人": said intent, not an attack under way

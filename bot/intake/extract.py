@@ -18,7 +18,7 @@ from bot.intake.places import Place, PlaceMatcher
 from bot.intake.reader import Transcript
 from bot.intake.speakers import CALLER, OPERATOR, UNKNOWN, is_operator_sentence
 from bot.intake.times import IncidentTime, find_time
-from bot.nlu.urgency import Safety, assess
+from bot.nlu.urgency import Safety, assess, load_rules
 
 SUMMARY_LIMIT = 120
 _SENTENCE = re.compile(r"[^。！？!?；;\n]+[。！？!?；;]?")
@@ -146,18 +146,15 @@ def extract(transcript: Transcript, places: PlaceMatcher, reference: datetime | 
     case_numbers = _case_numbers(transcript)
     urgency = assess(caller_text)
     if urgency.is_crisis:
-        warnings.append(f"来电人流露轻生或自伤的念头：请告知心理援助热线 {_crisis_number(urgency)}，"
-                        "由专人回访跟进，按紧急件办理")
+        rules = load_rules()
+        warnings.append(f"来电人流露轻生或自伤的念头：请告知{rules.label(rules.crisis_hotline)} "
+                        f"{rules.crisis_hotline}，由专人回访跟进，按紧急件办理")
     if urgency.is_threat:
-        warnings.append("来电人扬言对他人或单位使用暴力：请报告督办人员，必要时拨打 110")
+        warnings.append(f"来电人扬言对他人或单位使用暴力：请报告督办人员，必要时拨打 {load_rules().threat_hotline}")
     incident = find_time(caller_text, reference or _reference_time(transcript))
     summary = summarize(sentences, name, place)
     return Extraction(caller_text, summary, place, phone, tail, others, case_numbers, name,
                       incident, urgency, warnings)
-
-
-def _crisis_number(urgency: Safety) -> str:
-    return next((n for n in urgency.hotlines if n not in ("110", "119", "120", "122")), urgency.hotline or "")
 
 
 # ---------------------------------------------------------------------- summary

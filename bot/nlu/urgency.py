@@ -43,7 +43,6 @@ import yaml
 
 _ROOT = Path(__file__).resolve().parent.parent.parent
 LEVELS = ("emergency", "threat", "crisis", "urgent", "normal")
-EMERGENCY_NUMBERS = ("110", "119", "120", "122")
 MAX_CHARS = 5000
 LETTER_CHARS = 120
 # Dangers whatever their subject: a fire, gas or an explosion threatens everyone around.
@@ -152,6 +151,12 @@ class Rules:
 
     def label(self, number: str) -> str:
         return self.hotlines.get(number, "紧急求助电话")
+
+    @property
+    def emergency_numbers(self) -> set[str]:
+        """The numbers to call at once (110, 119, 120, 122 in the shipped data)."""
+        numbers = {rule.hotline for rule in self.emergency} | {number for number, _ in self.imminent}
+        return numbers | ({self.weak.hotline} if self.weak else set())
 
 
 def _compile(patterns, where: str) -> re.Pattern:
@@ -274,7 +279,7 @@ def _emergencies(text: str, rules: Rules) -> _Found:
                 continue
             if rule.reason not in _ANY_SUBJECT and rules.animal.search(before) and not rules.person.search(before):
                 continue                       # "我家猫从阳台掉下去了": not a person
-            if rule.hotline == "110" and rules.intent.search(text[max(0, m.start() - 16):m.start()]) \
+            if rule.hotline == rules.threat_hotline and rules.intent.search(text[max(0, m.start() - 16):m.start()]) \
                     and not rules.now.search(clause):
                 found.threat_violence = True     # "我要去砍人": said intent, not an attack under way
                 continue
@@ -358,7 +363,8 @@ def detect_urgency(text: str | None) -> Urgency:
     or a threat without danger this minute is "urgent" here; use `assess` to tell them."""
     safety = assess(text)
     if safety.level == "emergency":
-        numbers = tuple(n for n in safety.hotlines if n in EMERGENCY_NUMBERS)
+        emergency_numbers = load_rules().emergency_numbers
+        numbers = tuple(n for n in safety.hotlines if n in emergency_numbers)
         return Urgency("emergency", numbers[0], safety.reason, numbers)
     if safety.level == "normal":
         return Urgency("normal", None, "")

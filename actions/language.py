@@ -23,8 +23,9 @@ _SHORTHAND = {"ok", "okk", "okay", "yyds", "xswl", "awsl", "nb", "nmsl", "hhh", 
               "vip", "ai", "sms", "gps", "ic", "cd", "ps", "pm", "am", "qq", "wx", "u1s1", "haha",
               "hehe", "lol", "wow", "omg", "yes", "no", "ohh", "oh", "ah", "en"}
 # Written Cantonese: characters and words that Mandarin does not use.
-_CANTONESE = re.compile(r"唔|冇|嘅|咗|喺|佢|啲|嘢|嚟|嗰|畀|搵|攞|冚|啱|瞓|諗|谂|乜|咩|點解|点解|"
-                        r"邊度|边度|邊個|边个|係咪|系咪|咁樣|咁样|而家|依家|琴日|尋日|噉|嘈到")
+_CANTONESE = re.compile(r"唔|冇|嘅|咗|喺|佢|哋|啲|嘢|嚟|嗰|畀|搵|攞|冚|啱|瞓|諗|谂|乜|咩|點解|点解|"
+                        r"點樣|点样|邊度|边度|邊個|边个|係咪|系咪|咁樣|咁样|而家|依家|琴日|尋日|噉|嘈到|"
+                        r"唔該|多謝晒|多谢晒|好鬼|揸|睇下|睇吓|問下|問吓")
 
 
 def simplified(text: str | None) -> str:

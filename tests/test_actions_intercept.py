@@ -212,6 +212,7 @@ def test_english_and_cantonese_get_an_honest_reply_and_a_person(chat, rules, tex
     ("The street light is broken", ENGLISH), ("他说冇人理", None), ("佢哋話冇人理", CANTONESE),
     ("樓下燒烤店天天半夜吵", TRADITIONAL), ("楼下烧烤店天天半夜吵", None), ("yyds", None),
     ("OK", None), ("13912345678", None), ("20261122-0007", None), ("👍", None),
+    ("你哋幾點開門呀？我想問下點樣辦居住證", CANTONESE), ("我想问一下几点开门", None),
     ("我的wifi坏了", None)])
 def test_language_of(text, language):
     assert language_of(text) == language

@@ -190,13 +190,44 @@ PROBES: list[tuple[str, list[str]]] = [
 ]
 
 
+# `bot intake -` with what arrives on stdin
+STDIN_PROBES: list[tuple[list[str], bytes]] = [
+    (["intake", "-"], b""),
+    (["intake", "-"], b"   \n\t "),
+    (["intake", "-"], bytes(range(256)) * 50),
+    (["intake", "-", "--format", "json"], b"[" * 50_000),
+    (["intake", "-", "--format", "json"], b'{"text": "\\ud800\\udfff caller: noise", "id": "s"}'),
+    (["intake", "-", "--format", "json"], b'{"text": "\\ud800 caller: noise", "id": "s\\udfff"}'),
+    (["intake", "-", "--format", "jsonl"], b'{"text": "caller: \\udc00 noise"}\n{"text": "caller: noise"}'),
+    (["intake", "-", "--format", "jsonl"], b"{}\n[]\n\"\"\n1\nnull\n"),
+    (["intake", "-", "--format", "csv"], b"text\n" + b'"unterminated' * 1000),
+    (["intake", "-", "--format", "xlsx"], b"PK\x03\x04" + b"\x00" * 1000),
+    (["intake", "-", "--format", "text"], "もしもし、道路が壊れています".encode("shift_jis")),
+    (["intake", "-", "--format", "text"], "话务员：您好\n市民：".encode("utf-16-le")),
+    (["intake", "-", "--format", "text", "--json"], ("市民：" + "吵" * 120_000).encode()),
+    (["intake", "-", "--format", "text"], b"x" + b" " * 99_000 + b"y"),
+]
+
+
+@pytest.mark.parametrize("args, data", STDIN_PROBES, ids=[f"stdin-{i}" for i in range(len(STDIN_PROBES))])
+def test_hostile_stdin(probe, args, data):
+    before = digest(probe["db"])
+    started = time.monotonic()
+    result = probe["runner"].invoke(main, args + ["--dry-run"], input=data)
+    assert time.monotonic() - started < 20
+    output = result.stdout + result.stderr
+    assert "Traceback" not in output and result.exit_code in (0, 2), output[-1000:]
+    assert REASON.search(result.stderr.strip().splitlines()[-1])
+    assert digest(probe["db"]) == before
+
+
 def _args(args: list[str], probe) -> list[str]:
     names = {**probe["files"], "number": probe["number"]}
     return [re.sub(r"\{([^{}]+)\}", lambda m: names.get(m.group(1), m.group(0)), a) for a in args]
 
 
 def test_the_probe_is_big_enough():
-    assert len(PROBES) >= 100
+    assert len(PROBES) + len(STDIN_PROBES) >= 100
 
 
 @pytest.mark.parametrize("kind, args", PROBES, ids=[f"{i}-{k}" for i, (k, _) in enumerate(PROBES)])

@@ -143,6 +143,8 @@ def failures(items) -> dict[str, str]:
     (b'{"id": "c1", "phone": ["1", "2"], "text": "caller: no water"}', "json", "caller_number"),
     (b'[{"speaker": "A", "text": {"x": 1}}]', "json", "文本格式不对"),
     (b'[{"speaker": {"deep": 1}, "text": "hi"}]', "json", "speaker"),
+    (b'{"id": "s", "text": "caller: \\ud800 noise"}', "json", "孤立的代理项"),
+    (b'{"id": "s\\udfff", "text": "caller: noise"}', "jsonl", "孤立的代理项"),
     ("もしもし、家の前の道路が壊れています。至急お願いします。".encode("shift_jis"), "text", "编码"),
     ("您好，我家樓下燒烤店天天吵到凌晨兩點，請你們管一管。".encode("big5"), "text", "编码"),
     (b"text,phone\n", "csv", "只有表头"),

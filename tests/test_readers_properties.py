@@ -65,6 +65,8 @@ def check_items(items) -> None:
             assert 0 < sum(len(t.text) for t in item.turns) <= MAX_TRANSCRIPT_CHARS
             assert any(t.text.strip() for t in item.turns)
             assert len(item.id) <= 200
+            # text that can be stored, logged and shown: no lone surrogates anywhere
+            (item.id + item.full_text + json.dumps(item.meta, ensure_ascii=False)).encode("utf-8")
 
 
 # ---------------------------------------------------------------------- any bytes, any format

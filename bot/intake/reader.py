@@ -357,7 +357,13 @@ def _loads(text: str, line: int | None = None):
         raise IntakeError(f"{en}JSON nested deeper than {MAX_JSON_DEPTH} levels",
                           f"{zh}JSON 嵌套超过 {MAX_JSON_DEPTH} 层，不是转写记录")
     try:
-        return json.loads(text)
+        doc = json.loads(text)
+        # "\ud800" is valid JSON but no text: lone surrogates cannot be stored or shown.
+        json.dumps(doc, ensure_ascii=False).encode("utf-8")
+        return doc
+    except UnicodeEncodeError:
+        raise IntakeError(f"{en}JSON holds a lone surrogate (an escape such as \\ud800)",
+                          f"{zh}JSON 中含有无效的字符（\\ud800 这类孤立的代理项），请检查导出程序") from None
     except json.JSONDecodeError as exc:
         raise IntakeError(f"{en}invalid JSON at line {exc.lineno} column {exc.colno}: {exc.msg}",
                           f"{zh}JSON 格式错误（第 {exc.lineno} 行第 {exc.colno} 列）" if not line

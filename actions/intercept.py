@@ -133,13 +133,10 @@ class ActionIntercept(Action):
         events: list[EventType] = [SlotSet(SLOT, None)]
         if kind in DANGER:
             danger = assess(text)
-            handler = {EMERGENCY: _emergency, CRISIS: _crisis, THREAT: _threat}[kind]
-            number = handler(dispatcher, tracker, text, danger)
+            number = _answer_danger(dispatcher, tracker, text, kind, danger)
             if number and not tracker.get_slot("pending") and not tracker.active_loop.get("name"):
                 events.append(SlotSet("case_number", number))   # a detail said next joins it
-            if kind == EMERGENCY and "self_harm" in danger.concerns:
-                _crisis(dispatcher, tracker, text, danger)     # "我割腕了，血流了好多": 120 and 12356
-            if kind == EMERGENCY:
+            if kind == EMERGENCY and not {"self_harm", "threat"} & set(danger.concerns):
                 _still_pending(dispatcher, tracker)
             elif tracker.active_loop.get("name"):
                 # A person in crisis (or making threats) is not asked for a place or a time
@@ -153,6 +150,22 @@ class ActionIntercept(Action):
             question, buttons = texts.consent_again(tracker.get_slot("pending"))
             dispatcher.utter_message(text=question, buttons=buttons)
         return events
+
+
+def _answer_danger(dispatcher, tracker, text: str, kind: str, danger: Danger) -> str | None:
+    """Every part that applies, the most urgent first: the number to call now; for thoughts
+    of self-harm the crisis line and a person ("我割腕了" is an emergency and a crisis); for a
+    threat the 110 referral and the flag (said only when no crisis reply was given)."""
+    self_harm = kind == CRISIS or "self_harm" in danger.concerns
+    threat = kind == THREAT or "threat" in danger.concerns
+    numbers = []
+    if kind == EMERGENCY:
+        numbers.append(_emergency(dispatcher, tracker, text, danger))
+    if self_harm:
+        numbers.append(_crisis(dispatcher, tracker, text, danger))
+    if threat:
+        numbers.append(_threat(dispatcher, tracker, text, danger, say=not self_harm))
+    return next((n for n in numbers if n), None)
 
 
 def _emergency(dispatcher, tracker, text: str, danger: Danger) -> str | None:
@@ -182,10 +195,11 @@ def _crisis_hotline() -> str:
         return CRISIS_HOTLINE
 
 
-def _threat(dispatcher, tracker, text: str, danger: Danger) -> str | None:
+def _threat(dispatcher, tracker, text: str, danger: Danger, *, say: bool = True) -> str | None:
     number = _open_flagged(tracker, OpenCase(text=text, category=THREAT_CATEGORY),
                            note=texts.threat_note(danger.reason), key="threat")
-    dispatcher.utter_message(text=texts.threat(number))
+    if say:
+        dispatcher.utter_message(text=texts.threat(number))
     return number
 
 

@@ -162,6 +162,25 @@ def test_self_harm_under_way_gets_120_and_the_crisis_line(chat, rules):
     assert {c.category["code"] for c in cases_of(chat)} == {"security.emergency", "gov.service"}
 
 
+def test_self_harm_said_as_a_threat_gets_the_crisis_reply_and_the_flag(chat, rules):
+    text = "讨了两年工钱讨不到，我真想一头撞死在劳动局门口"
+    rules[text] = verdict("threat", "110", "12356", concerns=("self_harm", "threat"))
+    _, messages = run(intercept.ActionIntercept(), tracker(text, slots={"intercept": "threat"}))
+    codes = {c.category["code"]: c.number for c in cases_of(chat)}
+    assert set(codes) == {"gov.service", "security.public_order"}
+    assert texts(messages) == [replies.crisis("12356", codes["gov.service"])]
+
+
+def test_a_threat_under_way_gets_the_number_to_call_and_the_flag(chat, rules):
+    text = "再敢欺负我儿子，我就去学校把那个老师脑袋开了"
+    rules[text] = verdict("emergency", "110", concerns=("threat",))
+    _, messages = run(intercept.ActionIntercept(), tracker(
+        text, active_loop="report_form", slots={"intercept": "emergency", "requested_slot": "place"}))
+    assert texts(messages)[0].startswith("情况紧急！请立即拨打 110")
+    flagged = [c for c in cases_of(chat) if c.category["code"] == "security.public_order"]
+    assert len(flagged) == 1 and texts(messages)[-1] == replies.threat(flagged[0].number)
+
+
 def test_threat_is_referred_to_110_and_flagged_never_offered_anonymity(chat, rules):
     rules[THREAT] = verdict("threat", "110")
     events, messages = run(intercept.ActionIntercept(), tracker(

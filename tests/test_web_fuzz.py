@@ -114,3 +114,36 @@ def test_every_route_is_in_the_schema_with_its_typed_body(fuzz_app):
                 assert spec["components"]["schemas"][name]["properties"], route.path
     ack = spec["components"]["schemas"]["Ack"]["properties"]["ids"]
     assert ack["maxItems"] == 500 and ack["items"]["maximum"] == 2 ** 63 - 1
+
+
+# --------------------------------------------------------------------------- the decoder itself
+from hypothesis import strategies as st  # noqa: E402
+
+from bot.web import jsonsafe  # noqa: E402
+from bot.web.errors import WebError  # noqa: E402
+
+_leaf = st.none() | st.booleans() | st.integers(-(2 ** 70), 2 ** 70) | \
+    st.floats(allow_nan=False, allow_infinity=False) | st.text(max_size=20)
+_json = st.recursive(_leaf, lambda inner: st.lists(inner, max_size=4) |
+                     st.dictionaries(st.text(max_size=5), inner, max_size=4), max_leaves=40)
+
+
+@given(raw=st.binary(max_size=300) | st.text(max_size=300).map(lambda t: t.encode("utf-8", "surrogatepass")))
+@settings(max_examples=EXAMPLES * 20, deadline=None, database=None, derandomize=not os.environ.get("FUZZ_RANDOM"))
+def test_any_bytes_give_a_value_or_a_refusal(raw):
+    try:
+        jsonsafe.loads(jsonsafe.decode_utf8(raw, "application/json"))
+    except WebError as exc:
+        assert 400 <= exc.status < 500 and re.search(r"[\u4e00-\u9fff]", exc.zh)
+
+
+@given(value=_json)
+@settings(max_examples=EXAMPLES * 20, deadline=None, database=None, derandomize=not os.environ.get("FUZZ_RANDOM"))
+def test_ordinary_json_round_trips_unless_it_breaks_a_bound(value):
+    import json
+
+    text = json.dumps(value, ensure_ascii=bool(len(repr(value)) % 2))
+    try:
+        assert jsonsafe.loads(text) == json.loads(text)
+    except WebError as exc:
+        assert exc.code in ("bad_number", "bad_chars"), exc.code

@@ -572,3 +572,17 @@ def test_the_event_stream_starts_without_the_inbox_when_the_database_is_gone(con
             app.state.chat.hub.publish(sid, {"id": 7, "kind": "update", "text": "您的诉求已签收"})
             received = [next(lines) for _ in range(3)]
     assert received[:2] == ["", "id: 7"] or received[:2] == ["id: 7", "event: update"], received
+
+
+@pytest.mark.parametrize("raw", [
+    '"' + '\\"' * 250_000,                   # an unterminated string of escaped quotes
+    '["' + '\\"' * 250_000 + '"]',
+    '"' + "[" * 500_000 + '"',               # brackets inside a string are not nesting
+    "[" + ",".join(["1"] * 250_000) + "]",
+], ids=["escaped-quotes", "escaped-quotes-closed", "brackets-in-string", "many-numbers"])
+def test_large_hostile_json_is_answered_quickly(client, raw):
+    import time
+
+    started = time.monotonic()
+    r = client.post("/api/intake", content=raw.encode(), headers=JSON)
+    assert r.status_code < 500 and time.monotonic() - started < 5

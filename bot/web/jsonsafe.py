@@ -3,9 +3,10 @@
 `json.loads` recurses once per nesting level (10,000 levels raise `RecursionError`), turns a
 5,000-digit literal into a `ValueError` from `int()` (or a slow giant integer), accepts
 `NaN`/`Infinity`, and passes lone surrogates ("\\ud800") through to SQLite and the JSON
-encoder, which then fail. Here the text is checked *before* parsing: nesting depth and number
-length are counted on a copy with the string literals blanked out (linear regexes, no
-recursion), and the parsed value is walked once for lone surrogates and NUL characters.
+encoder, which then fail. Here the nesting depth is counted *before* parsing, in one linear
+pass over the structural characters (no recursion, no backtracking regex); number literals
+are length-checked by the parser's hooks before `int()`/`float()` see them; the parsed value
+is walked once, iteratively, for lone surrogates and NUL characters.
 
 Bytes must be UTF-8 (a UTF-8 BOM is tolerated): a declared other charset is 415, undecodable
 bytes are 400, both with a Chinese message.
@@ -25,9 +26,7 @@ MAX_DEPTH = 32
 MAX_NUMBER_CHARS = 40
 _UTF8 = {"utf-8", "utf8"}
 
-_STRING = re.compile(r'"(?:[^"\\]|\\.)*"', re.S)
-_BRACKETS = re.compile(r"[\[\]{}]")
-_LONG_NUMBER = re.compile(r"[-+0-9.eE]{%d,}" % (MAX_NUMBER_CHARS + 1))
+_SPECIAL = re.compile(r'["\\\[\]{}]')
 
 BAD_JSON_ZH = "请求格式不正确，请刷新页面后再试。"
 BAD_CHARS_ZH = "内容中含有无法识别的字符，请删除后重新输入。"
@@ -78,20 +77,46 @@ def decode_utf8(raw: bytes, content_type: str = "") -> str:
 
 
 def check_shape(text: str, *, max_depth: int = MAX_DEPTH) -> None:
-    """Refuse deep nesting and overlong number literals without parsing (no recursion)."""
-    blanked = _STRING.sub('""', text)
+    """Refuse deep nesting without parsing: one linear pass over the structural characters.
+
+    (A regex that blanks string literals first is quadratic on an unterminated string full of
+    escaped quotes — each escaped quote starts a new attempt that runs to the end.)"""
     depth = 0
-    for match in _BRACKETS.finditer(blanked):
-        if match.group() in "[{":
+    in_string = False
+    escaped_until = -1
+    for match in _SPECIAL.finditer(text):
+        at, ch = match.start(), match.group()
+        if in_string:
+            if at < escaped_until:
+                continue
+            if ch == "\\":
+                escaped_until = at + 2
+            elif ch == '"':
+                in_string = False
+        elif ch == '"':
+            in_string = True
+        elif ch in "[{":
             depth += 1
             if depth > max_depth:
                 raise WebError(400, f"请求格式不正确：嵌套层数太多（最多 {max_depth} 层）。", "too_deep",
                                en=f"JSON nested deeper than {max_depth} levels")
-        else:
+        elif ch in "]}":
             depth -= 1
-    if _LONG_NUMBER.search(blanked):
-        raise WebError(400, f"请求格式不正确：数字太长（最多 {MAX_NUMBER_CHARS} 位）。", "bad_number",
-                       en=f"number literal longer than {MAX_NUMBER_CHARS} characters")
+
+
+def _number_too_long() -> WebError:
+    return WebError(400, f"请求格式不正确：数字太长（最多 {MAX_NUMBER_CHARS} 位）。", "bad_number",
+                    en=f"number literal longer than {MAX_NUMBER_CHARS} characters")
+
+
+def _int(literal: str) -> int:
+    if len(literal) > MAX_NUMBER_CHARS:       # checked before int() does any work
+        raise _NumberTooLong
+    return int(literal)
+
+
+class _NumberTooLong(ValueError):
+    pass
 
 
 def _no_constant(name: str):
@@ -99,6 +124,8 @@ def _no_constant(name: str):
 
 
 def _finite(literal: str) -> float:
+    if len(literal) > MAX_NUMBER_CHARS:
+        raise _NumberTooLong
     value = float(literal)
     if not math.isfinite(value):
         raise ValueError("number out of range")
@@ -132,9 +159,11 @@ def loads(text: str, *, max_depth: int = MAX_DEPTH):
     """Bounded `json.loads`: depth, number length, no NaN/Infinity, no lone surrogates."""
     check_shape(text, max_depth=max_depth)
     try:
-        value = json.loads(text, parse_constant=_no_constant, parse_float=_finite)
+        value = json.loads(text, parse_constant=_no_constant, parse_float=_finite, parse_int=_int)
     except RecursionError:      # cannot happen after check_shape; kept as a last fence
         raise WebError(400, f"请求格式不正确：嵌套层数太多（最多 {max_depth} 层）。", "too_deep") from None
+    except _NumberTooLong:
+        raise _number_too_long() from None
     except ValueError as exc:
         raise WebError(400, BAD_JSON_ZH, "bad_json", en=f"invalid JSON: {str(exc)[:120]}") from None
     check_strings(value)

@@ -273,3 +273,44 @@ def test_bot_run_brings_a_sigkilled_action_server_back_and_stops_without_leftove
     assert code == 0 and "已全部停止" in text, text
     assert "Address already in use" not in Path(tmp_path / "var" / "log" / "actions.log").read_text()
     assert [pid for pid in tree if alive(pid)] == []
+
+
+RASA_RESTART_LIMIT = 45.0   # loading the model alone takes ~13 s on a quiet 2-core machine
+
+
+@pytest.mark.slow
+@pytest.mark.rasa
+def test_sigkill_of_each_real_child_under_bot_run(tmp_path):
+    """The whole product with the trained model: Rasa, the action server and the web app are
+    SIGKILLed one after another; each answers its health check again (measured here: Rasa
+    14.4 s, actions 4.8 s, app 3.2 s), its old group is gone, and SIGTERM stops everything."""
+    from bot.run import model_path
+    from tests.web_support import product
+
+    if not model_path().is_file():
+        pytest.skip(f"no trained model at {model_path()}: run `make model`")
+    with product(tmp_path) as (base, env, output, state):
+        rasa_port, action_port, app_port = state["ports"]
+        bot = state["proc"].pid
+        doors = [("rasa run", f"http://127.0.0.1:{rasa_port}/status", RASA_RESTART_LIMIT),
+                 ("rasa_sdk", f"http://127.0.0.1:{action_port}/health", RESTART_LIMIT),
+                 ("bot.web.serve", f"http://127.0.0.1:{app_port}/livez", RESTART_LIMIT)]
+        tree: set[int] = set()
+        for needle, url, limit in doors:
+            (leader,) = [c for c in children_of(bot) if needle in cmdline(c)]
+            tree |= set(group_members(leader))
+            os.kill(leader, signal.SIGKILL)
+            killed = time.monotonic()
+            while True:
+                new = [c for c in children_of(bot) if needle in cmdline(c) and c != leader]
+                try:
+                    if new and httpx.get(url, timeout=1).status_code == 200:
+                        break
+                except httpx.HTTPError:
+                    pass
+                assert time.monotonic() - killed < limit, f"{needle} not back:\n" + "".join(output)
+                time.sleep(0.2)
+            assert group_members(leader) == [], f"{needle}: its old group survived"
+            tree |= {p for c in new for p in group_members(c)}
+    assert state["code"] == 0 and "已全部停止" in "".join(output)
+    assert [pid for pid in tree if alive(pid)] == []

@@ -3,8 +3,11 @@
 Two layers, both using the detectors of `bot.privacy`:
 - `install_masking()` wraps the log record factory, so every record created in this process
   (whoever handles it: our stream handler, pytest's capture, a library's handler) already
-  carries a masked message and a masked traceback;
-- `MaskingFilter` does the same on a handler, for records that reach it from elsewhere.
+  carries a masked message, masked arguments and a masked traceback. The arguments keep their
+  shape (formatters such as uvicorn's access log unpack them); an argument whose text holds
+  personal data is replaced by its masked text;
+- `MaskingFilter` on our handler renders the whole message and masks it, which also catches a
+  number split across two arguments.
 """
 from __future__ import annotations
 
@@ -38,6 +41,31 @@ def mask_record(record: logging.LogRecord) -> logging.LogRecord:
     return record
 
 
+def _masked_arg(value):
+    if isinstance(value, (int, float, bool)) or value is None:
+        return value
+    text = value if isinstance(value, str) else str(value)
+    masked = mask_pii(text)
+    return value if masked == text else masked
+
+
+def mask_record_args(record: logging.LogRecord) -> logging.LogRecord:
+    """Mask the message template, each argument, and any traceback, keeping the shapes."""
+    if isinstance(record.msg, str):
+        record.msg = mask_pii(record.msg)
+    if isinstance(record.args, tuple):
+        record.args = tuple(_masked_arg(a) for a in record.args)
+    elif isinstance(record.args, dict):
+        record.args = {k: _masked_arg(v) for k, v in record.args.items()}
+    if record.exc_info and not record.exc_text:
+        record.exc_text = _FORMATTER.formatException(record.exc_info)
+    if record.exc_text:
+        record.exc_text = mask_pii(record.exc_text)
+    if record.stack_info:
+        record.stack_info = mask_pii(record.stack_info)
+    return record
+
+
 class MaskingFilter(logging.Filter):
     def filter(self, record: logging.LogRecord) -> bool:
         mask_record(record)
@@ -51,7 +79,7 @@ def install_masking() -> None:
         return
 
     def masked_factory(*args, **kwargs) -> logging.LogRecord:
-        return mask_record(factory(*args, **kwargs))
+        return mask_record_args(factory(*args, **kwargs))
 
     masked_factory._pii_masking = True  # type: ignore[attr-defined]
     logging.setLogRecordFactory(masked_factory)

@@ -173,3 +173,17 @@ def test_hostile_long_texts_are_masked_in_bounded_time(hostile):
     masked = privacy._mask(hostile)          # uncached
     assert time.perf_counter() - started < 3.0
     assert privacy._mask(masked) == masked
+
+
+def test_installed_masking_keeps_argument_shapes_for_formatters_that_unpack_them():
+    install_masking()
+    record = logging.getLogger("uvicorn.access").makeRecord(
+        "uvicorn.access", logging.INFO, __file__, 1, '%s - "%s %s HTTP/%s" %d',
+        ("127.0.0.1:5000", "GET", "/api/case?phone=13912345678", "1.1", 200), None)
+    assert len(record.args) == 5 and record.args[4] == 200
+    assert record.args[2] == "/api/case?phone=139****5678"
+    assert record.getMessage() == '127.0.0.1:5000 - "GET /api/case?phone=139****5678 HTTP/1.1" 200'
+    import uvicorn.logging
+
+    formatted = uvicorn.logging.AccessFormatter("%(client_addr)s %(request_line)s").format(record)
+    assert "139****5678" in formatted and "13912345678" not in formatted

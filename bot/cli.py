@@ -80,10 +80,26 @@ class BotGroup(click.Group):
             sys.stderr.close()          # output piped to `head`: nothing more to say
             sys.exit(0)
         except Exception as exc:  # noqa: BLE001 - the last line of defence: one line, no traceback
-            logging.getLogger("bot.cli").debug("internal error", exc_info=True)
-            refuse("内部错误，请把这行信息告诉维护人员",
+            where = _keep_traceback(argv)
+            refuse(f"内部错误，请把这行信息告诉维护人员{f'（详情见 {where}）' if where else ''}",
                    f"internal error: {type(exc).__name__}: {str(exc)[:200]}", 1)
         sys.exit(code if isinstance(code, int) else 0)
+
+
+def _keep_traceback(argv: list[str]) -> str | None:
+    """Append the current exception's traceback to var/log/cli-errors.log for maintainers."""
+    import time
+    import traceback
+
+    try:
+        path = Settings.from_env().var_dir / "log" / "cli-errors.log"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with path.open("a", encoding="utf-8", errors="backslashreplace") as log:
+            log.write(f"==== {time.strftime('%Y-%m-%d %H:%M:%S')} bot {' '.join(argv)[:500]}\n"
+                      f"{traceback.format_exc()}\n")
+        return str(path)
+    except Exception:  # noqa: BLE001 - no log is no reason to fail louder
+        return None
 
 
 def _usage_error(exc: click.ClickException):

@@ -323,3 +323,15 @@ def test_a_usage_error_ends_with_a_chinese_reason(probe):
     result = invoke(probe, "case", "open", "--bogus")
     assert result.exit_code == 2
     assert result.stderr.strip().splitlines()[-1].startswith("错误：没有这个选项")
+
+
+def test_an_unforeseen_error_is_one_line_and_its_traceback_is_kept(probe, monkeypatch):
+    def broken(*_, **__):
+        raise KeyError("boom")
+
+    monkeypatch.setattr("bot.cases.stats.compute", broken)
+    result = invoke(probe, "stats")
+    assert result.exit_code == 1 and "Traceback" not in result.stderr
+    assert result.stderr.startswith("错误：内部错误") and "KeyError" in result.stderr
+    kept = (probe["root"] / "var" / "log" / "cli-errors.log").read_text(encoding="utf-8")
+    assert "Traceback" in kept and "boom" in kept

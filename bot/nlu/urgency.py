@@ -47,6 +47,7 @@ MAX_CHARS = 5000
 LETTER_CHARS = 120
 # Dangers whatever their subject: a fire, gas or an explosion threatens everyone around.
 _ANY_SUBJECT = ("火情", "燃气泄漏", "爆炸")
+_SENTENCE_END = re.compile(r"[。！？!?\n]")
 _CLAUSE_END = re.compile(r"[，。！？；,.!?;\s—…~～]")
 
 
@@ -147,6 +148,8 @@ class Rules:
     handled: re.Pattern
     animal: re.Pattern
     person: re.Pattern
+    letter_now: re.Pattern
+    letter: re.Pattern
     threat_with_intent: re.Pattern
 
     def label(self, number: str) -> str:
@@ -223,7 +226,7 @@ def _load(directory: str, _m1: float, _m2: float) -> Rules:
         hazard=_compile(doc["hazard"], "hazard"),
         **{key: _compile(mods[key], key) for key in ("negation", "feared", "hypothetical_after", "past",
                                                       "now", "habitual", "cancel", "figurative", "third_party",
-                                                      "intent", "handled", "animal", "person")})
+                                                      "intent", "handled", "animal", "person", "letter_now", "letter")})
 
 
 # ====================================================================== assessment
@@ -254,14 +257,21 @@ class _Found:
     threat_violence: bool = False
 
 
-def _emergencies(text: str, rules: Rules) -> _Found:
+def _emergencies(text: str, rules: Rules, threats: list[tuple[int, int]] = ()) -> _Found:
+    """Emergency words said of now; `threats` are spans of threats, whose words of injury
+    ("把他脑袋开了") are what the writer will do, not what is happening."""
     found = _Found()
     text_past = bool(rules.past.search(text) or rules.handled.search(text)) and not rules.now.search(text)
     # A long letter tells of problems; an emergency in it is said with a word of now nearby.
-    letter = len(text) > LETTER_CHARS
+    # A long text is a letter when it reads like one or runs on in one block; a call's
+    # account comes sentence by sentence (one a line) and is not.
+    letter = len(text) > LETTER_CHARS and (bool(rules.letter.search(text)) or "\n" not in text.strip())
     for rule in rules.emergency:
         for m in rule.pattern.finditer(text):
             if rules.negation.search(text[max(0, m.start() - 5):m.start()]):
+                continue
+            if any(start <= m.start() < end or m.start() <= start < m.end() for start, end in threats):
+                found.threat_violence = True
                 continue
             before, clause = _clause(text, m.start(), m.end())
             after = text[m.end():m.end() + 6]
@@ -270,14 +280,15 @@ def _emergencies(text: str, rules: Rules) -> _Found:
                 continue
             if rule.benign and rule.benign.search(text[max(0, m.start() - 15):m.end() + 15]):
                 continue
-            if rule.habitual and rules.habitual.search(clause):
+            sentence = _SENTENCE_END.split(text[max(0, m.start() - 15):m.start()])[-1] + clause
+            if rule.habitual and rules.habitual.search(sentence):
                 found.past.append(rule.reason)
                 continue
             if text_past or (rules.past.search(clause) and not rules.now.search(clause)) or (
-                    letter and not rules.now.search(text[max(0, m.start() - 25):m.end() + 25])):
+                    letter and not rules.letter_now.search(text[max(0, m.start() - 25):m.end() + 25])):
                 found.past.append(rule.reason)
                 continue
-            if rule.reason not in _ANY_SUBJECT and rules.animal.search(before) and not rules.person.search(before):
+            if rule.reason not in _ANY_SUBJECT and rules.animal.search(before) and not rules.person.search(clause):
                 continue                       # "我家猫从阳台掉下去了": not a person
             if rule.hotline == rules.threat_hotline and rules.intent.search(text[max(0, m.start() - 16):m.start()]) \
                     and not rules.now.search(clause):
@@ -307,6 +318,26 @@ def _said(pattern: re.Pattern, text: str, rules: Rules, *, others: bool = False,
     return False
 
 
+def _threat_spans(text: str, rules: Rules) -> list[tuple[int, int]]:
+    """Where the writer threatens violence: threat words, or violent words after a word of
+    intent, said of now (not negated, not in the past)."""
+    spans = []
+    for pattern, intent in ((rules.threat, False), (rules.threat_with_intent, True)):
+        for m in pattern.finditer(text):
+            if _said_at(m, text, rules, intent=intent):
+                spans.append((m.start(), m.end()))
+    return spans
+
+
+def _said_at(m: re.Match, text: str, rules: Rules, *, intent: bool = False) -> bool:
+    if rules.negation.search(text[max(0, m.start() - 5):m.start()]):
+        return False
+    _, clause = _clause(text, m.start(), m.end())
+    if intent and not rules.intent.search(text[max(0, m.start() - 16):m.start()]):
+        return False
+    return not (rules.past.search(clause) and not rules.now.search(clause))
+
+
 def assess(text: str | None, rules: Rules | None = None) -> Safety:
     """Classify the safety of one message or transcript. Never raises on any text."""
     if not text or not isinstance(text, str) or not text.strip():
@@ -317,14 +348,14 @@ def assess(text: str | None, rules: Rules | None = None) -> Safety:
         hazard = rules.hazard.search(raw)
         return Safety("urgent", None, f"安全隐患（{hazard.group(0)}）") if hazard else NORMAL
     said = _mask(raw, rules.figurative)
-    found = _emergencies(said, rules)
+    threats = _threat_spans(said, rules)
+    found = _emergencies(said, rules, threats)
     concerns: list[str] = []
     imminent: list[str] = []
     if _said(rules.self_harm, said, rules, others=True):
         concerns.append("self_harm")
         imminent = [number for number, pattern in rules.imminent if pattern.search(said)]
-    if found.threat_violence or _said(rules.threat, said, rules) or \
-            _said(rules.threat_with_intent, said, rules, intent=True):
+    if found.threat_violence or threats:
         concerns.append("threat")
     if not found.now and rules.weak and len(re.sub(r"\W", "", said)) <= rules.weak_max_chars \
             and rules.weak.pattern.search(said):

@@ -15,7 +15,7 @@ from __future__ import annotations
 import unicodedata
 from typing import Annotated, Any, Literal, TypeVar
 
-from pydantic import (AfterValidator, BaseModel, ConfigDict, Field, StrictFloat, StrictInt,
+from pydantic import (AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, StrictFloat, StrictInt,
                       StrictStr, ValidationError)
 
 from bot.cases.validation import MAX_SHORT, MAX_TEXT
@@ -42,7 +42,14 @@ def Text(limit: int):      # noqa: N802 - reads as a type in annotations
 
 Short = Text(MAX_SHORT)
 Code = Text(64)
-Id = Annotated[StrictInt, Field(ge=1, le=MAX_ID)]
+def _integral(value: Any) -> Any:
+    """JSON Schema counts 3036.0 as an integer; so do we. A boolean is not a number here."""
+    if isinstance(value, float) and value.is_integer() and abs(value) < 2 ** 64:
+        return int(value)
+    return value
+
+
+Id = Annotated[StrictInt, Field(ge=1, le=MAX_ID), BeforeValidator(_integral)]
 Display = Annotated[dict[str, Any], Field(max_length=50)]       # shown, never used to open a case
 
 

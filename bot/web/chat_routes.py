@@ -16,7 +16,7 @@ from bot.cases.validation import clean_text
 from bot.web import resident
 from bot.web import jsonsafe, schema
 from bot.web.config import MAX_BODY, MAX_MESSAGE, WebSettings
-from bot.web.errors import WebError, error_response, is_database_unavailable  # noqa: F401
+from bot.web.errors import WebError, is_database_unavailable
 from bot.web.hub import CLOSED, Hub
 from bot.web.ratelimit import MessageLimiter
 from bot.web.relay import Relay, looks_like_markup

@@ -190,17 +190,26 @@ def refusal(exc: ValidationError, *, too_long_status: int = 400,
         loc = [str(p) for p in err["loc"] if not _is_union_branch(p)]
         problems.append({"field": ".".join(loc) or "(body)", "problem": _problem_zh(err),
                          "type": err["type"]})
-    first = problems[0] if problems else {"field": "(body)", "problem": "格式不正确"}
-    string_too_long = next((e for e in exc.errors(include_input=False) if e["type"] == "string_too_long"),
-                           None)
-    if string_too_long is not None and too_long_status != 400:
+    if not problems:
+        return WebError(400, BAD_REQUEST_ZH, "bad_request")
+    too_long = any(p["type"] == "string_too_long" for p in problems)
+    if too_long and too_long_status != 400:
         return WebError(too_long_status, too_long_zh or BAD_REQUEST_ZH, "too_long", detail=problems)
+    first = _most_telling(problems)
     zh = f"请求格式不正确：{_field_zh(first['field'])}{first['problem']}。"
-    status, code = 400, "bad_request"
-    if string_too_long is not None:
-        code = "too_long"
-    return WebError(status, zh, code, en=f"invalid body: {first['field']}: {first.get('type', 'invalid')}",
-                    detail=problems)
+    return WebError(400, zh, "too_long" if too_long else "bad_request",
+                    en=f"invalid body: {first['field']}: {first['type']}", detail=problems)
+
+
+_SHAPE_MISMATCH = {"model_type", "dict_type", "model_attributes_type"}
+
+
+def _most_telling(problems: list[dict]) -> dict:
+    """For a field that may be an object or a string (a union), "too long" says more than
+    "should be an object": prefer a problem of the first field that is not a shape mismatch."""
+    field = problems[0]["field"]
+    same = [p for p in problems if p["field"] == field]
+    return next((p for p in same if p["type"] not in _SHAPE_MISMATCH), same[0])
 
 
 BAD_REQUEST_ZH = "请求格式不正确，请刷新页面后再试。"

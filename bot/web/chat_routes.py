@@ -13,8 +13,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from bot.cases.errors import CaseNotFound, InvalidInput
 from bot.cases.service import CaseService
 from bot.cases.validation import clean_text
-from bot.web import resident
-from bot.web import jsonsafe, schema
+from bot.web import jsonsafe, resident, schema
 from bot.web.config import MAX_BODY, MAX_MESSAGE, WebSettings
 from bot.web.errors import WebError, is_database_unavailable
 from bot.web.hub import CLOSED, Hub
@@ -33,9 +32,6 @@ KEEPALIVE_SECONDS = 15.0
 
 class ChatError(WebError):
     """A refusal of the chat API (same JSON shape as every web door)."""
-
-    def __init__(self, status: int, zh: str, code: str, **kwargs) -> None:
-        super().__init__(status, zh, code, **kwargs)
 
 
 NO_SESSION = ChatError(401, "会话已失效，请刷新页面后再试。", "no_session")

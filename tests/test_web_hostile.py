@@ -586,3 +586,22 @@ def test_large_hostile_json_is_answered_quickly(client, raw):
     started = time.monotonic()
     r = client.post("/api/intake", content=raw.encode(), headers=JSON)
     assert r.status_code < 500 and time.monotonic() - started < 5
+
+
+def test_bot_intake_and_the_web_page_share_one_key(container, tmp_path):
+    """A call imported with `bot intake` and then confirmed on the page is one case: both
+    services take the secret from the same var/intake.key."""
+    from bot.intake.reader import read_text
+    from bot.intake.service import IntakeService
+    from bot.nlu import KeywordClassifier
+
+    classifier = KeywordClassifier(container.catalog)
+    cli = IntakeService.from_container(container, classifier=classifier)
+    web = IntakeService.from_container(container, classifier=classifier, actor="operator")
+    assert cli.secret == web.secret and len(cli.secret) >= 32
+    assert (container.settings.var_dir / "intake.key").is_file()
+    imported, _ = cli.confirm(cli.propose(read_text(NOISE)))
+    p = web.propose(read_text(NOISE))
+    assert any(imported.number in w for w in p.warnings)       # "这通电话已导入过，编号 …"
+    again, existing = web.confirm(p)
+    assert existing and again.number == imported.number

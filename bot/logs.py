@@ -22,6 +22,15 @@ def mask_pii(text: str) -> str:
     return mask_text(text) or text
 
 
+def _mask_traceback(record: logging.LogRecord) -> None:
+    if record.exc_info and not record.exc_text:
+        record.exc_text = _FORMATTER.formatException(record.exc_info)
+    if record.exc_text:
+        record.exc_text = mask_pii(record.exc_text)
+    if record.stack_info:
+        record.stack_info = mask_pii(record.stack_info)
+
+
 def mask_record(record: logging.LogRecord) -> logging.LogRecord:
     """Render the message with its arguments, mask it, and mask any traceback text."""
     if getattr(record, "_pii_masked", False):
@@ -31,12 +40,7 @@ def mask_record(record: logging.LogRecord) -> logging.LogRecord:
     except Exception:  # noqa: BLE001 - a bad format string must not lose the record
         message = f"{record.msg} {record.args}"
     record.msg, record.args = mask_pii(message), None
-    if record.exc_info and not record.exc_text:
-        record.exc_text = _FORMATTER.formatException(record.exc_info)
-    if record.exc_text:
-        record.exc_text = mask_pii(record.exc_text)
-    if record.stack_info:
-        record.stack_info = mask_pii(record.stack_info)
+    _mask_traceback(record)
     record._pii_masked = True
     return record
 
@@ -57,12 +61,7 @@ def mask_record_args(record: logging.LogRecord) -> logging.LogRecord:
         record.args = tuple(_masked_arg(a) for a in record.args)
     elif isinstance(record.args, dict):
         record.args = {k: _masked_arg(v) for k, v in record.args.items()}
-    if record.exc_info and not record.exc_text:
-        record.exc_text = _FORMATTER.formatException(record.exc_info)
-    if record.exc_text:
-        record.exc_text = mask_pii(record.exc_text)
-    if record.stack_info:
-        record.stack_info = mask_pii(record.stack_info)
+    _mask_traceback(record)
     return record
 
 

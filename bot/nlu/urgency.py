@@ -162,10 +162,23 @@ class Rules:
         return numbers | ({self.weak.hotline} if self.weak else set())
 
 
-def _compile(patterns, where: str) -> re.Pattern:
+_WORD_LIST = re.compile(r"\{([a-z_]+)\}")
+
+
+def _expand(pattern: str, words: dict[str, str], where: str) -> str:
+    """Replace `{person}`, `{body}` … by the word lists of the data's `words:` section, so
+    that one rule covers every way of naming who or what ("老人|奶奶|俺爹 …")."""
+    def one(m: re.Match) -> str:
+        if m.group(1) not in words:
+            raise ValueError(f"safety rules: unknown word list {{{m.group(1)}}} in {where}")
+        return f"(?:{words[m.group(1)]})"
+    return _WORD_LIST.sub(one, pattern)
+
+
+def _compile(patterns, where: str, words: dict[str, str] | None = None) -> re.Pattern:
     if isinstance(patterns, str):
         patterns = [patterns]
-    joined = "|".join(f"(?:{p})" for p in patterns if p)
+    joined = "|".join(f"(?:{_expand(p, words or {}, where)})" for p in patterns if p)
     try:
         pattern = re.compile(joined)
     except re.error as exc:
@@ -207,9 +220,13 @@ def _load(directory: str, _m1: float, _m2: float) -> Rules:
             if county.get(key):
                 doc[key] = str(county[key])
     mods = doc["modifiers"]
-    emergency = [_Rule(r["reason"], str(r["hotline"]), _compile(r["patterns"], r["reason"]),
+    words = _word_lists(doc.get("words") or {})
+
+    def compiled(patterns, where: str) -> re.Pattern:
+        return _compile(patterns, where, words)
+    emergency = [_Rule(r["reason"], str(r["hotline"]), compiled(r["patterns"], r["reason"]),
                        bool(r.get("fear")), bool(r.get("habitual")),
-                       _compile(r["benign"], r["reason"]) if r.get("benign") else None)
+                       compiled(r["benign"], r["reason"]) if r.get("benign") else None)
                  for r in doc["emergency"]]
     weak = doc.get("weak")
     sh, th = doc["self_harm"], doc["threat"]
@@ -217,16 +234,26 @@ def _load(directory: str, _m1: float, _m2: float) -> Rules:
         hotlines={str(k): v for k, v in doc["hotlines"].items()},
         crisis_hotline=str(doc["crisis_hotline"]), threat_hotline=str(doc["threat_hotline"]),
         priority=tuple(str(p) for p in doc["priority"]), emergency=emergency,
-        weak=_Rule(weak["reason"], str(weak["hotline"]), _compile(weak["patterns"], "weak")) if weak else None,
+        weak=_Rule(weak["reason"], str(weak["hotline"]), compiled(weak["patterns"], "weak")) if weak else None,
         weak_max_chars=int((weak or {}).get("max_chars", 10)),
-        self_harm=_compile(sh["patterns"], "self_harm"), self_harm_reason=sh["reason"],
-        imminent=[(str(i["hotline"]), _compile(i["patterns"], "imminent")) for i in sh.get("imminent", [])],
-        threat=_compile(th["patterns"], "threat"), threat_reason=th["reason"],
-        threat_with_intent=_compile(th["with_intent"], "threat.with_intent"),
-        hazard=_compile(doc["hazard"], "hazard"),
-        **{key: _compile(mods[key], key) for key in ("negation", "feared", "hypothetical_after", "past",
+        self_harm=compiled(sh["patterns"], "self_harm"), self_harm_reason=sh["reason"],
+        imminent=[(str(i["hotline"]), compiled(i["patterns"], "imminent")) for i in sh.get("imminent", [])],
+        threat=compiled(th["patterns"], "threat"), threat_reason=th["reason"],
+        threat_with_intent=compiled(th["with_intent"], "threat.with_intent"),
+        hazard=compiled(doc["hazard"], "hazard"),
+        **{key: compiled(mods[key], key) for key in ("negation", "feared", "hypothetical_after", "past",
                                                       "now", "habitual", "cancel", "figurative", "third_party",
                                                       "intent", "handled", "animal", "person", "letter_now", "letter")})
+
+
+def _word_lists(raw: dict) -> dict[str, str]:
+    """The `words:` section: name -> alternatives (a list or one pattern); a list may use an
+    earlier one ("{person}" inside "{someone}")."""
+    words: dict[str, str] = {}
+    for name, value in raw.items():
+        joined = "|".join(str(v) for v in value) if isinstance(value, list) else str(value)
+        words[str(name)] = _expand(joined, words, f"words.{name}")
+    return words
 
 
 # ====================================================================== assessment
@@ -268,10 +295,11 @@ def _emergencies(text: str, rules: Rules, threats: list[tuple[int, int]] = ()) -
     letter = len(text) > LETTER_CHARS and (bool(rules.letter.search(text)) or "\n" not in text.strip())
     for rule in rules.emergency:
         for m in rule.pattern.finditer(text):
-            if rules.negation.search(text[max(0, m.start() - 5):m.start()]):
+            if rules.negation.search(text[max(0, m.start() - 12):m.start()]):
                 continue
-            if any(start <= m.start() < end or m.start() <= start < m.end() for start, end in threats):
-                found.threat_violence = True
+            if any(start <= m.start() < end or m.start() <= start < m.end() for start, end in threats) \
+                    and rules.intent.search(_SENTENCE_END.split(text[:m.start()])[-1]):
+                found.threat_violence = True   # the writer's own threat; someone else's is under way
                 continue
             before, clause = _clause(text, m.start(), m.end())
             after = text[m.end():m.end() + 6]
@@ -280,7 +308,9 @@ def _emergencies(text: str, rules: Rules, threats: list[tuple[int, int]] = ()) -
                 continue
             if rule.benign and rule.benign.search(text[max(0, m.start() - 15):m.end() + 15]):
                 continue
-            sentence = _SENTENCE_END.split(text[max(0, m.start() - 15):m.start()])[-1] + clause
+            # a habit is said in the clause or the one before ("老是这样，冒火花"), not three back
+            sentence = "".join(_CLAUSE_END.split(
+                _SENTENCE_END.split(text[max(0, m.start() - 15):m.start()])[-1])[-2:]) + clause
             if rule.habitual and rules.habitual.search(sentence):
                 found.past.append(rule.reason)
                 continue

@@ -149,6 +149,7 @@ class Probe:
     rasa_url: str | None
     items: list[Item] = field(default_factory=list)
     skipped: int = 0
+    cli_files_text: str = ""   # what the probe's own input files say: the operator sent it
     own_paths: tuple[str, ...] = (str(ROOT / "models"), str(ROOT / "var"), tempfile.gettempdir() + "/probe-")
     started: float = field(default_factory=time.monotonic)
 
@@ -218,7 +219,7 @@ class Probe:
             e.update(env)
         cmd = [str(BOT)] + list(args)
         sent = " ".join(a.decode("utf-8", "replace") if isinstance(a, bytes) else str(a) for a in args)
-        sent += " " + e["DATABASE_URL"] + " " + sent_extra + " " + str(ROOT)
+        sent += " " + e["DATABASE_URL"] + " " + sent_extra + " " + str(ROOT) + " " + self.cli_files_text
         if stdin:
             sent += " " + stdin.decode("utf-8", "replace")
         t0 = time.monotonic()
@@ -1247,6 +1248,9 @@ def cli_door(p: Probe, tmp: Path) -> None:
     }
     for name, data in files.items():
         (f / name).write_bytes(data)
+    # a phone or text echoed from these files was sent by the operator, not leaked
+    p.cli_files_text = "\n".join(data.decode(enc, "ignore") for data in files.values()
+                                  for enc in ("utf-8", "gbk", "utf-16", "shift_jis"))
     os.symlink(f / "loop", f / "loop") if not (f / "loop").exists() else None
     d = tmp / "dir"
     d.mkdir(exist_ok=True)

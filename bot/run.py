@@ -116,11 +116,15 @@ def plan(settings: Settings, environ=os.environ) -> list[Child]:
                        "--credentials", str(credentials)],
               health_url=f"http://127.0.0.1:{rasa_port}/status",
               env={"RASA_TELEMETRY_ENABLED": "false", "TF_CPP_MIN_LOG_LEVEL": "3"}),
+        # rasa_sdk binds to SANIC_HOST, 0.0.0.0 (every interface) when unset: loopback
+        # unless ACTION_HOST says otherwise.
         Child("actions", [python, "-m", "rasa_sdk", "--actions", "actions",
                           "--port", str(settings.action_port), "--endpoints", str(endpoints)],
-              health_url=f"http://127.0.0.1:{settings.action_port}/health"),
+              health_url=f"http://127.0.0.1:{settings.action_port}/health",
+              env={"SANIC_HOST": environ.get("ACTION_HOST") or "127.0.0.1"}),
         Child("app", [python, "-m", "bot.web.serve"],
-              health_url=f"http://127.0.0.1:{settings.app_port}/livez"),
+              health_url=f"http://127.0.0.1:{settings.app_port}/livez",
+              env={"APP_HOST": environ.get("APP_HOST") or "127.0.0.1"}),
     ]
     if settings.telegram_bot_token and _has_command("telegram"):
         bot_bin = Path(python).with_name("bot")

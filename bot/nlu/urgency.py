@@ -142,6 +142,7 @@ class Rules:
     now: re.Pattern
     habitual: re.Pattern
     cancel: re.Pattern
+    over: re.Pattern
     figurative: re.Pattern
     third_party: re.Pattern
     intent: re.Pattern
@@ -242,7 +243,7 @@ def _load(directory: str, _m1: float, _m2: float) -> Rules:
         threat_with_intent=compiled(th["with_intent"], "threat.with_intent"),
         hazard=compiled(doc["hazard"], "hazard"),
         **{key: compiled(mods[key], key) for key in ("negation", "feared", "hypothetical_after", "past",
-                                                      "now", "habitual", "cancel", "figurative", "third_party",
+                                                      "now", "habitual", "cancel", "over", "figurative", "third_party",
                                                       "intent", "handled", "animal", "person", "letter_now", "letter")})
 
 
@@ -379,7 +380,8 @@ def assess(text: str | None, rules: Rules | None = None) -> Safety:
         return Safety("urgent", None, f"安全隐患（{hazard.group(0)}）") if hazard else NORMAL
     said = _mask(raw, rules.figurative)
     threats = _threat_spans(said, rules)
-    found = _emergencies(said, rules, threats)
+    # an emergency that is over is not one; a crisis or a threat beside it still is
+    found = _Found() if rules.over.search(raw) else _emergencies(said, rules, threats)
     concerns: list[str] = []
     imminent: list[str] = []
     if _said(rules.self_harm, said, rules, others=True):

@@ -15,10 +15,18 @@ from bot.catalog import CatalogError
 from bot.settings import Settings
 
 
+# A person at a prompt should not wait half a minute for another process's lock; the web app
+# keeps the longer default. SQLITE_BUSY_TIMEOUT sets both.
+CLI_BUSY_TIMEOUT = 5.0
+
+
 def _container():
+    from dataclasses import replace
+
     from bot.container import Container
 
-    return Container(Settings.from_env())
+    settings = Settings.from_env()
+    return Container(replace(settings, sqlite_busy_timeout=settings.sqlite_busy_timeout or CLI_BUSY_TIMEOUT))
 
 
 def _emit(data, as_json: bool, human) -> None:
@@ -125,6 +133,8 @@ def handle_errors(func):
     def wrapper(*args, **kwargs):
         from sqlalchemy.exc import OperationalError, SQLAlchemyError
 
+        from bot.db import describe_error
+
         try:
             return func(*args, **kwargs)
         except CaseError as exc:
@@ -134,12 +144,12 @@ def handle_errors(func):
             click.echo(printable(f"错误：数据文件有误 (data files: {exc})"), err=True)
             sys.exit(2)
         except OperationalError as exc:
-            reason = str(exc.orig).splitlines()[0] if exc.orig else str(exc).splitlines()[0]
-            click.echo(f"错误：无法访问数据库，请检查 DATABASE_URL 或先执行 bot db upgrade "
-                       f"(database error: {reason})", err=True)
+            zh, en = describe_error(exc)
+            click.echo(printable(f"错误：无法访问数据库：{zh} (database error: {en})"), err=True)
             sys.exit(3)
         except SQLAlchemyError as exc:
-            click.echo(f"错误：数据库操作失败 (database error: {str(exc).splitlines()[0]})", err=True)
+            zh, en = describe_error(exc)
+            click.echo(printable(f"错误：数据库操作失败：{zh} (database error: {en})"), err=True)
             sys.exit(3)
         except OSError as exc:
             refuse(f"无法读写文件：{exc.strerror or exc}",
@@ -312,6 +322,37 @@ def categories(as_json) -> None:
 
 
 # ---------------------------------------------------------------------- background jobs
+def _loop(one_pass, interval: float, once: bool) -> None:
+    """Run `one_pass` every `interval` seconds (once with `once`). Ctrl-C, SIGINT or SIGTERM
+    stops the loop after the pass under way, with "已停止" and exit 0; a second signal
+    stops at once (a pass's transaction is rolled back)."""
+    import signal
+    import time
+
+    stopping = []
+
+    def stop(signum, frame) -> None:
+        if stopping:
+            raise KeyboardInterrupt
+        stopping.append(signum)
+
+    previous = {sig: signal.signal(sig, stop) for sig in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        while not stopping:
+            one_pass()
+            if once:
+                return
+            deadline = time.monotonic() + interval
+            while not stopping and (left := deadline - time.monotonic()) > 0:
+                time.sleep(min(left, 0.2))
+    except KeyboardInterrupt:
+        pass
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+    click.echo("已停止 (stopped)", err=True)
+
+
 def _finite(value: float) -> float:
     if value != value:      # NaN passes every range check
         raise click.BadParameter("must be a number of seconds, not NaN")
@@ -326,18 +367,15 @@ def _finite(value: float) -> float:
 @handle_errors
 def watchdog(once, interval, as_json) -> None:
     """Escalate overdue cases one tier up and tell their residents."""
-    import time
-
     from bot.cases import watchdog as dog
 
     service = _container().cases
-    while True:
+
+    def one_pass() -> None:
         done = dog.run_once(service)
         _emit({"escalated": done}, as_json,
               lambda d: click.echo(f"已督办 {len(d['escalated'])} 件：{' '.join(d['escalated'])}"))
-        if once:
-            return
-        time.sleep(interval)
+    _loop(one_pass, interval, once)
 
 
 @main.command()
@@ -349,7 +387,6 @@ def watchdog(once, interval, as_json) -> None:
 @handle_errors
 def outbox(once, interval, dead, as_json) -> None:
     """Deliver pending Telegram and SMS messages (SMS to the log until a gateway is plugged in)."""
-    import time
     from dataclasses import asdict
 
     from bot.cases.outbox import LogSender
@@ -364,14 +401,13 @@ def outbox(once, interval, dead, as_json) -> None:
         _emit(box.dead_letters(), as_json, lambda rows: [
             click.echo(f"{r['case']}  {r['channel']}  {r['tries']}次  {r['error']}") for r in rows])
         return
-    while True:
+
+    def one_pass() -> None:
         result = box.drain_once()
         _emit({**asdict(result), "totals": box.counts()}, as_json,
               lambda d: click.echo(f"发送 {d['sent']}，待重试 {d['retried']}，转死信 {d['dead']}；"
                                    f"累计 {d['totals']}"))
-        if once:
-            return
-        time.sleep(interval)
+    _loop(one_pass, interval, once)
 
 
 @main.command()

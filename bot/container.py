@@ -10,7 +10,7 @@ from bot.catalog import Catalog
 from bot.cases.calendar import WorkCalendar
 from bot.cases.outbox import LogSender, Outbox, Sender
 from bot.cases.service import CaseService
-from bot.db import make_engine, make_session_factory
+from bot.db import BUSY_TIMEOUT, make_engine, make_session_factory
 from bot.settings import Settings
 
 
@@ -20,7 +20,8 @@ class Container:
 
     @cached_property
     def engine(self) -> Engine:
-        return make_engine(self.settings.database_url)
+        return make_engine(self.settings.database_url,
+                           busy_timeout=self.settings.sqlite_busy_timeout or BUSY_TIMEOUT)
 
     @cached_property
     def catalog(self) -> Catalog:

@@ -1,6 +1,8 @@
 """Engines and sessions: built here and only here, never at import time."""
 from __future__ import annotations
 
+import re
+
 from sqlalchemy import create_engine, event
 from sqlalchemy.engine import Engine, make_url
 from sqlalchemy.exc import ArgumentError
@@ -8,14 +10,18 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from bot.cases.errors import InvalidInput
 
+# How long a SQLite connection waits for another process's lock. The web app and its loops
+# may wait; a command typed by a person gives up sooner (see `bot.cli`).
+BUSY_TIMEOUT = 30.0
 
-def make_engine(url: str, **kwargs) -> Engine:
+
+def make_engine(url: str, *, busy_timeout: float = BUSY_TIMEOUT, **kwargs) -> Engine:
     try:
         parsed = make_url(url)
     except ArgumentError as exc:
         raise InvalidInput(f"bad DATABASE_URL: {url!r}", f"数据库地址 DATABASE_URL 无法识别：{url}") from exc
     if parsed.get_backend_name() == "sqlite":
-        return _sqlite_engine(parsed, **kwargs)
+        return _sqlite_engine(parsed, busy_timeout, **kwargs)
     if parsed.get_backend_name() == "postgresql":
         if parsed.drivername == "postgresql":
             parsed = parsed.set(drivername="postgresql+psycopg")
@@ -24,12 +30,12 @@ def make_engine(url: str, **kwargs) -> Engine:
                        f"不支持的数据库类型：{parsed.get_backend_name()}（请用 SQLite 或 PostgreSQL）")
 
 
-def _sqlite_engine(url, **kwargs) -> Engine:
+def _sqlite_engine(url, busy_timeout: float, **kwargs) -> Engine:
     if url.database and url.database != ":memory:":
         from pathlib import Path
 
         Path(url.database).parent.mkdir(parents=True, exist_ok=True)
-    engine = create_engine(url, connect_args={"timeout": 30, "check_same_thread": False}, **kwargs)
+    engine = create_engine(url, connect_args={"timeout": busy_timeout, "check_same_thread": False}, **kwargs)
 
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_connection, _record):
@@ -39,7 +45,7 @@ def _sqlite_engine(url, **kwargs) -> Engine:
         cursor.execute("PRAGMA journal_mode=WAL")
         cursor.execute("PRAGMA synchronous=NORMAL")
         cursor.execute("PRAGMA foreign_keys=ON")
-        cursor.execute("PRAGMA busy_timeout=30000")
+        cursor.execute(f"PRAGMA busy_timeout={int(busy_timeout * 1000)}")
         cursor.close()
 
     @event.listens_for(engine, "begin")
@@ -52,3 +58,35 @@ def _sqlite_engine(url, **kwargs) -> Engine:
 
 def make_session_factory(engine: Engine) -> sessionmaker[Session]:
     return sessionmaker(engine, expire_on_commit=False)
+
+
+# What the drivers say, in words a person can act on: (text the driver uses, zh, en).
+_REASONS = (
+    ("file is not a database", "数据库文件已损坏，或者这不是一个数据库文件",
+     "the file is not a database or is damaged"),
+    ("database disk image is malformed", "数据库文件已损坏", "the database file is damaged"),
+    ("database is locked", "数据库正被其他程序占用，请稍后再试", "database is locked"),
+    ("unable to open database file", "无法打开数据库文件，请检查路径和权限",
+     "unable to open the database file"),
+    ("readonly database", "数据库是只读的，无法写入", "the database is read-only"),
+    ("disk i/o error", "读写数据库文件时出错（磁盘错误）", "disk I/O error"),
+    ("database or disk is full", "磁盘已满，无法写入数据库", "the disk is full"),
+    ("no such table", "数据库还没有建表，请先执行 bot db upgrade", "schema missing: run bot db upgrade"),
+    ("connection refused", "无法连接数据库服务器", "cannot connect to the database server"),
+    ("could not translate host name", "找不到数据库服务器的地址", "unknown database host"),
+    ("password authentication failed", "数据库用户名或密码不对", "database authentication failed"),
+    ("timeout expired", "连接数据库超时", "database connection timed out"),
+)
+_DRIVER_PREFIX = re.compile(r"^\s*\([\w.]+\)\s*")
+
+
+def describe_error(exc: BaseException) -> tuple[str, str]:
+    """(zh, en) reason for a database failure, without the driver's class names or SQL text."""
+    orig = getattr(exc, "orig", None)
+    text = str(orig if orig is not None else exc)
+    lowered = text.casefold()
+    for needle, zh, en in _REASONS:
+        if needle in lowered:
+            return zh, en
+    first = _DRIVER_PREFIX.sub("", text.split("[SQL:")[0].strip().splitlines()[0] if text.strip() else "")
+    return "请检查 DATABASE_URL，或先执行 bot db upgrade", (first[:160] or type(exc).__name__)

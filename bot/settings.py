@@ -37,6 +37,7 @@ class Settings:
     telegram_bot_token: str | None = None
     telegram_api_base_url: str | None = None
     rasa_model: Path = ROOT / "models" / "current.tar.gz"
+    sqlite_busy_timeout: float | None = None    # seconds; None: the caller's default
 
     @property
     def taxonomy_path(self) -> Path:
@@ -66,4 +67,14 @@ class Settings:
             telegram_bot_token=env.get("TELEGRAM_BOT_TOKEN") or None,
             telegram_api_base_url=env.get("TELEGRAM_API_BASE_URL") or None,
             rasa_model=Path(env.get("RASA_MODEL") or ROOT / "models" / "current.tar.gz"),
+            sqlite_busy_timeout=_seconds(env.get("SQLITE_BUSY_TIMEOUT")),
         )
+
+
+def _seconds(value: str | None) -> float | None:
+    """A positive, finite number of seconds, or None when unset or unusable."""
+    try:
+        seconds = float(value) if value else None
+    except ValueError:
+        return None
+    return seconds if seconds is not None and 0 < seconds < 3600 else None

@@ -91,6 +91,7 @@ def purge_command(days, url, dry_run, as_json) -> None:
 
     from sqlalchemy.exc import SQLAlchemyError
 
+    from bot.db import describe_error
     from bot.settings import Settings
 
     url = url or default_url(Settings.from_env().var_dir)
@@ -102,8 +103,8 @@ def purge_command(days, url, dry_run, as_json) -> None:
         result = purge(engine, days, dry_run=dry_run)
         engine.dispose()
     except SQLAlchemyError as exc:
-        click.echo(f"错误：无法访问对话记录库 (tracker store error: {str(exc).splitlines()[0]})",
-                   err=True)
+        zh, en = describe_error(exc)
+        click.echo(f"错误：无法访问对话记录库：{zh} (tracker store error: {en})", err=True)
         sys.exit(3)
     if as_json:
         click.echo(json.dumps({**asdict(result), "dry_run": dry_run}, ensure_ascii=False))

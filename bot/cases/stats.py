@@ -22,6 +22,9 @@ from bot.cases.models import CaseRow, EventRow
 from bot.cases.service import CaseService
 
 ASSIGNING = ("assign", "transfer", "escalate")
+# Years a period may name: well before any case, and far enough ahead that the period's end
+# (the next year's first day, in local time) is still a date Python can hold.
+MIN_YEAR, MAX_YEAR = 1970, 2999
 
 
 @dataclass
@@ -82,6 +85,9 @@ def parse_period(period: str | None, service: CaseService) -> tuple[datetime | N
     if not match:
         raise InvalidInput(f"bad period {period!r}", f"统计周期格式不对：{period}（例如 2026Q4、2026-11、2026）")
     year, quarter, month = int(match[1]), match[2], match[3]
+    if not MIN_YEAR <= year <= MAX_YEAR:
+        raise InvalidInput(f"year {year} out of range {MIN_YEAR}-{MAX_YEAR}",
+                           f"统计年份不对：{match[1]}（应在 {MIN_YEAR} 到 {MAX_YEAR} 年之间）")
     if quarter:
         first, last = (int(quarter) - 1) * 3 + 1, (int(quarter) - 1) * 3 + 4
     elif month:

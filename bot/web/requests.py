@@ -69,9 +69,19 @@ class Ack(_Body):
 
 
 # ---------------------------------------------------------------------------- intake
+def _blank_is_none(value: Any) -> Any:
+    """The operator page sends "" when its drop-down has no option for the proposal's level."""
+    return None if value == "" else value
+
+
+# The levels `bot.nlu.urgency` assigns; anything else would open a case nobody can triage.
+Level = Annotated[Literal["emergency", "threat", "crisis", "urgent", "normal"] | None,
+                  BeforeValidator(_blank_is_none)]
+
+
 class Urgency(BaseModel):
     model_config = ConfigDict(extra="ignore", strict=True)
-    level: Code | None = None
+    level: Level = None
     hotline: Annotated[StrictStr, Field(max_length=16)] | None = None
     hotlines: Annotated[list[Annotated[StrictStr, Field(max_length=16)]], Field(max_length=10)] = []
     reason: Text(1000) | None = None
@@ -134,7 +144,7 @@ class Corrections(_Body):
     name: Annotated[StrictStr, Field(max_length=50)] | None = None
     referral: Text(MAX_TEXT) | None = None
     merge_into: Code | None = None
-    urgency: Urgency | Code | None = None
+    urgency: Urgency | Level = None
 
 
 class Confirm(_Body):

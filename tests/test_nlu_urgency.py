@@ -170,3 +170,89 @@ def test_a_pattern_that_matches_everything_is_refused(tmp_path):
 @pytest.mark.parametrize("text", [None, "", 123, "\ud800", "🔥" * 3000, "ｈｅｌｐ", "\x00\x1f"])
 def test_assess_never_raises(text):
     assert assess(text).level in ("emergency", "threat", "crisis", "urgent", "normal")
+
+
+# ---------------------------------------------------------------------- by meaning, not by phrase (issue 15 part 4)
+# Written for this test (not from the blind sets): who, what their body or the place is doing now.
+@pytest.mark.parametrize("text, hotline", [
+    ("我老伴在卫生间倒下了，问他话也不回", "120"),
+    ("宝宝突然抽起来了，嘴里吐白沫", "120"),
+    ("孩子被热汤烫了，整条腿都起泡了", "120"),
+    ("我奶奶吃汤圆噎住了，脸憋得发紫", "120"),
+    ("我爸刚才突然说不出话，半边身子动不了", "120"),
+    ("村里有个大爷在水塘里扑腾，快沉下去了", "119"),
+    ("一辆三轮车翻到沟里了，人压在车底下", "119"),
+    ("楼下邻居门缝里往外冒烟，敲门没人应", "119"),
+    ("厨房灶台那边轰的一下着了，火上窗帘了", "119"),
+    ("有个陌生人把一个小女孩往车上拽", "110"),
+    ("我儿子刚才在公园门口不见了", "110"),
+    ("有人在撬我家的门，我一个人在家", "110"),
+    ("工地门口一辆渣土车失控撞倒了好几个人", "122"),
+])
+def test_emergencies_by_who_and_what_now(text, hotline):
+    safety = assess(text)
+    assert safety.level == "emergency" and safety.hotline == hotline
+
+
+@pytest.mark.parametrize("text", [
+    "过马路时差点被电动车撞倒，这个路口该装红绿灯了",     # a near miss names who first
+    "孩子上个月高烧抽搐过一次，现在想问疫苗还能不能打",      # in the past
+    "楼道堆满了杂物，到时候着火了谁负责",                   # feared, in the future
+    "着火的话消防车根本开不进来",                           # a condition
+    "车被人撞了一下，人都没事，保险怎么走",                 # over: nobody hurt
+    "火灾保险在哪里买",                                     # not a fire
+    "我在市场门口看到一起车祸，交警已经到了",               # handled
+])
+def test_feared_past_over_and_handled_are_not_emergencies(text):
+    assert assess(text).level != "emergency"
+
+
+def test_a_threat_someone_else_carries_out_is_an_emergency():
+    """Threat words said by a third person on the spot are under way: 110 now, supervisors told."""
+    safety = assess("商场门口有个人举着一包东西，说是炸药，让大家都别动")
+    assert safety.level == "emergency" and safety.hotline == "110" and safety.is_threat
+    assert assess("再不给说法，我就带炸药去你们大厅").level == "threat"     # the writer's own: a threat
+
+
+def test_an_emergency_that_is_over_does_not_hide_a_crisis():
+    safety = assess("火已经灭了，可是家也烧没了，我真的不想活了")
+    assert safety.is_crisis and not safety.is_emergency and "12356" in safety.hotlines
+
+
+@pytest.mark.parametrize("text", [
+    "我这病拖累了全家，还是走了好",
+    "绳子我都准备好了，今晚就结束",
+    "我现在已经在你们大楼楼顶上",
+    "对不起，这是我最后一条消息了",
+    "活着没有任何意义，我想消失",
+    "我是不是死了大家就轻松了",                             # "是不是" is a question, not a negation
+    "老公跟别人跑了不想活了",                               # 别人 is not the subject here
+])
+def test_self_harm_by_meaning(text):
+    assert assess(text).is_crisis
+
+
+@pytest.mark.parametrize("text", [
+    "刀我已经磨好了，明天就去找那个包工头",
+    "我要让他全家不得好死",
+    "谁再来拆我家我就砍谁",
+    "他敢再来，我一刀劈了他",
+    "我非得收拾那个骗子不可",
+])
+def test_threats_by_meaning(text):
+    safety = assess(text)
+    assert safety.is_threat and "110" in safety.hotlines
+
+
+@pytest.mark.parametrize("text", ["这个天热得不想活了", "你去死吧，骗子", "气得我想揍他", "这游戏里我要杀光所有怪",
+                                  "听说隔壁楼有个人跳楼了", "我要去市里告他们，讨个说法"])
+def test_manners_of_speaking_and_other_peoples_news_are_no_concern(text):
+    assert assess(text).concerns == ()
+
+
+def test_word_lists_expand_and_an_unknown_one_is_refused(tmp_path):
+    text = (ROOT / "data" / "safety.yml").read_text(encoding="utf-8")
+    assert "{person}" in text and "words:" in text
+    (tmp_path / "safety.yml").write_text(text.replace("- '{person}", "- '{nobody}", 1), encoding="utf-8")
+    with pytest.raises(ValueError, match="unknown word list"):
+        load_rules(tmp_path)

@@ -1,6 +1,7 @@
 """The blind sets: emergencies, crises and threats, places, and transcripts written by an author
-who never saw the rules (tests/data/blind/). The *_dev.yml halves were used to tune the rules;
-the *_test.yml halves and transcripts/ are the measure and are read only here.
+who never saw the rules (tests/data/blind/). The *_dev.yml halves, and the *_dev2.yml sets of a
+second independent author (emergencies, crises and threats), were used to tune the rules; the
+*_test.yml halves and transcripts/ are the measure and are read only here.
 
 Targets (issue 10 part 4, issue 15 part 4): emergency recall 100% and false alarms ≤ 5%;
 crisis and threat recall 100% and false alarms ≤ 5%; address found ≥ 85%. Run with `-s` to
@@ -27,6 +28,7 @@ from bot.settings import ROOT
 
 BLIND = ROOT / "tests" / "data" / "blind"
 HALVES = ("dev", "test")
+SAFETY_HALVES = ("dev", "dev2", "test")    # the second author wrote safety sets only
 EMERGENCY_RECALL, EMERGENCY_FALSE_ALARMS = 1.0, 0.05
 CRISIS_RECALL, CRISIS_FALSE_ALARMS = 1.0, 0.05
 PLACE_FOUND = 0.85
@@ -60,7 +62,7 @@ def _judge(name: str, half: str, checks: list[tuple[str, bool, list]]) -> None:
     """Every target of one set at once: an unknown shortfall fails, a known one is xfail.
     The dev half names what it missed; the test half only counts, so that nobody tunes on
     it (not even through a traceback: the lists never reach the frame that fails)."""
-    failed = [(metric, repr(misses) if half == "dev" else f"{len(misses)} items")
+    failed = [(metric, repr(misses) if half.startswith("dev") else f"{len(misses)} items")
               for metric, ok, misses in checks if not ok]
     _verdict(name, half, failed)
 
@@ -93,7 +95,7 @@ def _places() -> PlaceMatcher:
 
 
 # ---------------------------------------------------------------------- emergencies
-@pytest.mark.parametrize("half", HALVES)
+@pytest.mark.parametrize("half", SAFETY_HALVES)
 def test_emergencies(half):
     items = _items("urgency", half)
     emergencies = [i for i in items if i["label"] == "emergency"]
@@ -112,7 +114,7 @@ def test_emergencies(half):
 
 
 # ---------------------------------------------------------------------- crisis and threats
-@pytest.mark.parametrize("half", HALVES)
+@pytest.mark.parametrize("half", SAFETY_HALVES)
 def test_crisis_and_threats(half):
     items = _items("crisis", half)
     flagged = [i for i in items if i["label"] not in NONE_LABELS]
@@ -135,7 +137,7 @@ def test_crisis_and_threats(half):
 
 
 def test_crisis_replies_carry_the_hotline_and_a_person():
-    for half in HALVES:
+    for half in SAFETY_HALVES:
         path = BLIND / f"crisis_{half}.yml"
         if not path.exists():
             continue

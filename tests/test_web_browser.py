@@ -126,7 +126,7 @@ def test_markup_is_refused_or_shown_as_text_and_rasa_down_is_polite(site):
         page.fill("#input", "<script>window.pwned=1</script>")
         page.press("#input", "Enter")
         page.wait_for_selector(".note.error:has-text('网页代码')")
-        page.fill("#input", "/markup")
+        page.fill("#input", "请显示标记")
         page.press("#input", "Enter")
         page.wait_for_selector(".bubble:has-text('粗体')")
         bubble = page.locator(".row.bot .bubble").last

@@ -110,7 +110,7 @@ class FakeRasa:
                 channel=channel, address=address, actor="chat", inline_ack=True))
             return [{"text": f"已为您登记，编号 {view.number}。办理进展会在这里通知您。",
                      "custom": {"case": {"number": view.number, "state": view.state}}}]
-        if text == "/markup":   # a reply carrying markup must show as text, never run
+        if text == "请显示标记":   # a reply carrying markup must show as text, never run
             return [{"text": "<img src=x onerror=\"window.pwned=1\"><b>粗体</b>"}]
         if text == "/deny":
             self.drafts.pop(sender, None)

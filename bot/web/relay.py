@@ -27,9 +27,11 @@ import httpx
 from sqlalchemy.exc import SQLAlchemyError
 
 from bot.channels.rasa_gateway import BotMessage, GatewayDown, RasaGateway
+from bot.channels.typed import resident_words
 from bot.logs import mask_pii
 from bot.web.errors import is_database_unavailable, unavailable
 from bot.web.hub import Hub
+from bot.web.payloads import SLASH_REPLY, OfferedButtons
 from bot.web.store import ChatStore
 
 log = logging.getLogger(__name__)
@@ -71,9 +73,22 @@ class Relay:
         # webchat_pending as soon as the database is back (see `_keep`).
         self.spill: deque[dict] = deque()
         self.spill_limit = spill_limit
+        self.buttons = OfferedButtons()
 
     async def handle(self, session: str, text: str) -> tuple[list[dict], bool]:
-        """(bot messages, queued). Never raises for Rasa's sake."""
+        """(bot messages, queued). Never raises for Rasa's sake.
+
+        A text starting with "/" goes to Rasa as it is only when it is a button the bot
+        offered this session; otherwise the resident typed it, and Rasa gets the words
+        without the slash (or the resident a reply of its own): typing never runs an intent."""
+        if self.buttons.offered(session, text):
+            text = text.strip()
+        else:
+            words = resident_words(text)
+            if words is None:
+                log.info("webchat: a typed '/' command was not passed to the dialogue")
+                return [asdict(BotMessage(text=SLASH_REPLY))], False
+            text = words
         message_id = "wc-" + secrets.token_hex(8)
         try:
             behind = self._spilled(session) or await asyncio.to_thread(self.store.has_pending, session)
@@ -96,7 +111,9 @@ class Relay:
             log.warning("rasa unavailable (%s); webchat message %s kept for retry: %s",
                         str(exc)[:120] or type(exc).__name__, message_id, excerpt(text))
             return [asdict(BotMessage(text=QUEUED_REPLY))], True
-        return [asdict(m) for m in replies], False
+        messages = [asdict(m) for m in replies]
+        self.buttons.remember(session, messages)
+        return messages, False
 
     def _spilled(self, session: str) -> bool:
         return any(row["session"] == session for row in self.spill)
@@ -175,8 +192,10 @@ class Relay:
                               "webchat_pending): %s", message_id, row["tries"], excerpt(row["text"]))
                 continue
             if replies:
+                messages = [asdict(m) for m in replies]
+                self.buttons.remember(session, messages)
                 item = await asyncio.to_thread(self.store.add, session, "bot",
-                                               {"messages": [asdict(m) for m in replies]})
+                                               {"messages": messages})
                 await asyncio.to_thread(self.hub.publish, session, item)
             await asyncio.to_thread(self.store.done, row["id"])
             log.info("webchat message %s delivered to rasa after %s tries", message_id, row["tries"])

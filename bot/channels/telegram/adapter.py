@@ -40,6 +40,7 @@ from telegram.ext import (Application, CallbackQueryHandler, CommandHandler, Con
 
 from bot.channels.rasa_gateway import BotMessage, GatewayDown, RasaGateway
 from bot.channels.telegram import media, texts
+from bot.channels.typed import resident_words
 from bot.channels.telegram.render import (MAX_TEXT, PayloadBook, button_title, keyboard,
                                           split_text, utf16_len)
 from bot.channels.telegram.store import PENDING, SKIPPED, StoredUpdate, UpdateStore
@@ -363,9 +364,11 @@ class TelegramAdapter:
 
     async def _on_text(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         # A leading slash would be read by Rasa as an intent name: residents only write words.
-        text = update.effective_message.text.strip().lstrip("/").strip()
-        if text:
-            await self.converse(update, text)
+        text = resident_words(update.effective_message.text.strip())
+        if text is None:
+            await self._say(update.effective_chat.id, texts.UNKNOWN_COMMAND)
+        elif text.strip():
+            await self.converse(update, text.strip())
 
     async def _on_callback(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         query = update.callback_query
@@ -411,7 +414,7 @@ class TelegramAdapter:
                         update.update_id, mask_chat(message.chat_id), exc)
             await self._say(message.chat_id, texts.FILE_FAILED)
             return
-        text = (message.caption or "").strip().lstrip("/") or texts.ATTACHMENT_INTENT
+        text = (resident_words((message.caption or "").strip()) or "").strip() or texts.ATTACHMENT_INTENT
         await self.converse(update, text, {"attachments": [saved.to_metadata()]})
 
     async def _on_location(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:

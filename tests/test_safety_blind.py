@@ -36,13 +36,14 @@ ADDRESS_SLACK = 6
 CRISIS_LABELS = {"self_harm": "self_harm", "crisis": "self_harm", "suicide": "self_harm", "threat": "threat"}
 NONE_LABELS = {"none", "normal", "not_emergency", "near_miss", "no"}
 
-# Figures measured on the test halves after tuning on dev (2026-12-02). A target a half misses
-# is marked here with its figure (xfail, not strict) and reported; the targets never move.
+# Figures measured on the test halves after tuning on dev and dev2 (2026-12-02, rules at c99361c;
+# before this round: emergency recall 78.4% (69/88), false alarms 8.2% (7/85), crisis/threat 75.9%
+# (44/58), transcripts 9/11). A target a half misses is marked here with its figure (xfail, not
+# strict) and reported; the targets never move.
 KNOWN_SHORTFALLS: dict[tuple[str, str, str], str] = {
-    ("urgency", "test", "recall"): "emergency recall 78.4% (69/88) on the test half, target 100%",
-    ("urgency", "test", "false_alarms"): "false alarms 8.2% (7/85) on the test half, target at most 5%",
-    ("crisis", "test", "recall"): "crisis/threat recall 75.9% (44/58: self-harm 24/32, threats 20/26), target 100%",
-    ("transcripts", "test", "recall"): "emergency recall 81.8% (9/11) on the blind transcripts, target 100%",
+    ("urgency", "test", "recall"): "emergency recall 89.8% (79/88) on the test half, target 100%",
+    ("urgency", "test", "false_alarms"): "false alarms 5.9% (5/85) on the test half, target at most 5%",
+    ("crisis", "test", "recall"): "crisis/threat recall 77.6% (45/58: self-harm 25/32, threats 20/26), target 100%",
     ("transcripts", "test", "places"): "address found 81.5% (22/27) on the blind transcripts, target 85%",
 }
 

@@ -120,9 +120,13 @@ def test_bot_train_with_history_and_cross_validation(rasa_model, tmp_path):
                    "--json", env_extra={"BOT_VAR_DIR": str(tmp_path / "var")})
     assert proc.returncode == 0, proc.stderr[-3000:]
     report = json.loads(proc.stdout)
-    assert (report["history_rows"], report["skipped_rows"]) == (8, 2)
+    used = report["history"]
+    assert (used["used"], used["skipped"]) == (9, 1)      # the first-level-only row trains 一级
+    assert used["used_by_depth"] == {"level1_only": 1, "level2": 8}
     cv = report["cross_validation"]
-    assert cv["k"] == 2 and cv["n"] == 8 and 0.0 <= cv["level1"]["accuracy"] <= 1.0
+    assert cv["k"] == 2 and cv["n"] == 9 and 0.0 <= cv["model"]["level1"]["accuracy"] <= 1.0
+    assert cv["baseline"]["level1"] is not None           # the baseline on the same folds
+    assert set(cv["by_depth"]) == {"level1_only", "level2"}
     assert out.is_file() and report["train_seconds"] > 0
     parser = SubprocessParser(out)
     try:

@@ -256,3 +256,16 @@ def test_word_lists_expand_and_an_unknown_one_is_refused(tmp_path):
     (tmp_path / "safety.yml").write_text(text.replace("- '{person}", "- '{nobody}", 1), encoding="utf-8")
     with pytest.raises(ValueError, match="unknown word list"):
         load_rules(tmp_path)
+
+
+@pytest.mark.parametrize("text", ["🔥", "🔥🔥🔥 楼下", "市民：🔥🔥 楼下饭店 🔥", "火燭呀！成棟樓都係煙",
+                                  "我家樓下著火了，快派人來"])
+def test_fire_emoji_traditional_and_cantonese_fire_is_119(text):
+    safety = assess(text)
+    assert safety.level == "emergency" and safety.hotline == "119"
+
+
+@pytest.mark.parametrize("text", ["这家火锅🔥真好吃推荐", "火锅店🔥", "笑死救命", "著名景区门票太贵",
+                                  "这个歌最近好🔥啊，大家都在唱，我就是想问问广场舞音响能不能小点声"])
+def test_fire_emoji_as_praise_and_figures_of_speech_are_not_emergencies(text):
+    assert assess(text).level != "emergency"

@@ -40,6 +40,7 @@ from functools import lru_cache
 from pathlib import Path
 
 import yaml
+import zhconv
 
 _ROOT = Path(__file__).resolve().parent.parent.parent
 LEVELS = ("emergency", "threat", "crisis", "urgent", "normal")
@@ -48,6 +49,7 @@ LETTER_CHARS = 120
 # Dangers whatever their subject: a fire, gas or an explosion threatens everyone around.
 _ANY_SUBJECT = ("火情", "燃气泄漏", "爆炸")
 _SENTENCE_END = re.compile(r"[。！？!?\n]")
+_HANZI = re.compile(r"[\u4e00-\u9fff]")
 _CLAUSE_END = re.compile(r"[，。！？；,.!?;\s—…~～]")
 
 
@@ -127,8 +129,7 @@ class Rules:
     threat_hotline: str
     priority: tuple[str, ...]
     emergency: list[_Rule]
-    weak: _Rule | None
-    weak_max_chars: int
+    weak: list[tuple[_Rule, int]]      # (rule, the most characters a message may have)
     self_harm: re.Pattern
     self_harm_reason: str
     imminent: list[tuple[str, re.Pattern]]
@@ -160,7 +161,7 @@ class Rules:
     def emergency_numbers(self) -> set[str]:
         """The numbers to call at once (110, 119, 120, 122 in the shipped data)."""
         numbers = {rule.hotline for rule in self.emergency} | {number for number, _ in self.imminent}
-        return numbers | ({self.weak.hotline} if self.weak else set())
+        return numbers | {rule.hotline for rule, _ in self.weak}
 
 
 _WORD_LIST = re.compile(r"\{([a-z_]+)\}")
@@ -229,14 +230,15 @@ def _load(directory: str, _m1: float, _m2: float) -> Rules:
                        bool(r.get("fear")), bool(r.get("habitual")),
                        compiled(r["benign"], r["reason"]) if r.get("benign") else None)
                  for r in doc["emergency"]]
-    weak = doc.get("weak")
+    weak = doc.get("weak") or []
+    weak = [weak] if isinstance(weak, dict) else weak
     sh, th = doc["self_harm"], doc["threat"]
     return Rules(
         hotlines={str(k): v for k, v in doc["hotlines"].items()},
         crisis_hotline=str(doc["crisis_hotline"]), threat_hotline=str(doc["threat_hotline"]),
         priority=tuple(str(p) for p in doc["priority"]), emergency=emergency,
-        weak=_Rule(weak["reason"], str(weak["hotline"]), compiled(weak["patterns"], "weak")) if weak else None,
-        weak_max_chars=int((weak or {}).get("max_chars", 10)),
+        weak=[(_Rule(w["reason"], str(w["hotline"]), compiled(w["patterns"], "weak")),
+               int(w.get("max_chars", 10))) for w in weak],
         self_harm=compiled(sh["patterns"], "self_harm"), self_harm_reason=sh["reason"],
         imminent=[(str(i["hotline"]), compiled(i["patterns"], "imminent")) for i in sh.get("imminent", [])],
         threat=compiled(th["patterns"], "threat"), threat_reason=th["reason"],
@@ -259,8 +261,11 @@ def _word_lists(raw: dict) -> dict[str, str]:
 
 # ====================================================================== assessment
 def normalize(text: str) -> str:
-    """NFKC (full-width letters and digits to ASCII), lower case, no zero-width characters."""
+    """NFKC (full-width letters and digits to ASCII), simplified characters (著火 → 着火, so
+    the rules read traditional and Cantonese writing too), lower case, no zero-width characters."""
     text = unicodedata.normalize("NFKC", text[:MAX_CHARS])
+    if _HANZI.search(text):
+        text = zhconv.convert(text, "zh-cn")
     return re.sub(r"[\u200b-\u200f\ufeff]", "", text).lower()
 
 
@@ -389,9 +394,12 @@ def assess(text: str | None, rules: Rules | None = None) -> Safety:
         imminent = [number for number, pattern in rules.imminent if pattern.search(said)]
     if found.threat_violence or threats:
         concerns.append("threat")
-    if not found.now and rules.weak and len(re.sub(r"\W", "", said)) <= rules.weak_max_chars \
-            and rules.weak.pattern.search(said):
-        found.now.append((rules.weak.hotline, rules.weak.reason))
+    if not found.now and said == raw:     # a figure of speech beside it ("笑死救命") is no cry
+        length = len(re.sub(r"\W", "", said))
+        weak = next((rule for rule, most in rules.weak if length <= most and rule.pattern.search(said)),
+                    None)
+        if weak:
+            found.now.append((weak.hotline, weak.reason))
     if found.now or imminent:
         numbers = _ranked({h for h, _ in found.now} | set(imminent), rules)
         reason = next((r for h, r in found.now if h == numbers[0]), rules.self_harm_reason)

@@ -47,6 +47,10 @@ _YES_NO = re.compile(r"(?:对|是|好|嗯|行|可以|没错|不对|不是|没有
 _UNKNOWN_TIME = re.compile(r"不记得|记不清|不知道|不清楚|忘了")
 _CORRECTION = re.compile(r"^(?:不对|错了|不是|等一下|等等)?[，,。\s]*(?:地址|地点|位置|时间|日期|电话|手机|号码|"
                          r"联系方式|事项|内容|分类)(?:也)?(?:不对|错了|写错了|有误|弄错了|要改|改一下|改成|改为|应该是)")
+# "不是文化路社区，是幸福小区3栋" at the read-back: the value it negates says which field changes.
+_NOT_X_BUT_Y = re.compile(r"^(?:不对|错了)?[，,。\s]*不是(?P<old>[^，,。；;\s]{2,30})[，,。；;\s]*"
+                          r"(?:而)?(?:是|应该是|在)[：:\s]*(?P<new>.+)$", re.S)
+CORRECTABLE = ("place", "event_time", "contact_name", "description")
 FORM_SLOTS = ("description", "place", "event_time", "contact")
 # The longest answer each field takes (the case store's limits: a place is a short field; the
 # time is folded into the case text, which takes 5,000 characters with the description).
@@ -61,6 +65,16 @@ def too_long(field: str, value: str | None, dispatcher: CollectingDispatcher) ->
         return False
     dispatcher.utter_message(text=texts.too_long(field, len(value or ""), limit))
     return True
+
+
+def negated_field(slots: dict[str, Any], text: str) -> tuple[str, str] | None:
+    """(field, new value) when the text negates a value of the read-back: "不是X，是Y"."""
+    said = _NOT_X_BUT_Y.search(text or "")
+    if not said:
+        return None
+    old, new = said.group("old"), said.group("new").strip()
+    field = next((name for name in CORRECTABLE if old in str(slots.get(name) or "")), None)
+    return (field, new) if field and new else None
 
 
 def category_label(code: str | None) -> str | None:
@@ -97,7 +111,8 @@ class ActionCaptureReport(Action):
     def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
             domain: dict) -> list[EventType]:
         text = latest_text(tracker)
-        if tracker.get_slot("pending") == "confirm_report" and _CORRECTION.search(text):
+        if tracker.get_slot("pending") == "confirm_report" and (
+                _CORRECTION.search(text) or negated_field(tracker.current_slot_values(), text)):
             # "地址不对，应该是……" read as a new report: it corrects the one being confirmed.
             return ActionCorrectReport().run(dispatcher, tracker, domain) + [
                 FollowupAction("action_listen")]
@@ -410,10 +425,8 @@ class ActionCorrectReport(Action):
     def name(self) -> str:
         return "action_correct_report"
 
-    def run(self, dispatcher, tracker, domain) -> list[EventType]:
-        catalog = runtime.container().catalog
-        slots = dict(tracker.current_slot_values())
-        text = latest_text(tracker, None)
+    @staticmethod
+    def from_entities(tracker: Tracker, text: str, catalog) -> dict[str, Any]:
         updates: dict[str, Any] = {}
         if entity(tracker, "phone"):
             updates["contact"] = entity(tracker, "phone")
@@ -431,6 +444,15 @@ class ActionCorrectReport(Action):
         chosen = entity(tracker, "category")
         if chosen in catalog.categories:
             updates.update(category=chosen, kind=catalog.categories[chosen].kind)
+        return updates
+
+    def run(self, dispatcher, tracker, domain) -> list[EventType]:
+        catalog = runtime.container().catalog
+        slots = dict(tracker.current_slot_values())
+        text = latest_text(tracker, None)
+        negated = negated_field(slots, text)
+        updates = {negated[0]: negated[1]} if negated else self.from_entities(tracker, text, catalog)
+        said = _NEW_VALUE.search(text)
         field = entity(tracker, "field") or next(
             (name for name, words in FIELD_WORDS if words.search(text)), None)
         if not updates and field and field != "category":

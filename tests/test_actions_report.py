@@ -465,3 +465,26 @@ def test_a_correction_read_as_a_new_report_while_confirming_corrects(chat):
     events, messages = run(report.ActionCaptureReport(), tracker(
         "地址不对，应该是城西开发区", slots=FILLED, ranking=CLEAR))
     assert SlotSet("place", "城西开发区") in events and events[-1] == FollowupAction("action_listen")
+
+
+def test_not_x_but_y_corrects_the_field_that_held_x(chat):
+    place = FILLED["place"]
+    events, messages = run(report.ActionCaptureReport(), tracker(
+        f"不是{place}，是城西开发区3栋", slots=FILLED, ranking=CLEAR))
+    assert SlotSet("place", "城西开发区3栋") in events
+    assert not any(e.get("name") == "description" for e in events if isinstance(e, dict))
+    assert "事项：" + FILLED["description"] in messages[0]["text"]
+
+
+def test_not_x_but_a_3000_character_y_is_refused_naming_the_field_and_keeps_the_matter(chat):
+    from rasa_sdk.events import FollowupAction
+
+    long_place = "幸福小区" * 750
+    events, messages = run(report.ActionCaptureReport(), tracker(
+        f"不是{FILLED['place']}，是{long_place}", slots=FILLED, ranking=CLEAR))
+    assert events == [SlotSet("report_route", "wait"), FollowupAction("action_listen")]
+    assert texts(messages) == [replies.too_long("place", len(long_place), 200)]
+
+
+def test_not_x_but_y_naming_nothing_on_the_read_back_is_not_a_correction():
+    assert report.negated_field(FILLED, "不是我说你们，是真的没人管") is None

@@ -1,8 +1,9 @@
 """Safety of what a resident says: an emergency, a person in crisis, a threat of violence?
 
-Shared by the chat assistant (actions/) and hotline transcripts (bot/intake). Pure, fast and
-dependency-free at import: the words and the numbers come from data/safety.yml (a county may
-override the numbers in data/county/safety.yml), read on first use.
+Shared by the chat assistant (actions/) and hotline transcripts (bot/intake). Pure and fast;
+nothing is read at import: the words and the numbers come from data/safety.yml (a county may
+override the numbers in data/county/safety.yml), read on first use. Traditional characters are
+read as simplified ones (zhconv), so "著火了" is the fire it says.
 
     >>> assess("楼道里着火了，烟很大").level, assess("楼道里着火了，烟很大").hotline
     ('emergency', '119')

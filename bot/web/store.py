@@ -16,6 +16,8 @@ from sqlalchemy import (JSON, BigInteger, Column, DateTime, Index, Integer, Meta
                         Table, Text, and_, func, insert, select, update)
 from sqlalchemy.engine import Engine
 
+from bot.privacy import mask_text
+
 BigId = BigInteger().with_variant(Integer(), "sqlite")
 metadata = MetaData()
 
@@ -117,9 +119,11 @@ class ChatStore:
         return claimed
 
     def done(self, row_id: int) -> None:
+        """Delivered: the resident's words are Rasa's now; the row keeps them masked only."""
         with self.engine.begin() as conn:
+            text = conn.scalar(select(pending.c.text).where(pending.c.id == row_id))
             conn.execute(update(pending).where(pending.c.id == row_id)
-                         .values(status="done", last_error=None))
+                         .values(status="done", last_error=None, text=mask_text(text) or ""))
 
     def retry_later(self, row_id: int, tries: int, error: str, *, give_up_after: timedelta,
                     created_at: datetime) -> str:

@@ -22,6 +22,8 @@ from sqlalchemy import (BigInteger, Boolean, Column, DateTime, Index, Integer, M
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
 
+from bot.privacy import mask_value
+
 metadata = MetaData()
 
 telegram_updates = Table(
@@ -110,11 +112,20 @@ class UpdateStore:
             conn.execute(update(telegram_updates)
                          .where(telegram_updates.c.update_id == update_id).values(**values))
 
+    def _finish(self, update_id: int, **values) -> None:
+        """Handled: the update is kept for deduplication, its personal data masked."""
+        t = telegram_updates
+        with self.engine.begin() as conn:
+            raw = conn.scalar(select(t.c.payload).where(t.c.update_id == update_id))
+            if raw is not None:
+                values["payload"] = json.dumps(mask_value(json.loads(raw)), ensure_ascii=False)
+            conn.execute(update(t).where(t.c.update_id == update_id).values(**values))
+
     def mark_done(self, update_id: int) -> None:
-        self._set(update_id, status=DONE, done_at=self.clock())
+        self._finish(update_id, status=DONE, done_at=self.clock())
 
     def mark_failed(self, update_id: int, error: str) -> None:
-        self._set(update_id, status=FAILED, done_at=self.clock(), last_error=error[:500])
+        self._finish(update_id, status=FAILED, done_at=self.clock(), last_error=error[:500])
 
     def mark_notified(self, update_id: int) -> None:
         self._set(update_id, notified=True)

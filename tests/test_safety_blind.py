@@ -1,7 +1,9 @@
 """The blind sets: emergencies, crises and threats, places, and transcripts written by an author
 who never saw the rules (tests/data/blind/). The *_dev.yml halves, and the *_dev2.yml sets of a
-second independent author (emergencies, crises and threats), were used to tune the rules; the
-*_test.yml halves and transcripts/ are the measure and are read only here.
+second independent author (emergencies, crises and threats), were used to tune the rules (the two
+emergency dev sets now live in data/safety_examples/, where they also train the classifier
+beside the rules, bot/nlu/safety_model.py); the *_test.yml halves and transcripts/ are the
+measure and are read only here.
 
 Targets (issue 10 part 4, issue 15 part 4): emergency recall 100% and false alarms ≤ 5%;
 crisis and threat recall 100% and false alarms ≤ 5%; address found ≥ 85%. Run with `-s` to
@@ -41,7 +43,7 @@ NONE_LABELS = {"none", "normal", "not_emergency", "near_miss", "no"}
 # (44/58), transcripts 9/11). A target a half misses is marked here with its figure (xfail, not
 # strict) and reported; the targets never move.
 KNOWN_SHORTFALLS: dict[tuple[str, str, str], str] = {
-    ("urgency", "test", "recall"): "emergency recall 89.8% (79/88) on the test half, target 100%",
+    ("urgency", "test", "recall"): "emergency recall 93.2% (82/88) on the test half (rules 79/88, the classifier beside them 3 more), target 100%",
     ("urgency", "test", "false_alarms"): "false alarms 5.9% (5/85) on the test half, target at most 5%",
     ("crisis", "test", "recall"): "crisis/threat recall 77.6% (45/58: self-harm 25/32, threats 20/26), target 100%",
     ("transcripts", "test", "places"): "address found 81.5% (22/27) on the blind transcripts, target 85%",
@@ -49,7 +51,9 @@ KNOWN_SHORTFALLS: dict[tuple[str, str, str], str] = {
 
 
 def _items(name: str, half: str) -> list[dict]:
-    path = BLIND / f"{name}_{half}.yml"
+    # the emergency dev sets are the training examples of bot.nlu.safety_model now
+    examples = ROOT / "data" / "safety_examples" / f"{name}_{half}.yml"
+    path = examples if examples.exists() else BLIND / f"{name}_{half}.yml"
     if not path.exists():
         if os.environ.get("CI") == "true":
             pytest.fail(f"{path} is missing (required when CI=true)")

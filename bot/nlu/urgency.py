@@ -43,6 +43,8 @@ from pathlib import Path
 import yaml
 import zhconv
 
+from bot.nlu.safety_model import emergency_model
+
 _ROOT = Path(__file__).resolve().parent.parent.parent
 LEVELS = ("emergency", "threat", "crisis", "urgent", "normal")
 MAX_CHARS = 5000
@@ -50,6 +52,7 @@ LETTER_CHARS = 120
 # Dangers whatever their subject: a fire, gas or an explosion threatens everyone around.
 _ANY_SUBJECT = ("火情", "燃气泄漏", "爆炸")
 _SENTENCE_END = re.compile(r"[。！？!?\n]")
+MODEL_REASON = "描述像是正在发生的紧急情况"
 _HANZI = re.compile(r"[\u4e00-\u9fff]")
 _CLAUSE_END = re.compile(r"[，。！？；,.!?;\s—…~～]")
 
@@ -154,6 +157,7 @@ class Rules:
     letter_now: re.Pattern
     letter: re.Pattern
     threat_with_intent: re.Pattern
+    model_dir: Path | None = None      # where data/safety_examples/ is (bot.nlu.safety_model)
 
     def label(self, number: str) -> str:
         return self.hotlines.get(number, "紧急求助电话")
@@ -235,6 +239,7 @@ def _load(directory: str, _m1: float, _m2: float) -> Rules:
     weak = [weak] if isinstance(weak, dict) else weak
     sh, th = doc["self_harm"], doc["threat"]
     return Rules(
+        model_dir=base if (base / "safety_examples").is_dir() else None,
         hotlines={str(k): v for k, v in doc["hotlines"].items()},
         crisis_hotline=str(doc["crisis_hotline"]), threat_hotline=str(doc["threat_hotline"]),
         priority=tuple(str(p) for p in doc["priority"]), emergency=emergency,
@@ -419,6 +424,11 @@ def assess(text: str | None, rules: Rules | None = None) -> Safety:
     hazard = rules.hazard.search(said)
     if hazard:
         return Safety("urgent", None, f"安全隐患（{hazard.group(0)}）")
+    if not found.feared and rules.model_dir is not None:
+        model = emergency_model(rules.model_dir)
+        number = model.hotline(raw) if model else None
+        if number:
+            return Safety("emergency", number, MODEL_REASON, (number,))
     if found.feared:
         return Safety("urgent", None, f"安全隐患（担心{found.feared[0]}）")
     return NORMAL

@@ -364,6 +364,10 @@ def test_taxonomy_import_adopts_the_agency_scheme(tmp_path):
     assert LabelResolver(catalog).resolve("城管问题/渣土运输") == Label("城管问题", muck.code)
     again = import_taxonomy([history], ["一级分类", "二级分类"], "承办单位", ROOT / "data", tmp_path / "t2")
     assert [c.code for c in again.categories] == [c.code for c in result.categories]
+    # a center that runs on the imported directory keeps the safety rules and their numbers
+    from bot.nlu.urgency import assess, load_rules
+    rules = load_rules(tmp_path / "t")
+    assert assess("楼道里着火了，烟很大", rules).hotline == "119" and rules.model_dir == tmp_path / "t"
 
 
 def test_taxonomy_import_from_one_path_column_and_refusals(tmp_path):

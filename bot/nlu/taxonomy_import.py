@@ -173,5 +173,8 @@ def _write(out: Path, base_dir: Path, taxonomy: dict, entries: list[dict], bodie
     (out / "county" / "bodies.yml").write_text(
         yaml.safe_dump(bodies, allow_unicode=True, sort_keys=False, width=120), encoding="utf-8")
     shutil.copyfile(base_dir / "county" / "areas.yml", out / "county" / "areas.yml")
-    if (base_dir / "services.yml").is_file():
-        shutil.copyfile(base_dir / "services.yml", out / "services.yml")
+    for name in ("services.yml", "safety.yml", "county/safety.yml"):     # the county's own
+        if (base_dir / name).is_file():
+            shutil.copyfile(base_dir / name, out / name)
+    if (base_dir / "safety_examples").is_dir():
+        shutil.copytree(base_dir / "safety_examples", out / "safety_examples", dirs_exist_ok=True)

@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import logging
 import re
-from dataclasses import dataclass
 
 from rasa_sdk import Action, Tracker
 from rasa_sdk.events import ActiveLoop, EventType, SlotSet
@@ -36,6 +35,7 @@ from actions.emergency import refer_emergency
 from actions.language import CANTONESE, ENGLISH, language_of, simplified
 from bot.cases import OpenCase
 from bot.nlu import urgency as urgency_rules
+from bot.nlu.urgency import Safety
 from bot.nlu.places import find_area
 
 log = logging.getLogger(__name__)
@@ -52,31 +52,9 @@ YES_NO_INTENTS = ("affirm", "deny", "human_handoff")
 _WORDS = re.compile(r"[\u3400-\u9fffA-Za-z0-9]")
 
 
-@dataclass(frozen=True)
-class Danger:
-    level: str                       # emergency | crisis | threat | urgent | normal
-    hotlines: tuple[str, ...] = ()
-    reason: str = ""
-    concerns: tuple[str, ...] = ()   # "self_harm", "threat": kept beside an emergency
-
-
-def assess(text: str | None) -> Danger:
-    """The safety rules' verdict on a message, read in simplified characters.
-
-    `bot.nlu.urgency.assess` (emergency, crisis, threat, urgent, normal, from the safety data
-    file) when it exists; `detect_urgency` (emergencies only) before it does."""
-    text = simplified(text)
-    rules = getattr(urgency_rules, "assess", None)
-    if rules is not None:
-        verdict = rules(text)
-        level = getattr(verdict, "level", None) or getattr(verdict, "kind", None) or "normal"
-        hotlines = tuple(getattr(verdict, "hotlines", None) or ())
-        if not hotlines and getattr(verdict, "hotline", None):
-            hotlines = (verdict.hotline,)
-        return Danger(str(level), hotlines, getattr(verdict, "reason", "") or "",
-                      tuple(getattr(verdict, "concerns", None) or ()))
-    found = urgency_rules.detect_urgency(text)
-    return Danger(found.level, tuple(found.hotlines), found.reason)
+def assess(text: str | None) -> Safety:
+    """The safety rules' verdict on a message (emergency, crisis, threat, urgent, normal)."""
+    return urgency_rules.assess(simplified(text))
 
 
 def first_look(tracker: Tracker) -> str | None:
@@ -152,7 +130,7 @@ class ActionIntercept(Action):
         return events
 
 
-def _answer_danger(dispatcher, tracker, text: str, kind: str, danger: Danger) -> str | None:
+def _answer_danger(dispatcher, tracker, text: str, kind: str, danger: Safety) -> str | None:
     """Every part that applies, the most urgent first: the number to call now; for thoughts
     of self-harm the crisis line and a person ("我割腕了" is an emergency and a crisis); for a
     threat the 110 referral and the flag (said only when no crisis reply was given)."""
@@ -168,12 +146,12 @@ def _answer_danger(dispatcher, tracker, text: str, kind: str, danger: Danger) ->
     return next((n for n in numbers if n), None)
 
 
-def _emergency(dispatcher, tracker, text: str, danger: Danger) -> str | None:
+def _emergency(dispatcher, tracker, text: str, danger: Safety) -> str | None:
     return refer_emergency(dispatcher, tracker, text, danger.hotlines,
                            turn_key=f"safety-{message_key(tracker)}")
 
 
-def _crisis(dispatcher, tracker, text: str, danger: Danger) -> str | None:
+def _crisis(dispatcher, tracker, text: str, danger: Safety) -> str | None:
     hotline = next((n for n in danger.hotlines if n not in ("110", "119", "120", "122")),
                    None) or _crisis_hotline()
     said = text
@@ -195,7 +173,7 @@ def _crisis_hotline() -> str:
         return CRISIS_HOTLINE
 
 
-def _threat(dispatcher, tracker, text: str, danger: Danger, *, say: bool = True) -> str | None:
+def _threat(dispatcher, tracker, text: str, danger: Safety, *, say: bool = True) -> str | None:
     number = _open_flagged(tracker, OpenCase(text=text, category=THREAT_CATEGORY),
                            note=texts.threat_note(danger.reason), key="threat")
     if say:

@@ -272,7 +272,6 @@ def test_a_detail_after_an_intercepted_emergency_joins_its_case(chat, rules):
 
 
 # ------------------------------------------------------------------ the real safety rules
-@pytest.mark.skipif(not hasattr(urgency_rules, "assess"), reason="bot.nlu.urgency.assess not there yet")
 @pytest.mark.parametrize("text, state, level", [
     ("着火了", {"intent": "rate_unsolved", "events": RATING}, "emergency"),
     ("🔥🔥着火了", {"intent": "rate_solved", "events": RATING}, "emergency"),

@@ -11,7 +11,6 @@ import re
 from dataclasses import dataclass, field
 from datetime import datetime
 
-import zhconv
 
 from bot.intake.errors import IntakeError
 from bot.intake.names import Name, find_name
@@ -146,7 +145,7 @@ def extract(transcript: Transcript, places: PlaceMatcher, reference: datetime | 
     labels = [t.speaker for t in transcript.turns if t.speaker_role == CALLER and t.speaker]
     name = find_name(caller_text, operator_text, labels)
     case_numbers = _case_numbers(transcript)
-    urgency = assess(simplified(caller_text))
+    urgency = assess(caller_text)          # reads traditional characters itself
     if urgency.is_crisis:
         rules = load_rules()
         warnings.append(f"来电人流露轻生或自伤的念头：请告知{rules.label(rules.crisis_hotline)} "
@@ -157,13 +156,6 @@ def extract(transcript: Transcript, places: PlaceMatcher, reference: datetime | 
     summary = summarize(sentences, name, place)
     return Extraction(caller_text, summary, place, phone, tail, others, case_numbers, name,
                       incident, urgency, warnings)
-
-
-def simplified(text: str) -> str:
-    """The text in simplified characters, for detection only: the safety rules are written in
-    simplified Chinese, and "樓下著火了" must be heard as "楼下着火了". The proposal keeps the
-    caller's own characters."""
-    return zhconv.convert(text, "zh-cn")
 
 
 # ---------------------------------------------------------------------- summary

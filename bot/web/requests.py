@@ -241,28 +241,20 @@ def _field_zh(field: str) -> str:
     return f"{zh}（{field}）" if zh else f"字段 {field} "
 
 
+# pydantic's error types → what is wrong, in Chinese ({max_length}, {expected} from the context)
+_PROBLEMS = {
+    "missing": "缺少", "extra_forbidden": "不能填写或修改",
+    "string_too_long": "太长（最多 {max_length} 字）", "too_long": "条目太多（最多 {max_length} 条）",
+    "string_type": "应为文字", "string_sub_type": "应为文字",
+    "int_type": "应为整数", "int_parsing": "应为整数", "int_from_float": "应为整数",
+    "greater_than_equal": "超出允许的范围", "less_than_equal": "超出允许的范围",
+    "greater_than": "超出允许的范围", "less_than": "超出允许的范围",
+    "model_type": "应为对象", "dict_type": "应为对象", "model_attributes_type": "应为对象",
+    "list_type": "应为列表", "literal_error": "取值无效（可选：{expected}）",
+    "value_error": "含有无法识别的字符",
+}
+
+
 def _problem_zh(err: dict) -> str:
-    kind, ctx = err["type"], err.get("ctx") or {}
-    if kind == "missing":
-        return "缺少"
-    if kind == "extra_forbidden":
-        return "不能填写或修改"
-    if kind == "string_too_long":
-        return f"太长（最多 {ctx.get('max_length')} 字）"
-    if kind == "too_long":
-        return f"条目太多（最多 {ctx.get('max_length')} 条）"
-    if kind in ("string_type", "string_sub_type"):
-        return "应为文字"
-    if kind in ("int_type", "int_parsing", "int_from_float"):
-        return "应为整数"
-    if kind in ("greater_than_equal", "less_than_equal", "greater_than", "less_than"):
-        return "超出允许的范围"
-    if kind in ("model_type", "dict_type", "model_attributes_type"):
-        return "应为对象"
-    if kind == "list_type":
-        return "应为列表"
-    if kind == "literal_error":
-        return f"取值无效（可选：{ctx.get('expected', '')}）"
-    if kind == "value_error":
-        return "含有无法识别的字符"
-    return "格式不正确"
+    ctx = {"max_length": "", "expected": "", **(err.get("ctx") or {})}
+    return _PROBLEMS.get(err["type"], "格式不正确").format_map(ctx)

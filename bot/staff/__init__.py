@@ -1,0 +1,1 @@
+"""Staff: accounts, sessions, the role policy, audited reveals and hand-offs (issue 11)."""

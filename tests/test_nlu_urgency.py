@@ -93,6 +93,8 @@ def test_labels():
     ("工地上有个工人触电了 倒在那里", "120"),
     ("国道上两辆车相撞 有人卡在车里流血", "119"),
     ("三轮车被大货车撞了 骑车的人起不来", "120"),
+    ("家里老人喝了半瓶敌敌畏 吐了一地", "120"),
+    ("他把我堵在楼道里 手里有家伙", "110"),
 ])
 def test_emergencies_as_callers_say_them(text, hotline):
     safety = assess(text)
@@ -114,6 +116,8 @@ def test_emergencies_as_callers_say_them(text, hotline):
     "他拿着菜刀在厨房切菜",
     "救命啊，这个网站怎么都登不上去",
     "没闻到煤气味，就是燃气表走得快",
+    "这家伙天天占我车位，物业也不管",
+    "想买点农药打果树，农资店说要实名",
 ])
 def test_near_misses_are_not_emergencies(text):
     assert assess(text).level != "emergency"

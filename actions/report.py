@@ -235,17 +235,12 @@ class ValidateReportForm(FormValidationAction):
         return slots
 
     def validate_place(self, value, dispatcher, tracker, domain) -> dict[str, Any]:
-        place = clean(value, None)
-        said = latest_text(tracker, None)
-        asked = tracker.get_slot("requested_slot") == "place"
-        if asked and only_a_phone(said):
-            return phone_not_an_answer("place", said, dispatcher, tracker)
-        if asked and place and place in said:
-            # The answer to "在什么地方？" is kept whole: "城关镇幸福里小区南门", not the
-            # community entity "幸福里小区" found inside it.
-            place = _PLACE_LEAD.sub("", said) or place
-        if too_long("place", place, dispatcher):
-            return {"place": None}
+        # The answer to "在什么地方？" is kept whole: "城关镇幸福里小区南门", not the community
+        # entity "幸福里小区" found inside it.
+        place, early = _whole_answer("place", value, dispatcher, tracker,
+                                     whole=lambda said: _PLACE_LEAD.sub("", said))
+        if early is not None:
+            return early
         if len(place) < 2 or not has_chinese(place) or _YES_NO.fullmatch(place):
             dispatcher.utter_message(text=texts.PLACE_TOO_SHORT)
             return {"place": None}
@@ -256,15 +251,10 @@ class ValidateReportForm(FormValidationAction):
         return slots
 
     def validate_event_time(self, value, dispatcher, tracker, domain) -> dict[str, Any]:
-        when = clean(value, None)
-        said = latest_text(tracker, None)
-        asked = tracker.get_slot("requested_slot") == "event_time"
-        if asked and only_a_phone(said):
-            return phone_not_an_answer("event_time", said, dispatcher, tracker)
-        if asked and when and when in said:
-            when = said           # "今年八月到十月", not the entity "十月" inside it
-        if too_long("event_time", when, dispatcher):
-            return {"event_time": None}
+        # "今年八月到十月", not the entity "十月" inside it
+        when, early = _whole_answer("event_time", value, dispatcher, tracker)
+        if early is not None:
+            return early
         if not when or _UNKNOWN_TIME.search(when):
             when = "记不清了"
         return {"event_time": when}
@@ -284,6 +274,22 @@ class ValidateReportForm(FormValidationAction):
         has_digits = any(ch.isdigit() for ch in value)
         dispatcher.utter_message(text=texts.INVALID_PHONE if has_digits else texts.PHONE_PLEASE)
         return {"contact": None}
+
+
+def _whole_answer(field: str, value, dispatcher, tracker, *,
+                  whole=lambda said: said) -> tuple[str, dict[str, Any] | None]:
+    """The slot's value as the resident answered the question: their whole answer (through
+    `whole`) when the extracted value sits inside it. Second item: the slots to return at once
+    instead (a phone number given as the answer, or an answer too long)."""
+    extracted = clean(value, None)
+    said = latest_text(tracker, None)
+    asked = tracker.get_slot("requested_slot") == field
+    if asked and only_a_phone(said):
+        return "", phone_not_an_answer(field, said, dispatcher, tracker)
+    answer = (whole(said) or extracted) if asked and extracted and extracted in said else extracted
+    if too_long(field, answer, dispatcher):
+        return "", {field: None}
+    return answer, None
 
 
 def phone_not_an_answer(field: str, said: str, dispatcher, tracker) -> dict[str, Any]:

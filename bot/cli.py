@@ -11,6 +11,7 @@ import unicodedata
 import click
 
 from bot.cases.errors import CaseError
+from bot.cases.lifecycle import ACTIONS
 from bot.catalog import CatalogError
 from bot.settings import Settings
 
@@ -271,11 +272,10 @@ def case_list(state, body, overdue, limit, as_json) -> None:
 
 @case.command("act")
 @click.argument("number")
-@click.argument("action", type=click.Choice([
-    "assign", "accept", "start", "reply", "note", "transfer", "extend", "escalate", "resolve",
-    "rate", "reopen", "close", "withdraw", "refer", "merge", "add_info"]))
+@click.argument("action", type=click.Choice(ACTIONS))
 @click.option("--text", help="Public reply, outcome, reason or note.")
-@click.option("--to", help="transfer/assign: body or agent; extend: YYYY-MM-DD or working days; merge: case number.")
+@click.option("--to", help="transfer/assign: body or agent; extend/ask_extension: YYYY-MM-DD or "
+              "working days (extend on a pending request: omit for the requested date); merge: case number.")
 @click.option("--solved/--unsolved", default=None, help="rate: was the problem solved?")
 @click.option("--satisfaction", type=click.Choice(["满意", "基本满意", "不满意"]), help="rate: 满意度.")
 @click.option("--actor", default="cli", show_default=True)

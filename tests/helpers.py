@@ -47,6 +47,8 @@ def valid_args(service: CaseService, action: str) -> dict:
         "add_info": {"text": "昨晚又吵到三点", "actor": "resident"},
         "transfer": {"to": "B-CGJ", "text": "属城管职责"},
         "extend": {"to": "10", "text": "需协调多个部门"},
+        "ask_extension": {"to": "10", "text": "需协调多个部门"},
+        "refuse_extension": {"text": "期限内可以办完"},
         "escalate": {"text": "群众多次反映"}, "resolve": {"text": "已整改完毕"},
         "rate": {"rating": Rating(solved=True, satisfaction="满意")},
         "refer": {"text": "属于诉讼事项，请向法院起诉"},

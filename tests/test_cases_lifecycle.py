@@ -35,6 +35,8 @@ def test_transition(service, state, action):
     number = case_in_state(service, state)
     args = valid_args(service, action)
     sources, target = TRANSITIONS[action]
+    if action == "refuse_extension" and state in sources:     # a refusal needs a request
+        service.act(number, "ask_extension", **valid_args(service, "ask_extension"))
     before = _counts(service, number)
     if state in sources:
         view = service.act(number, action, **args)

@@ -35,6 +35,8 @@ TRANSITIONS: dict[str, tuple[frozenset[State], State | None]] = {
     "note": (frozenset(State), None),
     "transfer": (WORKING_STATES, State.ASSIGNED),
     "extend": (WORKING_STATES, None),
+    "ask_extension": (WORKING_STATES, None),       # a handler asks; a supervisor decides
+    "refuse_extension": (WORKING_STATES, None),
     "escalate": (OPEN_STATES, State.ASSIGNED),
     "resolve": (frozenset({State.ACCEPTED, State.IN_PROGRESS}), State.RESOLVED),
     "rate": (frozenset({State.RESOLVED}), None),
@@ -49,7 +51,8 @@ ACTIONS = tuple(TRANSITIONS)
 
 ACTION_LABELS = {
     "open": "受理", "assign": "派单", "accept": "签收", "start": "开始办理", "reply": "答复",
-    "note": "内部备注", "transfer": "转办", "extend": "延期", "escalate": "督办",
+    "note": "内部备注", "transfer": "转办", "extend": "延期", "ask_extension": "申请延期",
+    "refuse_extension": "驳回延期", "escalate": "督办",
     "resolve": "办结", "rate": "回访评价", "reopen": "重办", "close": "归档",
     "withdraw": "撤回", "refer": "转介", "merge": "并单", "add_info": "补充材料",
 }

@@ -17,7 +17,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, selectinload, sessionmaker
 
 from bot.catalog import AGENT_TIERS, KINDS, Agent, Body, Catalog
-from bot.cases import messages as msg
+from bot.cases import extension, messages as msg
 from bot.cases.calendar import WorkCalendar
 from bot.cases.errors import CaseNotFound, IllegalTransition, InvalidInput
 from bot.cases.lifecycle import OPEN_STATES, STATE_LABELS, TERMINAL_STATES, State, next_state
@@ -272,16 +272,56 @@ class CaseService:
                        note=text, data={"to": to, **self._deadline_data(case)})
 
     def _do_extend(self, session, case, *, now, to, text, **_) -> _Change:
+        """A new deadline. Taken on a pending request (a supervisor's approval) it may leave
+        out the date and the reason: the request's are used, and the request is settled."""
+        request = self._pending_extension(session, case)
+        if request is not None:
+            to, text = to or request["to"], text or request["reason"]
         _require(text, "extend", "延期需要说明原因（--text）")
         _require(to, "extend", "延期需要给出新的期限（--to 2026-12-31 或工作日天数）")
+        new_due = self._later_due(to, case, now)
+        old = case.due_at
+        case.due_at = new_due
+        data = {"old_due_at": iso(old), "due_at": iso(new_due), "reason": text}
+        if request is not None:
+            data["request"] = request
+        return _Change("extend", msg.extended(case.number,
+                                              msg.deadline_label(self.calendar, new_due), text),
+                       data=data)
+
+    def _do_ask_extension(self, session, case, *, now, to, text, **_) -> _Change:
+        """An internal request for a later deadline: the resident is told only once approved."""
+        _require(text, "ask_extension", "申请延期需要说明原因（--text）")
+        _require(to, "ask_extension", "申请延期需要给出希望的新期限（--to 2026-12-31 或工作日天数）")
+        request = self._pending_extension(session, case)
+        if request is not None:
+            raise InvalidInput("an extension request is already pending",
+                               f"已有一条延期申请（申请延至 {request['to']}）等待督办审批，"
+                               "请等审批后再提新的申请")
+        new_due = self._later_due(to, case, now)
+        day = self.calendar.local_day(new_due).isoformat()
+        return _Change("ask_extension", note=f"申请延期至 {day}，原因：{text}",
+                       data={"to": day, "due_at": iso(new_due), "reason": text})
+
+    def _do_refuse_extension(self, session, case, *, text, **_) -> _Change:
+        request = self._pending_extension(session, case)
+        if request is None:
+            raise InvalidInput("no extension request is pending", "这件诉求没有待审批的延期申请")
+        _require(text, "refuse_extension", "驳回延期需要说明理由（--text）")
+        return _Change("refuse_extension", note=f"驳回延期申请（申请延至 {request['to']}），理由：{text}",
+                       data={"request": request, "reason": text})
+
+    def _pending_extension(self, session: Session, case: CaseRow) -> dict | None:
+        rows = session.scalars(select(EventRow).where(EventRow.case_id == case.id,
+                                                      EventRow.action.in_(extension.ACTIONS))
+                               .order_by(EventRow.seq)).all()
+        return extension.pending([_event_dict(e) for e in rows], case.state)
+
+    def _later_due(self, to: str, case: CaseRow, now: datetime) -> datetime:
         new_due = self._parse_due(to, case.due_at or now)
         if case.due_at and new_due <= case.due_at:
             raise InvalidInput("new deadline is not later", "新的期限必须晚于当前期限")
-        old = case.due_at
-        case.due_at = new_due
-        return _Change("extend", msg.extended(case.number,
-                                              msg.deadline_label(self.calendar, new_due), text),
-                       data={"old_due_at": iso(old), "due_at": iso(new_due), "reason": text})
+        return new_due
 
     def _do_escalate(self, session, case, *, now, text, **_) -> _Change:
         tier = self.catalog.next_tier(case.tier)
@@ -504,7 +544,8 @@ class CaseService:
             channel=case.channel, created_at=iso(case.created_at),
             sign_due_at=iso(case.sign_due_at), due_at=iso(case.due_at),
             overdue=bool(state in OPEN_STATES and case.due_at and case.due_at < self.clock()),
-            merged_into=merged_into, events=views,
+            merged_into=merged_into, pending_extension=extension.pending(events, case.state),
+            events=views,
         )
 
     # ================================================================== intake reads

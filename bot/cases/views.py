@@ -64,6 +64,9 @@ class CaseView:
     due_at: str | None
     overdue: bool
     merged_into: str | None
+    # the extension request awaiting a supervisor {"to", "due_at", "reason", "by", "at"};
+    # filled where the view carries its events (one case), None in lists
+    pending_extension: dict | None = None
     events: list[EventView] = field(default_factory=list)
 
     def __post_init__(self) -> None:

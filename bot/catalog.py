@@ -6,6 +6,7 @@ a pure function of that data.
 """
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
@@ -165,6 +166,17 @@ class Catalog:
             chain.append(area)
             code = area.parent
         return chain
+
+    def subtree(self, code: str, keep: Callable[[Area], bool] = lambda area: True) -> set[str]:
+        """The area and the areas below it; `keep` prunes a child (and what is below it)."""
+        found, todo = {code}, [code]
+        while todo:
+            parent = todo.pop()
+            for area in self.areas.values():
+                if area.parent == parent and area.code not in found and keep(area):
+                    found.add(area.code)
+                    todo.append(area.code)
+        return found
 
     def ancestor_at(self, area_code: str | None, tier: str) -> Area:
         for area in self.lineage(area_code):

@@ -11,9 +11,10 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import Protocol
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 
 from bot.cases.models import CaseRow, OutboxRow
+from bot.cases.queries import CaseQueries
 from bot.cases.service import CaseService
 from bot.privacy import mask_text
 
@@ -67,7 +68,7 @@ class Outbox:
         """
         result = DrainResult()
         now = self.service.clock()
-        with self.service._sessions() as session, session.begin():
+        with self.service.session_factory() as session, session.begin():
             claimed = session.execute(
                 select(OutboxRow, CaseRow.number).join(CaseRow, CaseRow.id == OutboxRow.case_id)
                 .where(OutboxRow.status == "pending", OutboxRow.next_attempt_at <= now,
@@ -97,7 +98,7 @@ class Outbox:
 
     def _record(self, row_id: int, number: str, error: str | None, result: DrainResult) -> None:
         now = self.service.clock()
-        with self.service._sessions() as session, session.begin():
+        with self.service.session_factory() as session, session.begin():
             row = session.get(OutboxRow, row_id)
             row.tries += 1
             if error is None:
@@ -115,15 +116,7 @@ class Outbox:
                 result.retried += 1
 
     def counts(self) -> dict[str, int]:
-        with self.service._sessions() as session:
-            rows = session.execute(select(OutboxRow.status, func.count())
-                                   .group_by(OutboxRow.status)).all()
-        return {status: count for status, count in rows}
+        return CaseQueries(self.service).outbox_counts()
 
     def dead_letters(self, limit: int = 100) -> list[dict]:
-        with self.service._sessions() as session:
-            rows = session.execute(
-                select(OutboxRow, CaseRow.number).join(CaseRow, CaseRow.id == OutboxRow.case_id)
-                .where(OutboxRow.status == "dead").order_by(OutboxRow.id.desc()).limit(limit)).all()
-        return [{"id": r.id, "case": n, "channel": r.channel, "tries": r.tries,
-                 "error": mask_text(r.last_error), "text": mask_text(r.text)} for r, n in rows]
+        return CaseQueries(self.service).dead_letters(limit)

@@ -93,6 +93,11 @@ class CaseService:
         self.clock = clock
         install_masking()
 
+    @property
+    def session_factory(self) -> sessionmaker[Session]:
+        """Sessions on the case store, for its read side (`bot.cases.queries`) and the outbox."""
+        return self._sessions
+
     @contextmanager
     def _tx(self) -> Iterator[Session]:
         with self._sessions() as session, session.begin():

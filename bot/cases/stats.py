@@ -15,10 +15,8 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timezone
 
-from sqlalchemy import select
-
 from bot.cases.errors import InvalidInput
-from bot.cases.models import CaseRow, EventRow
+from bot.cases.queries import CaseQueries
 from bot.cases.service import CaseService
 
 ASSIGNING = ("assign", "transfer", "escalate")
@@ -113,15 +111,8 @@ def compute(service: CaseService, period: str | None = None) -> Stats:
     def inside(moment: datetime) -> bool:
         return (start is None or moment >= start) and (end is None or moment < end)
 
-    stmt = (select(EventRow.case_id, EventRow.action, EventRow.at, EventRow.body_code,
-                   EventRow.data, CaseRow.category_code, CaseRow.case_type)
-            .join(CaseRow, CaseRow.id == EventRow.case_id)
-            .where(EventRow.action.in_(ASSIGNING + ("accept", "resolve", "rate", "open")))
-            .order_by(EventRow.case_id, EventRow.seq))
-    if end is not None:
-        stmt = stmt.where(EventRow.at < end)
-    with service._sessions() as session:
-        rows = session.execute(stmt).all()
+    rows = CaseQueries(service).stat_events(ASSIGNING + ("accept", "resolve", "rate", "open"),
+                                            before=end)
 
     types: dict[int, str] = {}
 

@@ -8,29 +8,15 @@ from __future__ import annotations
 
 import logging
 
-from sqlalchemy import and_, exists, or_, select
-
 from bot.cases.errors import CaseError
-from bot.cases.lifecycle import State
-from bot.cases.models import CaseRow, EventRow
+from bot.cases.queries import CaseQueries
 from bot.cases.service import CaseService
 
 log = logging.getLogger(__name__)
 
 
 def overdue_numbers(service: CaseService) -> list[str]:
-    now = service.clock()
-    escalated_since_due = exists().where(
-        EventRow.case_id == CaseRow.id, EventRow.action == "escalate", EventRow.at >= CaseRow.due_at)
-    stmt = (select(CaseRow.number)
-            .where(CaseRow.tier != "center")
-            .where(or_(
-                and_(CaseRow.state == State.ASSIGNED, CaseRow.sign_due_at < now),
-                and_(CaseRow.state.in_([State.ACCEPTED, State.IN_PROGRESS]),
-                     CaseRow.due_at < now, ~escalated_since_due)))
-            .order_by(CaseRow.id))
-    with service._sessions() as session:
-        return list(session.scalars(stmt))
+    return CaseQueries(service).escalation_due()
 
 
 def run_once(service: CaseService) -> list[str]:

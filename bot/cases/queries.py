@@ -1,0 +1,314 @@
+"""The read side of the case store: queues, filters, search, pages and counts for the console,
+and the reads the watchdog, the outbox and the statistics need. Nothing here writes.
+
+Queues (all within the staff member's scope, `bot.staff.policy.scope`):
+  pending_sign 待签收  assigned, not yet signed (accepted)
+  working      办理中  accepted or in progress
+  due_soon     即将超期 open, not overdue, and either the resolution is due by the end of the next
+                        working day, or it is unsigned and the sign deadline is less than
+                        SIGN_SOON_HOURS away
+  overdue      已超期  open and past its resolution deadline, or unsigned past its sign deadline
+  to_rate      待回访  resolved and not rated since it was (last) resolved
+  all          我的全部 everything in scope
+Order: overdue first, then open cases by their nearest deadline (the sign deadline while
+unsigned), then the rest newest first.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta, timezone
+
+from sqlalchemy import and_, case, exists, false, func, or_, select, true
+from sqlalchemy.orm import aliased
+
+from bot.cases.errors import CaseNotFound, InvalidInput
+from bot.cases.lifecycle import OPEN_STATES, STATE_LABELS, State
+from bot.cases.models import CaseRow, EventRow, OutboxRow
+from bot.cases.service import CaseService
+from bot.cases.views import CaseView, iso
+from bot.nlu.case_type import CASE_TYPES
+from bot.privacy import mask_text
+from bot.staff import policy
+from bot.staff.principal import Staff
+
+QUEUES = {"pending_sign": "待签收", "working": "办理中", "due_soon": "即将超期",
+          "overdue": "已超期", "to_rate": "待回访", "all": "我的全部"}
+SIGN_SOON_HOURS = 2
+MAX_PER_PAGE = 100
+MAX_QUERY = 100
+
+_OPEN = [s.value for s in OPEN_STATES]
+_UNSIGNED = State.ASSIGNED.value
+_ITEM_COLUMNS = (CaseRow.id, CaseRow.number, CaseRow.state, CaseRow.kind, CaseRow.category_code,
+                 CaseRow.area_code, CaseRow.body_code, CaseRow.agent_code, CaseRow.tier,
+                 CaseRow.channel, CaseRow.case_type, CaseRow.summary, CaseRow.created_at,
+                 CaseRow.sign_due_at, CaseRow.contact_due_at, CaseRow.due_at)
+
+
+@dataclass
+class CaseFilter:
+    """What a queue page asks for. Dates are local days (inclusive); datetimes naive UTC."""
+    queue: str = "all"
+    state: str | None = None
+    category: str | None = None
+    level1: str | None = None
+    area: str | None = None          # the area and every area below it
+    body: str | None = None
+    channel: str | None = None
+    type: str | None = None          # 12345 type
+    since: date | datetime | None = None
+    until: date | datetime | None = None
+    q: str | None = None             # a case number (exact or prefix) or words of the text
+    page: int = 1
+    per_page: int = 20
+
+    def checked(self) -> "CaseFilter":
+        if self.queue not in QUEUES:
+            raise InvalidInput(f"unknown queue {self.queue!r}", f"未知的队列：{self.queue}")
+        if self.state is not None and self.state not in {s.value for s in State}:
+            raise InvalidInput(f"unknown state {self.state!r}", f"未知的状态：{self.state}")
+        if self.type is not None and self.type not in CASE_TYPES:
+            raise InvalidInput(f"unknown case type {self.type!r}",
+                               f"未知的诉求类型：{self.type}（可选 {'/'.join(CASE_TYPES)}）")
+        if not isinstance(self.page, int) or self.page < 1:
+            raise InvalidInput("page must be 1 or more", "页码须为从 1 开始的整数")
+        if not isinstance(self.per_page, int) or not 1 <= self.per_page <= MAX_PER_PAGE:
+            raise InvalidInput(f"per_page must be within 1..{MAX_PER_PAGE}",
+                               f"每页条数须在 1 到 {MAX_PER_PAGE} 之间")
+        if self.q is not None and len(self.q) > MAX_QUERY:
+            raise InvalidInput("search text too long", f"搜索内容不能超过 {MAX_QUERY} 个字")
+        return self
+
+
+class CaseQueries:
+    """Reads over the case service's store, with its catalog, calendar and clock."""
+
+    def __init__(self, service: CaseService) -> None:
+        self.service = service
+        self._sessions = service.session_factory
+
+    # ================================================================ console
+    def page(self, staff: Staff, filt: CaseFilter | None = None) -> dict:
+        """One page of a queue, newest deadlines first (see the module's docstring)."""
+        filt = (filt or CaseFilter()).checked()
+        now = self.service.clock()
+        conds = self._conditions(staff, filt)
+        queue = self._queue(filt.queue, now)
+        deadline = _next_deadline()
+        rank = case((_overdue(now), 0), (CaseRow.state.in_(_OPEN), 1), else_=2)
+        stmt = (select(*_ITEM_COLUMNS).where(*conds, queue)
+                .order_by(rank, case((rank < 2, deadline)).asc().nulls_last(), CaseRow.id.desc())
+                .limit(filt.per_page).offset((filt.page - 1) * filt.per_page))
+        with self._sessions() as session:
+            rows = session.execute(stmt).all()
+            replied = self._first_replies(session, [r.id for r in rows])
+            counts = self._counts(session, conds, now)
+        return {"items": [self._item(r, replied.get(r.id), now) for r in rows],
+                "total": counts[filt.queue], "page": filt.page, "per_page": filt.per_page,
+                "counts": counts}
+
+    def counts(self, staff: Staff, filt: CaseFilter | None = None) -> dict[str, int]:
+        """How many cases each queue holds for `staff` (with the filter's other criteria)."""
+        filt = (filt or CaseFilter()).checked()
+        with self._sessions() as session:
+            return self._counts(session, self._conditions(staff, filt), self.service.clock())
+
+    def case(self, staff: Staff, number: str) -> CaseView:
+        """The full case for its page; another's case is not found, exactly like a number
+        that does not exist."""
+        view = self.service.get(number)
+        if not policy.can_view(staff, view, self.service.catalog):
+            raise CaseNotFound(number)
+        return view
+
+    def _counts(self, session, conds: list, now: datetime) -> dict[str, int]:
+        sums = [func.coalesce(func.sum(case((self._queue(name, now), 1), else_=0)), 0)
+                for name in QUEUES if name != "all"]
+        row = session.execute(select(func.count(), *sums).where(*conds)).one()
+        named = [name for name in QUEUES if name != "all"]
+        return {**{name: int(value) for name, value in zip(named, row[1:])}, "all": int(row[0])}
+
+    def _conditions(self, staff: Staff, filt: CaseFilter) -> list:
+        catalog = self.service.catalog
+        conds = [_scope_clause(policy.scope(staff, catalog))]
+        if filt.state:
+            conds.append(CaseRow.state == filt.state)
+        if filt.category:
+            conds.append(CaseRow.category_code == filt.category)
+        if filt.level1:
+            codes = [c.code for c in catalog.categories.values() if c.level1 == filt.level1]
+            conds.append(CaseRow.category_code.in_(codes) if codes else false())
+        if filt.area:
+            conds.append(CaseRow.area_code.in_(sorted(catalog.subtree(filt.area))))
+        if filt.body:
+            conds.append(CaseRow.body_code == filt.body)
+        if filt.channel:
+            conds.append(CaseRow.channel == filt.channel)
+        if filt.type:
+            conds.append(CaseRow.case_type == filt.type)
+        if filt.since is not None:
+            conds.append(CaseRow.created_at >= self._moment(filt.since))
+        if filt.until is not None:
+            conds.append(CaseRow.created_at < self._moment(filt.until, end=True))
+        words = (filt.q or "").strip()
+        if words:
+            conds.append(_search(words))
+        return conds
+
+    def _queue(self, name: str, now: datetime):
+        unsigned = CaseRow.state == _UNSIGNED
+        if name == "pending_sign":
+            return unsigned
+        if name == "working":
+            return CaseRow.state.in_([State.ACCEPTED.value, State.IN_PROGRESS.value])
+        if name == "overdue":
+            return _overdue(now)
+        if name == "due_soon":
+            soon_due = self.service.calendar.add_working_days(now, 1)
+            soon_sign = now + timedelta(hours=SIGN_SOON_HOURS)
+            return and_(CaseRow.state.in_(_OPEN), ~_overdue(now), or_(
+                and_(CaseRow.due_at.is_not(None), CaseRow.due_at <= soon_due),
+                and_(unsigned, CaseRow.sign_due_at.is_not(None), CaseRow.sign_due_at <= soon_sign)))
+        if name == "to_rate":
+            return and_(CaseRow.state == State.RESOLVED.value, ~_rated_since_resolved())
+        return true()
+
+    def _moment(self, value: date | datetime, *, end: bool = False) -> datetime:
+        if isinstance(value, datetime):
+            return value.astimezone(timezone.utc).replace(tzinfo=None) if value.tzinfo else value
+        day = value + timedelta(days=1) if end else value
+        local = datetime.combine(day, time(), tzinfo=self.service.calendar.tz)
+        return local.astimezone(timezone.utc).replace(tzinfo=None)
+
+    def _first_replies(self, session, ids: list[int]) -> dict[int, datetime]:
+        if not ids:
+            return {}
+        rows = session.execute(select(EventRow.case_id, func.min(EventRow.at))
+                               .where(EventRow.case_id.in_(ids), EventRow.action == "reply")
+                               .group_by(EventRow.case_id)).all()
+        return dict(rows)
+
+    def _item(self, row, replied_at: datetime | None, now: datetime) -> dict:
+        catalog = self.service.catalog
+        category = catalog.categories[row.category_code]
+        area = catalog.areas.get(row.area_code) if row.area_code else None
+        body = catalog.bodies.get(row.body_code) if row.body_code else None
+        agent = catalog.agents.get(row.agent_code) if row.agent_code else None
+        is_open = State(row.state) in OPEN_STATES
+        sign_overdue = bool(row.state == _UNSIGNED and row.sign_due_at and row.sign_due_at < now)
+        due_overdue = bool(is_open and row.due_at and row.due_at < now)
+        contact_overdue = bool(is_open and replied_at is None and row.contact_due_at
+                               and row.contact_due_at < now)
+        return {
+            "number": row.number, "state": row.state, "state_label": STATE_LABELS[State(row.state)],
+            "kind": row.kind, "type": row.case_type, "tier": row.tier, "channel": row.channel,
+            "category": {"code": category.code, "level1": category.level1,
+                         "level2": category.level2},
+            "area": {"code": area.code, "name": area.name} if area else None,
+            "body": {"code": body.code, "name": body.name} if body else None,
+            "agent": {"code": agent.code, "name": agent.name} if agent else None,
+            "summary": mask_text(row.summary),
+            "created_at": iso(row.created_at), "sign_due_at": iso(row.sign_due_at),
+            "contact_due_at": iso(row.contact_due_at), "due_at": iso(row.due_at),
+            "contacted_at": iso(replied_at),
+            "overdue": sign_overdue or due_overdue, "sign_overdue": sign_overdue,
+            "due_overdue": due_overdue, "contact_overdue": contact_overdue,
+        }
+
+    # ================================================================ watchdog
+    def escalation_due(self) -> list[str]:
+        """Cases the watchdog escalates: unsigned past the sign deadline, or signed and past
+        the due date without an escalation since; never above the center."""
+        now = self.service.clock()
+        escalated_since_due = exists().where(
+            EventRow.case_id == CaseRow.id, EventRow.action == "escalate",
+            EventRow.at >= CaseRow.due_at)
+        stmt = (select(CaseRow.number)
+                .where(CaseRow.tier != "center")
+                .where(or_(
+                    and_(CaseRow.state == State.ASSIGNED, CaseRow.sign_due_at < now),
+                    and_(CaseRow.state.in_([State.ACCEPTED, State.IN_PROGRESS]),
+                         CaseRow.due_at < now, ~escalated_since_due)))
+                .order_by(CaseRow.id))
+        with self._sessions() as session:
+            return list(session.scalars(stmt))
+
+    # ================================================================ outbox
+    def outbox_counts(self) -> dict[str, int]:
+        with self._sessions() as session:
+            rows = session.execute(select(OutboxRow.status, func.count())
+                                   .group_by(OutboxRow.status)).all()
+        return {status: count for status, count in rows}
+
+    def dead_letters(self, limit: int = 100) -> list[dict]:
+        with self._sessions() as session:
+            rows = session.execute(
+                select(OutboxRow, CaseRow.number).join(CaseRow, CaseRow.id == OutboxRow.case_id)
+                .where(OutboxRow.status == "dead").order_by(OutboxRow.id.desc()).limit(limit)).all()
+        return [{"id": r.id, "case": n, "channel": r.channel, "tries": r.tries,
+                 "error": mask_text(r.last_error), "text": mask_text(r.text)} for r, n in rows]
+
+    # ================================================================ statistics
+    def stat_events(self, actions: tuple[str, ...], before: datetime | None = None) -> list:
+        """(case_id, action, at, body_code, data, category_code, case_type) of every event
+        of `actions` (before `before`), in case and sequence order."""
+        stmt = (select(EventRow.case_id, EventRow.action, EventRow.at, EventRow.body_code,
+                       EventRow.data, CaseRow.category_code, CaseRow.case_type)
+                .join(CaseRow, CaseRow.id == EventRow.case_id)
+                .where(EventRow.action.in_(actions))
+                .order_by(EventRow.case_id, EventRow.seq))
+        if before is not None:
+            stmt = stmt.where(EventRow.at < before)
+        with self._sessions() as session:
+            return session.execute(stmt).all()
+
+
+def _scope_clause(scope: policy.Scope):
+    if scope.everything:
+        return true()
+    parts = []
+    if scope.agents:
+        parts.append(CaseRow.agent_code.in_(sorted(scope.agents)))
+    if scope.areas:
+        parts.append(CaseRow.area_code.in_(sorted(scope.areas)))
+    if scope.bodies:
+        parts.append(CaseRow.body_code.in_(sorted(scope.bodies)))
+    if scope.opened_by:
+        parts.append(CaseRow.id.in_(select(EventRow.case_id).where(
+            EventRow.actor == scope.opened_by, EventRow.action == "open")))
+    return or_(*parts) if parts else false()
+
+
+def _overdue(now: datetime):
+    """Open and past the resolution deadline, or unsigned past the sign deadline."""
+    return or_(
+        and_(CaseRow.state.in_(_OPEN), CaseRow.due_at.is_not(None), CaseRow.due_at < now),
+        and_(CaseRow.state == _UNSIGNED, CaseRow.sign_due_at.is_not(None),
+             CaseRow.sign_due_at < now))
+
+
+def _next_deadline():
+    """The sign deadline while unsigned (when it comes first), else the resolution deadline."""
+    sign_first = and_(CaseRow.state == _UNSIGNED, CaseRow.sign_due_at.is_not(None),
+                      or_(CaseRow.due_at.is_(None), CaseRow.sign_due_at < CaseRow.due_at))
+    return case((sign_first, CaseRow.sign_due_at), else_=CaseRow.due_at)
+
+
+def _rated_since_resolved():
+    resolve, rate = aliased(EventRow), aliased(EventRow)
+    last_resolve = (select(func.max(resolve.seq))
+                    .where(resolve.case_id == CaseRow.id, resolve.action == "resolve")
+                    .scalar_subquery())
+    return exists().where(rate.case_id == CaseRow.id, rate.action == "rate",
+                          rate.seq > last_resolve)
+
+
+def _search(words: str):
+    """Words of the summary or text (masked text is what is stored); a number-like query also
+    matches case numbers by prefix. LIKE wildcards typed by people are taken literally."""
+    text = or_(CaseRow.summary.icontains(words, autoescape=True),
+               CaseRow.text.icontains(words, autoescape=True))
+    if words.isascii() and any(ch.isdigit() for ch in words) and " " not in words:
+        return or_(CaseRow.number.istartswith(words, autoescape=True), text)
+    return text
+

@@ -19,18 +19,21 @@ REPORT = "小区门口的路灯坏了一排"
 
 
 @pytest.fixture(scope="module")
-def say(tmp_path_factory):
+def rasa_url(tmp_path_factory):
     if not model_path().is_file():
         pytest.skip(f"no trained model at {model_path()}: run `make model`")
     with product(tmp_path_factory.mktemp("live")) as (base, env, output, state):
-        rasa = env["RASA_URL"]
+        yield env["RASA_URL"]
 
-        def send(sender: str, text: str) -> list[dict]:
-            reply = httpx.post(f"{rasa}/webhooks/rest/webhook", timeout=60,
-                               json={"sender": f"web:{sender}", "message": text})
-            reply.raise_for_status()
-            return reply.json()
-        yield send
+
+@pytest.fixture(scope="module")
+def say(rasa_url):
+    def send(sender: str, text: str) -> list[dict]:
+        reply = httpx.post(f"{rasa_url}/webhooks/rest/webhook", timeout=60,
+                           json={"sender": f"web:{sender}", "message": text})
+        reply.raise_for_status()
+        return reply.json()
+    return send
 
 
 def words(messages: list[dict]) -> str:
@@ -124,3 +127,18 @@ def test_a_place_too_long_is_refused_naming_the_field_and_confirm_still_works(sa
 def test_english_and_cantonese_get_an_honest_reply(say, text, expected):
     reply = say(f"lang{len(text)}", text)
     assert expected in words(reply) and "转人工" in buttons(reply)
+
+
+def test_the_intake_classifies_with_the_running_server_and_keywords_while_it_is_down(rasa_url):
+    """Under `bot run` the transcript page asks the Rasa server the chat uses (one model per
+    machine) instead of loading a second copy; while that server is down it falls back."""
+    from bot.catalog import Catalog
+    from bot.intake.classifier import ServerClassifier
+    from bot.settings import ROOT
+
+    catalog = Catalog.load(ROOT / "data")
+    live = ServerClassifier(catalog, rasa_url)
+    down = ServerClassifier(catalog, "http://127.0.0.1:9")
+    text = "我们小区门口的路灯坏了一个多星期了，晚上黑漆漆的"
+    assert live.classify([text])[0].level1 == "城乡建设" and live.uses_model
+    assert down.classify([text])[0].code in catalog.categories and not down.uses_model

@@ -759,9 +759,10 @@ def _register_feature_commands() -> None:
     from bot.channels.telegram_cli import telegram
     from bot.intake.cli import intake
     from bot.run import run_command
+    from bot.staff.cli import staff
     from bot.trackers import trackers
 
-    for command in (intake, telegram, run_command, trackers):
+    for command in (intake, telegram, run_command, trackers, staff):
         main.add_command(command)
 
 

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from functools import cached_property
+from typing import TYPE_CHECKING
 
 from sqlalchemy.engine import Engine
 
@@ -12,6 +13,9 @@ from bot.cases.outbox import LogSender, Outbox, Sender
 from bot.cases.service import CaseService
 from bot.db import BUSY_TIMEOUT, make_engine, make_session_factory
 from bot.settings import Settings
+
+if TYPE_CHECKING:
+    from bot.staff.accounts import StaffService
 
 
 @dataclass
@@ -35,6 +39,18 @@ class Container:
     def cases(self) -> CaseService:
         return CaseService(make_session_factory(self.engine), self.catalog,
                            calendar=self.calendar, number_prefix=self.settings.case_number_prefix)
+
+    @cached_property
+    def staff(self) -> "StaffService":
+        from bot.staff.accounts import StaffService
+
+        return StaffService.from_settings(self.engine, self.catalog, self.settings)
+
+    @cached_property
+    def reply_templates(self):
+        from bot.cases.templates import ReplyTemplates
+
+        return ReplyTemplates.load(self.settings.data_dir, self.catalog)
 
     def outbox(self, senders: dict[str, Sender] | None = None, *, fallback: bool = True) -> Outbox:
         """An outbox draining `senders`; with `fallback`, every other channel goes to the log

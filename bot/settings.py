@@ -38,6 +38,8 @@ class Settings:
     telegram_api_base_url: str | None = None
     rasa_model: Path = ROOT / "models" / "current.tar.gz"
     sqlite_busy_timeout: float | None = None    # seconds; None: the caller's default
+    staff_idle_minutes: float = 30.0            # a console session unused this long ends
+    staff_session_hours: float = 12.0           # and any session ends this long after login
 
     @property
     def taxonomy_path(self) -> Path:
@@ -68,6 +70,8 @@ class Settings:
             telegram_api_base_url=env.get("TELEGRAM_API_BASE_URL") or None,
             rasa_model=Path(env.get("RASA_MODEL") or ROOT / "models" / "current.tar.gz"),
             sqlite_busy_timeout=_seconds(env.get("SQLITE_BUSY_TIMEOUT")),
+            staff_idle_minutes=_positive(env.get("STAFF_IDLE_MINUTES"), 30.0),
+            staff_session_hours=_positive(env.get("STAFF_SESSION_HOURS"), 12.0),
         )
 
 
@@ -78,3 +82,12 @@ def _seconds(value: str | None) -> float | None:
     except ValueError:
         return None
     return seconds if seconds is not None and 0 < seconds < 3600 else None
+
+
+def _positive(value: str | None, default: float) -> float:
+    """A positive, finite number, or `default` when unset or unusable."""
+    try:
+        number = float(value) if value else default
+    except ValueError:
+        return default
+    return number if 0 < number < float("inf") else default

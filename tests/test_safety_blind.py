@@ -47,6 +47,10 @@ KNOWN_SHORTFALLS: dict[tuple[str, str, str], str] = {
     ("urgency", "test", "false_alarms"): "false alarms 5.9% (5/85) on the test half, target at most 5%",
     ("crisis", "test", "recall"): "crisis/threat recall 77.6% (45/58: self-harm 25/32, threats 20/26), target 100%",
     ("transcripts", "test", "places"): "address found 81.5% (22/27) on the blind transcripts, target 85%",
+    # a third author's set (2026-12-02), measured once, never tuned on
+    ("urgency_fresh", "test", "recall"): "emergency recall 90.1% (82/91) on the fresh set, target 100%",
+    ("urgency_fresh", "test", "crisis_recall"): "self-harm recall 80.0% (20/25) on the fresh set, target 100%",
+    ("urgency_fresh", "test", "threat_recall"): "threat recall 93.3% (14/15) on the fresh set, target 100%",
 }
 
 
@@ -256,3 +260,44 @@ def test_blind_transcripts():
         ("false_alarms", not others or len(alarms) / others <= EMERGENCY_FALSE_ALARMS, alarms),
         ("places", place_rate >= PLACE_FOUND, place_misses)])
 
+
+
+def test_fresh_set_of_a_third_author():
+    """tests/data/blind/urgency_fresh.yml: one set with every kind (expect: emergency, crisis,
+    threat or normal; service: the number a dispatcher would send). Measured, never tuned on.
+    Its author sends every road accident to 122, where the rules name 120 first when someone
+    is hurt, so a number counts as right when it is among those given."""
+    items = _fresh_items()
+    kinds = {kind: [i for i in items if i["expect"] == kind]
+             for kind in ("emergency", "crisis", "threat", "normal")}
+    judged = {id(i): assess(i["text"]) for i in items}
+    emergencies, normal = kinds["emergency"], kinds["normal"]
+    missed = [i for i in emergencies if judged[id(i)].level != "emergency"]
+    wrong_number = [i for i in emergencies if judged[id(i)].level == "emergency"
+                    and str(i.get("service")) not in judged[id(i)].hotlines]
+    alarms = [i for i in normal if judged[id(i)].level == "emergency"]
+    self_harm = [i for i in kinds["crisis"] if "self_harm" not in judged[id(i)].concerns]
+    threats = [i for i in kinds["threat"] if "threat" not in judged[id(i)].concerns]
+    flagged = [i for i in normal if judged[id(i)].concerns]
+    print(f"\nurgency_fresh: emergencies {len(emergencies) - len(missed)}/{len(emergencies)}, "
+          f"wrong number {len(wrong_number)}, false alarms {len(alarms)}/{len(normal)}, "
+          f"self-harm {len(kinds['crisis']) - len(self_harm)}/{len(kinds['crisis'])}, "
+          f"threats {len(kinds['threat']) - len(threats)}/{len(kinds['threat'])}, "
+          f"crisis/threat false alarms {len(flagged)}/{len(normal)}")
+    _judge("urgency_fresh", "test", [
+        ("recall", len(missed) <= (1 - EMERGENCY_RECALL) * len(emergencies), missed),
+        ("number", not wrong_number, wrong_number),
+        ("false_alarms", len(alarms) <= EMERGENCY_FALSE_ALARMS * len(normal), alarms),
+        ("crisis_recall", len(self_harm) <= (1 - CRISIS_RECALL) * len(kinds["crisis"]), self_harm),
+        ("threat_recall", len(threats) <= (1 - CRISIS_RECALL) * len(kinds["threat"]), threats),
+        ("crisis_false_alarms", len(flagged) <= CRISIS_FALSE_ALARMS * len(normal), flagged),
+    ])
+
+
+def _fresh_items() -> list[dict]:
+    path = BLIND / "urgency_fresh.yml"
+    if not path.exists():
+        if os.environ.get("CI") == "true":
+            pytest.fail(f"{path} is missing (required when CI=true)")
+        pytest.skip(f"{path.relative_to(ROOT)} is missing from this checkout")
+    return yaml.safe_load(path.read_text(encoding="utf-8"))["items"]

@@ -555,11 +555,13 @@ class CaseService:
 
     # ================================================================== intake reads
     # Read-only helpers for bot/intake (hotline transcripts): 并单 candidates and re-imports.
-    def open_cases_in(self, category: str, areas: Collection[str] | None = None, *,
-                      limit: int = 100) -> list[CaseView]:
-        """Open cases of `category` in any of `areas` (every area when None), newest first."""
+    def open_cases_in(self, category: str | Collection[str], areas: Collection[str] | None = None,
+                      *, limit: int = 100) -> list[CaseView]:
+        """Open cases of `category` (a code, or several) in any of `areas` (every area when
+        None), newest first."""
+        codes = [category] if isinstance(category, str) else list(category)
         stmt = (select(CaseRow)
-                .where(CaseRow.category_code == category,
+                .where(CaseRow.category_code.in_(codes),
                        CaseRow.state.in_([s.value for s in OPEN_STATES]))
                 .order_by(CaseRow.id.desc()).limit(limit))
         if areas is not None:

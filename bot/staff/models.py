@@ -10,7 +10,8 @@
 - `audit_log`: every view of unmasked personal data (who, when, which case, which field, why).
 - `handoffs` / `handoff_messages`: conversations a resident handed to a person, and what was
   said while a person held them.
-- `case_attachments`: files a resident sent (Telegram photos and documents), kept on the case.
+- `case_attachments`: files a resident sent (Telegram photos and documents), kept on the case;
+  a file sent before the conversation has an open case is held (no case number) until one is.
 """
 from __future__ import annotations
 
@@ -114,9 +115,10 @@ handoff_messages = Table(
 case_attachments = Table(
     "case_attachments", metadata,
     Column("id", BigId, primary_key=True, autoincrement=True),
-    Column("case_number", String(32), nullable=False),
+    Column("case_number", String(32)),                  # NULL: held until a case is opened
     Column("at", DateTime, nullable=False),
     Column("channel", String(32), nullable=False),
+    Column("address", String(128)),                     # the conversation (Telegram chat id)
     Column("kind", String(16), nullable=False),         # photo | document | voice | video
     Column("mime_type", String(100), nullable=False),
     Column("file_name", String(200)),
@@ -124,4 +126,5 @@ case_attachments = Table(
     Column("content", LargeBinary, nullable=False),
     Column("source_id", String(200)),                   # e.g. Telegram file_unique_id
     Index("ix_case_attachments_case", "case_number"),
+    Index("ix_case_attachments_resident", "channel", "address"),
 )

@@ -65,3 +65,11 @@ def test_neighbourhood_and_related_categories(catalog=None):
     assert neighbourhood(catalog, "C") is None and neighbourhood(catalog, None) is None
     assert set(related_categories(catalog, "env.noise")) == {
         "env.noise", "env.air", "env.cooking_fume", "env.water_pollution", "env.industrial"}
+
+
+def test_only_what_the_caller_may_see(service):
+    base = open_case(service, area="S2P2G1")
+    seen = open_case(service, area="S2P2G1", text=SAME)
+    hidden = open_case(service, area="S2P2G1", text=TEXT)
+    found = similar_cases(service, service.get(base), visible=lambda view: view.number != hidden)
+    assert _numbers(found) == [seen]

@@ -9,6 +9,7 @@ cosine over character bigrams that hotline intake uses for its duplicates
 first."""
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import asdict, dataclass
 
 from bot.cases.service import CaseService
@@ -56,14 +57,16 @@ def related_categories(catalog: Catalog, code: str) -> list[str]:
     return [c.code for c in catalog.categories.values() if c.level1 == level1]
 
 
-def similar_cases(cases: CaseService, case: CaseView, *, limit: int = LIMIT) -> list[Similar]:
-    """Up to `limit` open cases that look like the same matter, best first."""
+def similar_cases(cases: CaseService, case: CaseView, *, limit: int = LIMIT,
+                  visible: Callable[[CaseView], bool] = lambda view: True) -> list[Similar]:
+    """Up to `limit` open cases that look like the same matter, best first; only those
+    `visible` passes (the console passes what the staff member may see)."""
     catalog = cases.catalog
     code = case.category["code"]
+    area = case.area["code"] if case.area else None
     candidates = [c for c in cases.open_cases_in(related_categories(catalog, code),
-                                                 neighbourhood(catalog, case.area and case.area["code"]),
-                                                 limit=POOL)
-                  if c.number != case.number]
+                                                 neighbourhood(catalog, area), limit=POOL)
+                  if c.number != case.number and visible(c)]
     if not candidates:
         return []
     texts = [f"{c.summary}\n{c.text[:2000]}" for c in candidates]

@@ -43,7 +43,9 @@ def handoff(dispatcher, tracker) -> None:
     except Exception:  # noqa: BLE001 - the resident still gets an honest answer
         log.exception("hand-off could not be recorded")
         number = None
-    dispatcher.utter_message(text=texts.handoff(number), json_message={"handoff": True})
+    # The doors open the hand-off (the console's queue) from this marker, with the case.
+    dispatcher.utter_message(text=texts.handoff(number),
+                             json_message={"handoff": True, "case": number})
 
 
 def _note_open_case(tracker) -> str | None:

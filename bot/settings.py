@@ -40,6 +40,7 @@ class Settings:
     sqlite_busy_timeout: float | None = None    # seconds; None: the caller's default
     staff_idle_minutes: float = 30.0            # a console session unused this long ends
     staff_session_hours: float = 12.0           # and any session ends this long after login
+    staff_duty_agent: str | None = None         # hand-offs' fallback agent; None: the center's
 
     @property
     def taxonomy_path(self) -> Path:
@@ -72,6 +73,7 @@ class Settings:
             sqlite_busy_timeout=_seconds(env.get("SQLITE_BUSY_TIMEOUT")),
             staff_idle_minutes=_positive(env.get("STAFF_IDLE_MINUTES"), 30.0),
             staff_session_hours=_positive(env.get("STAFF_SESSION_HOURS"), 12.0),
+            staff_duty_agent=env.get("STAFF_DUTY_AGENT") or None,
         )
 
 

@@ -88,7 +88,7 @@ def test_handoff_notes_the_open_case(chat):
     events, messages = run(support.ActionHandoff(), tracker("转人工", intent="human_handoff"))
     assert events == []
     assert texts(messages) == [texts_module.handoff(number)] and number in texts(messages)[0]
-    assert messages[0]["custom"] == {"handoff": True}
+    assert messages[0]["custom"] == {"handoff": True, "case": number}
     assert chat.cases.get(number).events[-1].internal_note == "群众在对话中要求转人工"
 
 
@@ -99,6 +99,7 @@ def test_handoff_without_an_open_case_opens_one_for_an_agent(chat):
         "我要找人工", intent="human_handoff", events=said))
     [view] = chat.cases.list_cases(channel="telegram", address="10001")
     assert texts(messages) == [texts_module.handoff(view.number)]
+    assert messages[0]["custom"] == {"handoff": True, "case": view.number}
     assert view.category["code"] == "gov.service" and view.state in {"received", "assigned"}
     case = chat.cases.get(view.number)
     assert case.text == "群众要求人工服务。对话中最近说的：\n我家的事说不清楚\n我要找人工"
@@ -111,6 +112,7 @@ def test_handoff_when_the_case_store_fails_says_so(chat, monkeypatch):
     monkeypatch.setattr(chat.cases, "open_case", lambda *a, **k: (_ for _ in ()).throw(OSError))
     _, messages = run(support.ActionHandoff(), tracker("转人工", intent="human_handoff"))
     assert texts(messages) == [texts_module.handoff(None)] and "没登记上" in texts(messages)[0]
+    assert messages[0]["custom"] == {"handoff": True, "case": None}   # no hand-off is opened
 
 
 def fallback_events(n: int) -> list[dict]:

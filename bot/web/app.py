@@ -16,8 +16,10 @@ from fastapi.staticfiles import StaticFiles
 from sqlalchemy.exc import SQLAlchemyError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from bot.channels.handoff import HandoffDoor
 from bot.channels.rasa_gateway import RasaGateway
 from bot.container import Container
+from bot.staff.handoff import HandoffService
 from bot.web import chat_routes, health, intake_routes, schema
 from bot.web.background import Background
 from bot.web.chat_routes import Chat
@@ -48,7 +50,8 @@ def create_app(container: Container, *, hub: Hub | None = None,
     hub = hub or make_hub(settings.redis_url)
     store = ChatStore(container.engine)
     gateway = gateway or RasaGateway(settings.rasa_url, timeout=web.rasa_timeout)
-    relay = Relay(gateway, store, hub, settings.rasa_url)
+    relay = Relay(gateway, store, hub, settings.rasa_url,
+                  handoffs=HandoffDoor(HandoffService.for_container(container)))
     loops = Background(container, store, hub, relay, notifier_interval=web.notifier_interval,
                        watchdog_interval=web.watchdog_interval,
                        retry_interval=web.retry_interval) if background else None

@@ -26,6 +26,7 @@ from datetime import timedelta
 import httpx
 from sqlalchemy.exc import SQLAlchemyError
 
+from bot.channels.handoff import HandoffDoor
 from bot.channels.rasa_gateway import BotMessage, GatewayDown, RasaGateway
 from bot.channels.typed import resident_words
 from bot.logs import mask_pii
@@ -64,8 +65,9 @@ def excerpt(text: str, limit: int = 80) -> str:
 
 class Relay:
     def __init__(self, gateway: RasaGateway, store: ChatStore, hub: Hub, rasa_url: str,
-                 spill_limit: int = SPILL_LIMIT) -> None:
+                 spill_limit: int = SPILL_LIMIT, handoffs: HandoffDoor | None = None) -> None:
         self.gateway = gateway
+        self.handoffs = handoffs      # while a person holds the conversation, Rasa is not asked
         self.store = store
         self.hub = hub
         self.rasa_url = rasa_url.rstrip("/")
@@ -80,7 +82,14 @@ class Relay:
 
         A text starting with "/" goes to Rasa as it is only when it is a button the bot
         offered this session; otherwise the resident typed it, and Rasa gets the words
-        without the slash (or the resident a reply of its own): typing never runs an intent."""
+        without the slash (or the resident a reply of its own): typing never runs an intent.
+
+        While the conversation is handed off to a person, the words are kept for them and
+        Rasa is not asked (see bot/channels/handoff.py)."""
+        if self.handoffs is not None:
+            held = await self.handoffs.intercept("webchat", session, text)
+            if held is not None:
+                return [asdict(BotMessage(text=t)) for t in held], False
         if self.buttons.offered(session, text):
             text = text.strip()
         else:
@@ -113,7 +122,12 @@ class Relay:
             return [asdict(BotMessage(text=QUEUED_REPLY))], True
         messages = [asdict(m) for m in replies]
         self.buttons.remember(session, messages)
+        await self._register_handoff(session, messages)
         return messages, False
+
+    async def _register_handoff(self, session: str, messages: list[dict]) -> None:
+        if self.handoffs is not None:
+            await self.handoffs.register("webchat", session, messages)
 
     def _spilled(self, session: str) -> bool:
         return any(row["session"] == session for row in self.spill)
@@ -194,6 +208,7 @@ class Relay:
             if replies:
                 messages = [asdict(m) for m in replies]
                 self.buttons.remember(session, messages)
+                await self._register_handoff(session, messages)
                 item = await asyncio.to_thread(self.store.add, session, "bot",
                                                {"messages": messages})
                 await asyncio.to_thread(self.hub.publish, session, item)

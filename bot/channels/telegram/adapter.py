@@ -28,7 +28,7 @@ import json
 import logging
 import re
 from contextlib import suppress
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from datetime import timedelta
 from pathlib import Path
 
@@ -38,6 +38,7 @@ from telegram.error import BadRequest, Forbidden, RetryAfter, TelegramError
 from telegram.ext import (Application, CallbackQueryHandler, CommandHandler, ContextTypes,
                           MessageHandler, filters)
 
+from bot.channels.handoff import HandoffDoor
 from bot.channels.rasa_gateway import BotMessage, GatewayDown, RasaGateway
 from bot.channels.telegram import media, texts
 from bot.channels.typed import resident_words
@@ -76,10 +77,25 @@ def mask_chat(chat_id: int | None) -> str:
     return "chat …" + text[-4:] if len(text) > 4 else "chat " + text
 
 
+def _said(text: str, extra: dict) -> str:
+    """The resident's turn in words for the staff member holding the chat."""
+    if extra.get("button"):
+        return extra["button"].get("title") or text
+    if extra.get("command"):
+        return "/" + extra["command"]
+    if extra.get("location"):
+        return texts.SENT_LOCATION
+    if extra.get("attachments") and text == texts.ATTACHMENT_INTENT:
+        return texts.SENT_ATTACHMENT
+    return text
+
+
 class TelegramAdapter:
     def __init__(self, application: Application, gateway: RasaGateway, store: UpdateStore,
-                 config: AdapterConfig, *, closers: list | None = None) -> None:
+                 config: AdapterConfig, *, closers: list | None = None,
+                 handoffs: HandoffDoor | None = None) -> None:
         self.application = application
+        self.handoffs = handoffs              # while a person holds the chat, no dialogue
         self._closers = list(closers or [])   # async callables run by stop()
         self.gateway = gateway
         self.store = store
@@ -259,8 +275,15 @@ class TelegramAdapter:
 
     # ------------------------------------------------------------------ dialogue
     async def converse(self, update: Update, text: str, extra: dict | None = None) -> None:
-        """One turn with the dialogue; replies go back to the chat."""
+        """One turn with the dialogue; replies go back to the chat. While the chat is handed
+        off to a person, the words are kept for them instead (bot/channels/handoff.py)."""
         chat_id = update.effective_chat.id
+        if self.handoffs is not None:
+            held = await self.handoffs.intercept("telegram", str(chat_id), _said(text, extra or {}))
+            if held is not None:
+                for reply in held:
+                    await self._say(chat_id, reply)
+                return
         message = update.effective_message
         user = update.effective_user
         metadata = {"channel": "telegram",
@@ -283,6 +306,8 @@ class TelegramAdapter:
         finally:
             typing.cancel()
         await self.send_replies(chat_id, replies)
+        if self.handoffs is not None:
+            await self.handoffs.register("telegram", str(chat_id), [asdict(r) for r in replies])
 
     async def _typing(self, chat_id: int) -> None:
         """'正在输入…' only when the dialogue is slow: every request counts against the flood

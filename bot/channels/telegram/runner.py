@@ -47,8 +47,10 @@ def build_adapter(settings: Settings, engine, *, gateway: RasaGateway | None = N
                                    limits=httpx.Limits(max_connections=adapter_config.max_concurrency))
         gateway = RasaGateway(settings.rasa_url, timeout=gateway_timeout, client=client)
         closers.append(client.aclose)
+    from bot.channels.handoff import HandoffDoor
+
     return TelegramAdapter(application, gateway, UpdateStore(engine), adapter_config,
-                           closers=closers)
+                           closers=closers, handoffs=HandoffDoor.for_settings(settings, engine))
 
 
 async def poll(adapter: TelegramAdapter, stop: asyncio.Event, *, timeout: int = 30) -> None:

@@ -22,6 +22,8 @@ COMMANDS: tuple[Command, ...] = (
 # Messages without words of their own still reach the dialogue, with the details in metadata.
 ATTACHMENT_INTENT = "/add_info"     # a photo or document without a caption
 LOCATION_INTENT = "/inform"         # a shared location
+SENT_ATTACHMENT = "（发来了一个附件）"   # what a staff member holding the chat reads instead
+SENT_LOCATION = "（发来了一个位置）"
 
 BUSY = ("抱歉，系统正忙，您的话我们已经记下了。稍后会自动为您处理并回复，"
         "不用重复发送。")

@@ -10,17 +10,21 @@ from fastapi.testclient import TestClient
 from bot.intake.service import IntakeService
 from bot.nlu import KeywordClassifier
 from bot.web import intake_routes
+from bot.web.errors import WebError, error_response
+from tests.web_doors import OPERATOR_PASSWORD, operator_headers
 
 NOISE = "话务员：您好。\n市民：我是文化路社区的，楼下烧烤店天天吵到凌晨两点。姓王，电话13812345678。"
 
 
-def make_client(container, token=None) -> TestClient:
+def make_client(container, *, login: bool = True) -> TestClient:
+    """The intake router on its own, called with an operator's API token (`login`)."""
     app = FastAPI()
     app.state.container = container
     app.state.intake = IntakeService(container.cases, container.catalog,
                                      KeywordClassifier(container.catalog), actor="operator")
-    app.include_router(intake_routes.router(token=token or ""))
-    return TestClient(app)
+    app.add_exception_handler(WebError, lambda request, exc: error_response(exc))
+    app.include_router(intake_routes.router())
+    return TestClient(app, headers=operator_headers(container) if login else None)
 
 
 @pytest.fixture
@@ -108,9 +112,17 @@ def test_page_and_options(client):
     assert any(a["code"] == "S1P1" for a in options["areas"])
 
 
-def test_token_guards_the_api(sqlite_container):
-    client = make_client(sqlite_container, token="s3cret")
-    assert client.post("/api/intake", content=NOISE.encode()).status_code == 401
-    r = client.post("/api/intake", content=NOISE.encode(),
-                    headers={"Authorization": "Bearer s3cret", "Content-Type": "text/plain"})
+def test_the_api_needs_an_operator_login(sqlite_container):
+    anonymous = make_client(sqlite_container, login=False)
+    for path in ("/api/intake", "/api/intake/confirm"):
+        r = anonymous.post(path, content=NOISE.encode(), headers={"Content-Type": "text/plain"})
+        assert r.status_code == 401 and r.json()["code"] == "login_required"
+    assert anonymous.get("/api/intake/options").status_code == 401
+    sqlite_container.staff.add("agent1", "agent", OPERATOR_PASSWORD, agent_code="A-S1P1")
+    token = sqlite_container.staff.create_token("agent1")
+    r = anonymous.post("/api/intake", content=NOISE.encode(),
+                       headers={"Content-Type": "text/plain", "Authorization": f"Bearer {token}"})
+    assert r.status_code == 403 and "话务员" in r.json()["error"]
+    r = make_client(sqlite_container).post("/api/intake", content=NOISE.encode(),
+                                            headers={"Content-Type": "text/plain"})
     assert r.status_code == 200

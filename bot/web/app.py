@@ -20,7 +20,7 @@ from bot.channels.handoff import HandoffDoor
 from bot.channels.rasa_gateway import RasaGateway
 from bot.container import Container
 from bot.staff.handoff import HandoffService
-from bot.web import chat_routes, health, intake_routes, schema
+from bot.web import chat_routes, console, health, intake_routes, schema
 from bot.web.background import Background
 from bot.web.chat_routes import Chat
 from bot.web.errors import WebError, error_response, is_database_unavailable, unavailable
@@ -64,6 +64,7 @@ def create_app(container: Container, *, hub: Hub | None = None,
             yield
         finally:
             hub.close()          # ends open SSE streams so shutdown does not wait on them
+            console.shutdown(app)
             if loops is not None:
                 await loops.stop()
 
@@ -78,6 +79,7 @@ def create_app(container: Container, *, hub: Hub | None = None,
     app.include_router(chat_routes.router())
     app.include_router(health.router())
     app.include_router(intake_routes.router())
+    console.install(app)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
 
     @app.get("/", include_in_schema=False)

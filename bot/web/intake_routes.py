@@ -1,17 +1,17 @@
 """Hotline transcripts on the web: `POST /api/intake` → proposal, `POST /api/intake/confirm`
 → case number, and the operator page `/intake` (paste, check, correct, confirm).
 
-The page and API are for staff. When `INTAKE_TOKEN` is set, every call must carry it
-(`Authorization: Bearer <token>`); the handler console will replace this with staff login.
+The page and API are for operators and supervisors: a console session (cookie, and the
+`X-CSRF-Token` header on the POSTs) or an API token (`Authorization: Bearer`, `bot staff token
+create`). Without one the API answers 401 and the page redirects to the console login; other
+roles get 403.
 """
 from __future__ import annotations
 
 import logging
-import os
-import secrets
 from pathlib import Path
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Depends, Request
 from fastapi.responses import FileResponse, JSONResponse, Response
 from starlette.concurrency import run_in_threadpool
 
@@ -19,7 +19,10 @@ from bot.cases.errors import CaseError, CaseNotFound
 from bot.intake.errors import IntakeError
 from bot.intake.proposal import Proposal
 from bot.intake.reader import ReadFailure, read_bytes, read_text
+from bot.staff import policy
+from bot.staff.principal import Staff
 from bot.web import jsonsafe, schema
+from bot.web.console.auth import current_staff, login_redirect, page_staff, writing_staff
 from bot.web.errors import WebError, error_response, is_database_unavailable, unavailable
 from bot.web.requests import Confirm, TranscriptObject, Turn, parse
 from bot.web.textbody import decode_text
@@ -55,27 +58,31 @@ def _service(request: Request):
     return service
 
 
-def router(token: str | None = None) -> APIRouter:
-    """`token` (or INTAKE_TOKEN, read now, not at import) guards the API when set."""
-    token = token if token is not None else os.environ.get("INTAKE_TOKEN") or None
-    api = APIRouter()
+NOT_OPERATOR = WebError(403, "来电登记只对话务员和督办开放，您的账号没有这项权限。", "forbidden",
+                        en="intake needs an operator or supervisor")
 
-    def refused(request: Request) -> JSONResponse | None:
-        if not token:
-            return None
-        given = request.headers.get("authorization", "").removeprefix("Bearer ").strip()
-        if given and secrets.compare_digest(given.encode("utf-8", "surrogateescape"),
-                                            token.encode("utf-8")):
-            return None
-        return JSONResponse({"error": "需要话务员口令才能使用此功能。", "error_en": "operator token required",
-                             "code": "unauthorized"}, status_code=401)
+
+def _operator(staff: Staff) -> Staff:
+    if not policy.can_open_intake(staff):
+        raise NOT_OPERATOR
+    return staff
+
+
+async def reading_operator(staff: Staff = Depends(current_staff)) -> Staff:
+    return _operator(staff)
+
+
+async def writing_operator(staff: Staff = Depends(writing_staff)) -> Staff:
+    return _operator(staff)
+
+
+def router() -> APIRouter:
+    api = APIRouter()
 
     @api.post("/api/intake", openapi_extra=schema.body(
         TranscriptObject, json_schema=TRANSCRIPT_SCHEMA,
         extra_content={"text/plain": {"schema": {"type": "string", "maxLength": MAX_INTAKE_BODY}}}))
-    async def propose(request: Request) -> Response:
-        if (denied := refused(request)) is not None:
-            return denied
+    async def propose(request: Request, staff: Staff = Depends(writing_operator)) -> Response:
         try:
             body = await jsonsafe.read_body(request, MAX_INTAKE_BODY, TOO_LARGE_ZH)
             transcript = _transcript(body, request.headers.get("content-type", ""))
@@ -95,9 +102,7 @@ def router(token: str | None = None) -> APIRouter:
         return JSONResponse(proposal.to_dict())
 
     @api.post("/api/intake/confirm", openapi_extra=schema.body(Confirm))
-    async def confirm(request: Request) -> Response:
-        if (denied := refused(request)) is not None:
-            return denied
+    async def confirm(request: Request, staff: Staff = Depends(writing_operator)) -> Response:
         try:
             body = parse(Confirm, await jsonsafe.json_body(request, MAX_INTAKE_BODY, TOO_LARGE_ZH))
             service = _service(request)
@@ -105,7 +110,8 @@ def router(token: str | None = None) -> APIRouter:
             data["key"] = service.confirm_key(data)      # the client's key is never used
             proposal = Proposal.from_dict(data)
             corrections = body.corrections.model_dump(exclude_unset=True) if body.corrections else {}
-            view, existing = await run_in_threadpool(service.confirm, proposal, corrections)
+            view, existing = await run_in_threadpool(service.confirm, proposal, corrections,
+                                                     actor=staff.actor)
         except WebError as exc:
             return error_response(exc)
         except IntakeError as exc:
@@ -126,20 +132,20 @@ def router(token: str | None = None) -> APIRouter:
                              "existing": existing})
 
     @api.get("/api/intake/options")
-    async def options(request: Request) -> Response:
+    async def options(request: Request, staff: Staff = Depends(reading_operator)) -> Response:
         """Choices for the page's drop-downs: categories and areas."""
-        if (denied := refused(request)) is not None:
-            return denied
         catalog = request.app.state.container.catalog
         return JSONResponse({
             "categories": [{"code": c.code, "label": c.label, "kind": c.kind} for c in catalog.categories.values()],
             "areas": [{"code": a.code, "name": a.place or a.name, "tier": a.tier}
                       for a in catalog.areas.values() if a.tier != "center"],
-            "token_required": bool(token),
         })
 
     @api.get("/intake", include_in_schema=False)
-    async def page() -> Response:
+    async def page(request: Request, staff: Staff | None = Depends(page_staff)) -> Response:
+        if staff is None:
+            return login_redirect(request)
+        _operator(staff)
         return _static("intake.html", "text/html; charset=utf-8")
 
     @api.get("/intake/intake.js", include_in_schema=False)

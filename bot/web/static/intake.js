@@ -5,11 +5,15 @@
   const form = $("form");
   let proposal = null;
   let options = null;
+  let csrf = null;        // the console session's token, sent on every POST
+
+  function toLogin() {
+    location.assign("/console/login?next=" + encodeURIComponent("/intake"));
+  }
 
   function headers(json) {
     const h = { "Content-Type": json ? "application/json" : "text/plain; charset=utf-8" };
-    const token = $("token").value.trim();
-    if (token) h["Authorization"] = "Bearer " + token;
+    if (csrf) h["X-CSRF-Token"] = csrf;
     return h;
   }
 
@@ -19,7 +23,9 @@
   }
 
   async function call(url, body, json) {
-    const response = await fetch(url, { method: "POST", headers: headers(json), body: body });
+    const response = await fetch(url, { method: "POST", headers: headers(json), body: body,
+                                        credentials: "same-origin" });
+    if (response.status === 401) { toLogin(); throw new Error("登录已过期，请重新登录。"); }
     let data = {};
     try { data = await response.json(); } catch (e) { data = { error: "服务器没有返回有效结果" }; }
     if (!response.ok) throw new Error(data.error || "请求失败");
@@ -27,10 +33,17 @@
   }
 
   async function loadOptions() {
-    const response = await fetch("/api/intake/options", { headers: headers(true) });
-    if (response.status === 401) { $("token-row").hidden = false; return; }
+    const me = await fetch("/api/staff/me", { credentials: "same-origin" });
+    if (me.status === 401) { toLogin(); return; }
+    csrf = (await me.json()).csrf_token;
+    const response = await fetch("/api/intake/options", { headers: headers(true), credentials: "same-origin" });
+    if (!response.ok) {
+      let data = {};
+      try { data = await response.json(); } catch (e) { data = {}; }
+      say(data.error || "无法加载选项，请刷新页面后再试。", true);
+      return;
+    }
     options = await response.json();
-    $("token-row").hidden = !options.token_required;
     const cat = form.elements.category;
     cat.replaceChildren();
     for (const c of options.categories) cat.append(new Option(c.label + "（" + c.code + "）", c.code));

@@ -1,0 +1,65 @@
+"""The console pages under `/console`: login, queues, a case, the audit log.
+
+Plain HTML files from `bot/web/static/console/` under the same strict CSP as the chat page (no
+inline script, no other origin). A page asked for without a session redirects to
+`/console/login?next=<this page>`. The pages of owners D and E (`handoff.js`,
+`case_extras.js`) are loaded when their files exist.
+"""
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+
+from fastapi import APIRouter, Depends, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+
+from bot.staff.principal import Staff
+from bot.web.console.auth import HOME, login_redirect, page_staff
+
+STATIC = Path(__file__).resolve().parent.parent / "static" / "console"
+PAGE_CSP = ("default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+            "connect-src 'self'; object-src 'none'; base-uri 'none'; form-action 'self'; "
+            "frame-ancestors 'none'")
+OPTIONAL = {"console.html": ("handoff.js",), "case.html": ("case_extras.js",)}
+MARK = "<!--optional-scripts-->"
+
+
+@lru_cache(maxsize=None)
+def _html(name: str, mtime: float) -> str:
+    text = (STATIC / name).read_text(encoding="utf-8")
+    tags = "\n  ".join(f'<script src="/static/console/{js}" defer></script>'
+                       for js in OPTIONAL.get(name, ()) if (STATIC / js).is_file())
+    return text.replace(MARK, tags)
+
+
+def page(name: str) -> Response:
+    path = STATIC / name
+    return HTMLResponse(_html(name, path.stat().st_mtime),
+                        headers={"Content-Security-Policy": PAGE_CSP, "Cache-Control": "no-cache"})
+
+
+def router() -> APIRouter:
+    site = APIRouter(include_in_schema=False)
+
+    @site.get("/console/login")
+    async def login() -> Response:
+        return page("login.html")
+
+    @site.get("/console")
+    async def queues(request: Request, staff: Staff | None = Depends(page_staff)) -> Response:
+        return page("console.html") if staff else login_redirect(request)
+
+    @site.get("/console/")
+    async def slash() -> Response:
+        return RedirectResponse(HOME, status_code=308)
+
+    @site.get("/console/cases/{number}")
+    async def one_case(number: str, request: Request,
+                       staff: Staff | None = Depends(page_staff)) -> Response:
+        return page("case.html") if staff else login_redirect(request)
+
+    @site.get("/console/audit")
+    async def audit(request: Request, staff: Staff | None = Depends(page_staff)) -> Response:
+        return page("audit.html") if staff else login_redirect(request)
+
+    return site

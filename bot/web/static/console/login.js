@@ -1,0 +1,40 @@
+// The login page: POST /api/staff/login, then go to `next` (a same-site path only).
+"use strict";
+
+(() => {
+  const { $, api } = window.Console;
+
+  function nextPath() {
+    const next = new URLSearchParams(location.search).get("next") || "";
+    const ok = next.startsWith("/") && !next.startsWith("//") && !next.includes("\\")
+      && !/[\u0000-\u001f]/.test(next);
+    return ok ? next : "/console";
+  }
+
+  function say(text) { $("login-message").textContent = text || ""; }
+
+  $("login-form").addEventListener("submit", async (event) => {
+    event.preventDefault();
+    const username = $("login-username").value.trim();
+    const password = $("login-password").value;
+    if (!username || !password) { say("请填写用户名和密码。"); return; }
+    const body = { username, password };
+    const totp = $("login-totp").value.trim();
+    if (totp) body.totp = totp;
+    $("login-submit").disabled = true;
+    say("正在登录…");
+    try {
+      await api("POST", "/api/staff/login", body);
+      location.assign(nextPath());
+    } catch (err) {
+      if (err.code === "totp_required") {
+        $("login-totp-row").hidden = false;
+        $("login-totp").focus();
+      }
+      say(err.message);
+      $("login-password").value = err.code === "totp_required" ? password : "";
+    } finally {
+      $("login-submit").disabled = false;
+    }
+  });
+})();

@@ -91,6 +91,7 @@ class CaseRow(Base):
         Index("ix_cases_body_state", "body_code", "state"),
         Index("ix_cases_resident", "channel", "address"),
         Index("ix_cases_area_category", "area_code", "category_code", "state"),
+        Index("ix_cases_agent_state", "agent_code", "state"),      # an agent's queues
     )
 
 
@@ -114,6 +115,8 @@ class EventRow(Base):
     __table_args__ = (
         UniqueConstraint("case_id", "seq", name="uq_events_case_seq"),
         Index("ix_events_action_at", "action", "at"),
+        Index("ix_events_case_action", "case_id", "action", "seq"),   # last resolve, rating
+        Index("ix_events_actor", "actor", "action"),                   # what an operator opened
     )
 
 

@@ -123,10 +123,14 @@ def can_act(staff: Staff, case: CaseView, action: str, catalog: Catalog) -> bool
 
 def actions_for(staff: Staff, case: CaseView, catalog: Catalog) -> list[str]:
     """The lifecycle actions a page may offer: allowed to the role and legal in the case's
-    state. An action the lifecycle does not know (yet) is not offered."""
+    state; an extension is asked while none is pending and refused only while one is. An
+    action the lifecycle does not know (yet) is not offered."""
     state = State(case.state)
+    pending = case.pending_extension is not None
     return [a for a in STAFF_ACTIONS
-            if a in TRANSITIONS and state in TRANSITIONS[a][0] and can_act(staff, case, a, catalog)]
+            if a in TRANSITIONS and state in TRANSITIONS[a][0]
+            and not (a == "ask_extension" and pending) and not (a == "refuse_extension" and not pending)
+            and can_act(staff, case, a, catalog)]
 
 
 def can_reveal(staff: Staff, case: CaseView, field: str, catalog: Catalog) -> bool:

@@ -1,0 +1,34 @@
+"""indexes for the console's read side (bot.cases.queries)
+
+Revision ID: 0006
+Revises: 0005
+Create Date: 2026-12-02 10:00:00
+
+- cases (agent_code, state): an agent's queues and counts;
+- events (case_id, action, seq): a case's last resolution and whether it was rated since (待回访),
+  its first reply, its pending extension request;
+- events (actor, action): the cases an operator opened.
+"""
+from alembic import op
+
+
+revision = '0006'
+down_revision = '0005'
+branch_labels = None
+depends_on = None
+
+
+def upgrade() -> None:
+    with op.batch_alter_table('cases', schema=None) as batch_op:
+        batch_op.create_index('ix_cases_agent_state', ['agent_code', 'state'], unique=False)
+    with op.batch_alter_table('events', schema=None) as batch_op:
+        batch_op.create_index('ix_events_case_action', ['case_id', 'action', 'seq'], unique=False)
+        batch_op.create_index('ix_events_actor', ['actor', 'action'], unique=False)
+
+
+def downgrade() -> None:
+    with op.batch_alter_table('events', schema=None) as batch_op:
+        batch_op.drop_index('ix_events_actor')
+        batch_op.drop_index('ix_events_case_action')
+    with op.batch_alter_table('cases', schema=None) as batch_op:
+        batch_op.drop_index('ix_cases_agent_state')

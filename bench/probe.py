@@ -22,6 +22,11 @@ Run against a product started with raised chat rate limits, for example:
   .venv/app/bin/python -m bench.probe --base http://127.0.0.1:8100 \
       --app-database-url sqlite:////tmp/probe/cases.db --rasa-url http://127.0.0.1:5105 [--json]
 
+The intake door needs an operator (the API is locked to operators and supervisors): give an API
+token with --operator-token (or PROBE_OPERATOR_TOKEN), made on the product's database with
+`bot staff add probe-op --role operator --password-stdin` and `bot staff token create probe-op`;
+without one the intake door is skipped.
+
 --app-database-url (the product's own DATABASE_URL) is optional: with it the probe makes the
 product push progress updates to a chat session (via `bot case act ... reply`) to test acks
 across sessions. The CLI door always uses its own temporary database.
@@ -831,8 +836,9 @@ def phone_is(expected: str | None):
     return f
 
 
-def intake_door(p: Probe) -> None:
-    c = httpx.Client(base_url=p.base, timeout=TIMEOUT, trust_env=False)
+def intake_door(p: Probe, token: str) -> None:
+    c = httpx.Client(base_url=p.base, timeout=TIMEOUT, trust_env=False,
+                     headers={"authorization": f"Bearer {token}"})
     T = {"content-type": "text/plain; charset=utf-8"}
     J = {"content-type": "application/json"}
 
@@ -1558,6 +1564,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--budget", type=float, default=560.0, help="seconds; later inputs are skipped")
     ap.add_argument("--doors", default="chat,intake,cli,fault", help="comma-separated subset")
     ap.add_argument("--json-out", help="also write the JSON document to this file")
+    ap.add_argument("--operator-token", default=os.environ.get("PROBE_OPERATOR_TOKEN"),
+                    help="an operator's API token for the intake door (bot staff token create)")
     args = ap.parse_args(argv)
 
     try:
@@ -1575,8 +1583,10 @@ def main(argv: list[str] | None = None) -> int:
         tmp = Path(tmpd)
         if "chat" in doors:
             chat_door(p, marker)
-        if "intake" in doors:
-            intake_door(p)
+        if "intake" in doors and args.operator_token:
+            intake_door(p, args.operator_token)
+        elif "intake" in doors:
+            print("intake door skipped: no --operator-token (see --help)", file=sys.stderr)
         if "cli" in doors:
             cli_door(p, tmp)
         if "fault" in doors:

@@ -290,3 +290,36 @@ def test_bad_query_parameters_are_400_in_chinese(app):
         r = client.get(f"/api/staff/cases?{query}")
         assert r.status_code == 400, (query, r.text)
         assert r.json()["error"]
+
+
+def test_the_stream_tells_of_changes_in_scope_only(app, container, case):
+    import threading
+
+    import httpx
+
+    from tests.web_support import live_server
+
+    other = container.cases.open_case(OpenCase(text="幸福里停水两天了，电话13900001111", category="urban.water_supply",
+                                               area="S1P2", actor="chat"))
+    with live_server(app) as base, httpx.Client(base_url=base, timeout=10) as http:
+        assert http.post("/api/staff/login", json={"username": "envbody", "password": PASSWORD}).status_code == 200
+        seen: list[str] = []
+        with http.stream("GET", "/api/staff/stream") as stream:
+            assert stream.headers["content-type"].startswith("text/event-stream")
+            lines = stream.iter_lines()
+            while next(lines) != "event: ready":
+                pass
+
+            def change() -> None:
+                import time
+
+                time.sleep(1.2)         # past the poller's first pass, which learns where it is
+                container.cases.act(other.number, "note", actor="cli", text="另一件")
+                container.cases.act(case, "accept", actor="cli")
+
+            threading.Thread(target=change, daemon=True).start()
+            for line in lines:
+                if line.startswith("data: ") and '"number"' in line:
+                    seen.append(line)
+                    break
+        assert len(seen) == 1 and f'"number": "{case}"' in seen[0] and '"action": "accept"' in seen[0]

@@ -58,6 +58,12 @@ bench: deps db model
 	$(APP)/bin/python -m bench.telegram_webhook
 	$(APP)/bin/python -m bench.push_latency
 
+# Closed-loop residents through the web chat at 1/10/50/200 concurrent, then a stock Rasa 3.6
+# project for comparison (bench/load.py; a few minutes). LOAD_ARGS="--levels 1,50 --no-stock".
+.PHONY: bench-load
+bench-load: deps model
+	$(APP)/bin/python -m bench.load $(LOAD_ARGS)
+
 clean:
 	rm -rf .venv models var .pytest_cache .hypothesis
 

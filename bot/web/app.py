@@ -23,6 +23,7 @@ from bot.staff.handoff import HandoffService
 from bot.web import chat_routes, console, health, intake_routes, schema
 from bot.web.background import Background
 from bot.web.chat_routes import Chat
+from bot.web.console import handoff_api
 from bot.web.errors import WebError, error_response, is_database_unavailable, unavailable
 from bot.web.guard import CatchAll
 from bot.web.config import WebSettings
@@ -80,6 +81,7 @@ def create_app(container: Container, *, hub: Hub | None = None,
     app.include_router(health.router())
     app.include_router(intake_routes.router())
     console.install(app)
+    app.include_router(handoff_api.router())
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
 
     @app.get("/", include_in_schema=False)

@@ -114,7 +114,16 @@
 
   // ------------------------------------------------------------------ bot messages
   function renderBot(m) {
-    if (m.text) bubble('bot', m.text);
+    const custom = m.custom || {};
+    if (m.text && custom.from) {
+      // A person holding the conversation (hand-off): labelled, like a progress update.
+      const row = el('div', 'row bot person');
+      const b = el('div', 'bubble');
+      b.appendChild(el('span', 'label', custom.from));
+      b.appendChild(document.createTextNode(m.text));
+      row.appendChild(b);
+      append(row);
+    } else if (m.text) bubble('bot', m.text);
     if (m.image && /^https?:\/\//.test(m.image)) {
       const row = el('div', 'row bot');
       const img = el('img');
@@ -138,7 +147,6 @@
       });
       append(row);
     }
-    const custom = m.custom || {};
     if (custom.case && custom.case.number) {
       showCard(custom.case);
       refreshCards(custom.case.number);

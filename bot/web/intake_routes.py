@@ -52,9 +52,13 @@ def _service(request: Request):
     state = request.app.state
     service = getattr(state, "intake", None)
     if service is None:
+        from bot.intake.classifier import ServerClassifier
         from bot.intake.service import IntakeService
 
-        service = state.intake = IntakeService.from_container(state.container, actor="operator")
+        container = state.container       # the chat's Rasa server classifies: one model per machine
+        classifier = ServerClassifier(container.catalog, container.settings.rasa_url)
+        service = state.intake = IntakeService.from_container(container, classifier=classifier,
+                                                              actor="operator")
     return service
 
 

@@ -255,7 +255,7 @@ def test_edited_message_is_not_applied_and_resident_is_told(polling, tg, rasa):
 def test_photo_and_document_are_kept_and_announced_in_metadata(polling, tg, rasa, container):
     tg.photo(CHAT, b"\xff\xd8\xff\xe0" + b"x" * 5000, caption="楼道里的垃圾堆了一周")
     tg.document(CHAT, b"%PDF-1.4 " + b"y" * 300, file_name="证明材料.pdf")
-    tg.wait_for_texts(CHAT, 2)
+    tg.wait_for_texts(CHAT, 4)      # each: "held until a case is registered" + the dialogue
     first, second = rasa.received()
     assert first["message"] == "楼道里的垃圾堆了一周"
     [photo] = first["metadata"]["attachments"]

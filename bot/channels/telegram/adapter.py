@@ -12,8 +12,10 @@ Choices (documented for staff and the dialogue engineer):
 * edited messages are not applied: the resident is told to send a new message instead;
   silently replacing words already acted on would confuse the dialogue;
 * photos and documents up to `max_attachment_bytes` are saved to var/attachments/telegram/
-  and reach the dialogue as metadata ``attachments`` (caption as the text, or
-  ``texts.ATTACHMENT_INTENT``); locations as metadata ``location``
+  and kept on the chat's latest open case (or held until one is opened: filing.py), and the
+  resident is told; they reach the dialogue as metadata ``attachments`` with the caption as
+  the text (without a caption: ``texts.ATTACHMENT_INTENT``, only when no case took them);
+  locations as metadata ``location``
   (``texts.LOCATION_INTENT``); a shared contact as the text "我的电话是 …";
   voice, stickers, video and the like get a polite answer asking for text;
 * every update's metadata carries ``telegram.update_id`` so actions can use
@@ -40,7 +42,9 @@ from telegram.ext import (Application, CallbackQueryHandler, CommandHandler, Con
 
 from bot.channels.handoff import HandoffDoor
 from bot.channels.rasa_gateway import BotMessage, GatewayDown, RasaGateway
+from bot.cases.attachments import CaseAttachments
 from bot.channels.telegram import media, texts
+from bot.channels.telegram.filing import CaseFiling
 from bot.channels.typed import resident_words
 from bot.channels.telegram.render import (MAX_TEXT, PayloadBook, button_title, keyboard,
                                           split_text, utf16_len)
@@ -101,6 +105,8 @@ class TelegramAdapter:
         self.store = store
         self.config = config
         self.book = PayloadBook()
+        self.filing = CaseFiling(CaseAttachments(store.engine,
+                                                 max_bytes=config.max_attachment_bytes))
         self._tasks: dict[int, asyncio.Task] = {}
         self._again: set[int] = set()
         self._current: dict[int, StoredUpdate] = {}
@@ -120,6 +126,7 @@ class TelegramAdapter:
         self._slots = asyncio.Semaphore(self.config.max_concurrency)
         await self.application.initialize()
         await self.register_commands()
+        await self.filing.load(self._db.run)
         self._sweeper = asyncio.create_task(self._sweep_forever(), name="telegram-sweeper")
         await self.sweep()
 
@@ -306,6 +313,9 @@ class TelegramAdapter:
         finally:
             typing.cancel()
         await self.send_replies(chat_id, replies)
+        attached = await self.filing.after_turn(self._db.run, chat_id)
+        if attached:
+            await self._say(chat_id, attached)
         if self.handoffs is not None:
             await self.handoffs.register("telegram", str(chat_id), [asdict(r) for r in replies])
 
@@ -439,8 +449,19 @@ class TelegramAdapter:
                         update.update_id, mask_chat(message.chat_id), exc)
             await self._say(message.chat_id, texts.FILE_FAILED)
             return
-        text = (resident_words((message.caption or "").strip()) or "").strip() or texts.ATTACHMENT_INTENT
-        await self.converse(update, text, {"attachments": [saved.to_metadata()]})
+        number, told = await self.filing.file(self._db.run, message.chat_id, saved)
+        if told and self._first_attempt(update):
+            await self._say(message.chat_id, told)
+        text = (resident_words((message.caption or "").strip()) or "").strip()
+        if number and not text:     # kept on the case and said so: nothing for the dialogue,
+            if self.handoffs is not None:       # but a person holding the chat reads of it
+                held = await self.handoffs.intercept("telegram", str(message.chat_id),
+                                                     texts.SENT_ATTACHMENT)
+                for reply in held or []:
+                    await self._say(message.chat_id, reply)
+            return
+        await self.converse(update, text or texts.ATTACHMENT_INTENT,
+                            {"attachments": [saved.to_metadata()]})
 
     async def _on_location(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         where = update.effective_message.location

@@ -6,6 +6,7 @@ import time
 
 import pytest
 from fastapi.testclient import TestClient
+from sqlalchemy import update
 
 from bot.cases import OpenCase
 from bot.container import Container
@@ -16,6 +17,7 @@ from bot.staff.models import handoff_messages
 from bot.web.app import create_app
 from bot.web.hub import InProcessHub
 from bot.web.sessions import COOKIE
+from bot.web.store import pending, utcnow
 from tests.conftest import make_container
 from tests.fakes.rasa_rest import FakeRasa as RestRasa
 from tests.fakes.telegram_api import FakeTelegram
@@ -145,6 +147,20 @@ def test_take_write_and_hand_back(container, staff):
     assert created and reopened.id != held.id
 
 
+def test_a_hand_off_nobody_touches_for_three_days_goes_back_to_the_assistant(container, staff):
+    clock = container.cases.clock
+    service = HandoffService(container.engine, container.catalog, clock=clock)
+    stale, _ = service.open("telegram", "501")
+    touched, _ = service.open("telegram", "502")
+    clock.advance(hours=70)
+    service.take(staff["boss"], touched.id)
+    clock.advance(hours=3)
+    assert service.resident_message("telegram", "501", "有人吗") is None      # the bot answers
+    assert service.get(stale.id).state == CLOSED
+    assert "自动转回" in service.messages(stale.id)[-1]["text"]
+    assert service.resident_message("telegram", "502", "有人吗") is not None  # taken 3 h ago
+
+
 # ====================================================================== the web chat
 class HandoffRasa(FakeRasa):
     """The web tests' dialogue stand-in, which also hands off on "转人工" as the action does."""
@@ -227,6 +243,28 @@ def test_web_chat_handed_off_never_reaches_rasa_until_handed_back(web):
     assert client.get("/api/chat/updates").json()["items"][-1]["messages"][0]["text"] == RETURNED
     say(client, "谢谢")
     assert fake.received[-1]["message"] == "谢谢"                # the bot answers again
+
+
+def test_a_message_kept_while_rasa_was_down_goes_to_the_person_once_handed_off(web):
+    import asyncio
+
+    container, fake, hub, client = web
+    client.get("/api/chat/session")
+    sid = client.cookies.get(COOKIE).split(".")[0]
+    fake.mode = "down"
+    assert client.post("/api/chat/message", json={"text": "我家楼上漏水了"}).status_code == 202
+    fake.mode = "up"
+    service = handoffs(container)
+    held, _ = service.open("webchat", sid, open_handoff_case(container.cases, "webchat", sid))
+    with container.engine.begin() as conn:
+        conn.execute(update(pending).values(next_attempt_at=utcnow()))
+    assert asyncio.run(client.app.state.chat.relay.retry_once()) == 1
+    assert fake.received == []                                    # Rasa never got it
+    assert [m["text"] for m in service.messages(held.id) if m["sender"] == "resident"] == ["我家楼上漏水了"]
+    items = client.get("/api/chat/updates").json()["items"]
+    assert items[-1]["messages"][0]["text"] == WAIT_NOTICE
+    with container.engine.connect() as conn:
+        assert conn.execute(pending.select()).one().status == "done"
 
 
 def client_json(client, path: str, headers: dict) -> dict:

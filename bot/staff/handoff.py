@@ -21,7 +21,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 
 from sqlalchemy import func, insert, select, update
 from sqlalchemy.engine import Connection, Engine
@@ -43,6 +43,9 @@ STATE_LABELS = {WAITING: "等待接手", ACTIVE: "人工处理中", CLOSED: "已
 CHANNEL_LABELS = {"webchat": "网页聊天", "telegram": "Telegram"}
 HANDLES = (Role.AGENT, Role.SUPERVISOR)      # roles that work hand-offs
 MAX_STAFF_TEXT = 2000
+# A hand-off no staff member has touched this long goes back to the assistant at the resident's
+# next message (a weekend is 62 hours): nobody is left talking to a queue no one reads.
+IDLE = timedelta(hours=72)
 
 # What the resident is told (by the doors and the console).
 WAIT_NOTICE = "已为您转接人工代理员，请稍候，代理员会在这里回复您。"
@@ -124,6 +127,7 @@ class HandoffService:
         self.case_of = case_of
         self._duty = duty_agent
         self.clock = clock
+        self.idle = IDLE
 
     @classmethod
     def for_container(cls, container) -> "HandoffService":
@@ -291,13 +295,20 @@ class HandoffService:
                          .values(updated_at=said.at))
             return self._get(conn, handoff_id), said.to_dict()
 
-    def resident_message(self, channel: str, address: str, text: str) -> tuple[Handoff, dict, bool] | None:
+    def resident_message(self, channel: str, address: str,
+                         text: str) -> tuple[Handoff, dict, bool] | None:
         """Store the resident's words (masked) in the live hand-off: (hand-off, message,
         whether this is the resident's first message since the hand-off began); None when
-        the conversation is not handed off."""
+        the conversation is not handed off (or its hand-off lay untouched by staff for IDLE,
+        which closes it)."""
         with self.engine.begin() as conn:
             held = self._live(conn, channel, address)
             if held is None:
+                return None
+            touched = conn.scalar(select(func.max(handoff_messages.c.at)).where(
+                handoff_messages.c.handoff_id == held.id, handoff_messages.c.username.is_not(None)))
+            if self.clock() - (touched or held.created_at) > self.idle:
+                self._close(conn, held.id, None, "长时间无人接手，已自动转回智能助手")
                 return None
             earlier = conn.scalar(select(func.count()).select_from(handoff_messages).where(
                 handoff_messages.c.handoff_id == held.id, handoff_messages.c.sender == "resident"))
@@ -313,15 +324,12 @@ class HandoffService:
 
     def hand_back(self, staff: Staff, handoff_id: int) -> Handoff:
         """Close the hand-off: the assistant answers the conversation again."""
-        now = self.clock()
         self.for_staff(staff, handoff_id)
         with self.engine.begin() as conn:
             held = self._held(conn, handoff_id)
             if held.taken_by and held.taken_by != staff.username and staff.role != Role.SUPERVISOR:
                 raise NOT_YOURS
-            conn.execute(update(handoffs).where(handoffs.c.id == handoff_id).values(
-                state=CLOSED, updated_at=now, closed_at=now))
-            self._write(conn, handoff_id, "system", staff.username,
+            self._close(conn, handoff_id, staff.username,
                         f"{staff.name or staff.username} 已转回智能助手")
             return self._get(conn, handoff_id)
 
@@ -332,6 +340,12 @@ class HandoffService:
         if not found.live:
             raise ALREADY_CLOSED
         return found
+
+    def _close(self, conn: Connection, handoff_id: int, username: str | None, note: str) -> None:
+        now = self.clock()
+        conn.execute(update(handoffs).where(handoffs.c.id == handoff_id).values(
+            state=CLOSED, updated_at=now, closed_at=now))
+        self._write(conn, handoff_id, "system", username, note)
 
     def _take(self, conn: Connection, staff: Staff, held: Handoff) -> None:
         conn.execute(update(handoffs).where(handoffs.c.id == held.id).values(

@@ -192,6 +192,9 @@ class Relay:
         done = 0
         for row in rows:
             session, message_id = row["session"], row["message_id"]
+            if await self._held_for_person(row):
+                done += 1
+                continue
             try:
                 replies = await self._already_answered(session, message_id)
                 if replies is None:
@@ -216,6 +219,21 @@ class Relay:
             log.info("webchat message %s delivered to rasa after %s tries", message_id, row["tries"])
             done += 1
         return done
+
+    async def _held_for_person(self, row: dict) -> bool:
+        """A kept message of a conversation handed off meanwhile goes to the person, not Rasa
+        (what the app says itself, if anything, reaches the page as an inbox item)."""
+        if self.handoffs is None:
+            return False
+        said = await self.handoffs.intercept("webchat", row["session"], row["text"])
+        if said is None:
+            return False
+        if said:
+            item = await asyncio.to_thread(self.store.add, row["session"], "bot",
+                                           {"messages": [asdict(BotMessage(text=t)) for t in said]})
+            await asyncio.to_thread(self.hub.publish, row["session"], item)
+        await asyncio.to_thread(self.store.done, row["id"])
+        return True
 
     async def _already_answered(self, session: str, message_id: str) -> list[BotMessage] | None:
         """The bot's replies if Rasa has this message in its tracker, else None."""

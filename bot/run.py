@@ -60,8 +60,8 @@ def endpoints_yaml(settings: Settings) -> str:
     lines = ["# Written by `bot run` from the environment (.env); edit that, not this file.",
              "action_endpoint:",
              f'  url: "http://127.0.0.1:{settings.action_port}/webhook"',
-             "tracker_store:",
-             "  type: SQL",
+             "tracker_store:",   # Rasa's SQL store; on SQLite without a flush per message
+             "  type: rasa_tools.tracker_store.LocalSQLTrackerStore",
              "  dialect: sqlite",
              f'  db: "{(rasa_dir / "tracker.db").resolve()}"']
     if settings.redis_url:

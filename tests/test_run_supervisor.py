@@ -27,7 +27,8 @@ def settings_for(tmp_path, **env) -> Settings:
 def test_endpoints_default_to_sqlite_tracker_and_local_actions(tmp_path):
     data = yaml.safe_load(endpoints_yaml(settings_for(tmp_path, ACTION_PORT="5999")))
     assert data["action_endpoint"]["url"] == "http://127.0.0.1:5999/webhook"
-    assert data["tracker_store"]["type"] == "SQL" and data["tracker_store"]["dialect"] == "sqlite"
+    assert data["tracker_store"]["type"] == "rasa_tools.tracker_store.LocalSQLTrackerStore"
+    assert data["tracker_store"]["dialect"] == "sqlite"
     assert data["tracker_store"]["db"].startswith(str(tmp_path / "var"))
     assert "lock_store" not in data
 

@@ -11,6 +11,7 @@ from sqlalchemy import func, select
 from bot.cases import OpenCase
 from bot.cases.models import EventRow
 from bot.staff.models import audit_log
+from bot.staff.passwords import Passwords
 from bot.web.app import create_app
 from bot.web.console.auth import COOKIE, safe_next
 from tests.web_support import web_settings
@@ -23,6 +24,7 @@ TRANSCRIPT = "话务员：您好。\n市民：我是文化路社区的，楼下�
 @pytest.fixture
 def app(container):
     staff = container.staff
+    staff.passwords = Passwords(time_cost=1, memory_cost=1024, parallelism=1)   # real Argon2, cheap
     staff.add("agent1", "agent", PASSWORD, agent_code="A-S1P1", name="王小军")
     staff.add("water1", "body", PASSWORD, body_code="B-GD")       # another body than the case's
     staff.add("envbody", "body", PASSWORD, body_code="B-SthJ")

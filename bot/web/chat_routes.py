@@ -16,7 +16,7 @@ from bot.cases.validation import clean_text
 from bot.web import jsonsafe, resident, schema
 from bot.web.config import MAX_BODY, MAX_MESSAGE, WebSettings
 from bot.web.errors import WebError, is_database_unavailable
-from bot.web.hub import CLOSED, Hub
+from bot.web.hub import Hub, listen
 from bot.web.ratelimit import MessageLimiter
 from bot.web.relay import Relay, looks_like_markup
 from bot.web.requests import Ack, ChatMessage, parse
@@ -133,17 +133,8 @@ async def _stream(request: Request, chat: Chat, sid: str):
             waiting = []
         for item in waiting:
             yield _event(item)
-        while True:
-            try:
-                item = await asyncio.wait_for(queue.get(), KEEPALIVE_SECONDS)
-            except asyncio.TimeoutError:
-                if await request.is_disconnected():
-                    return
-                yield ": keepalive\n\n"
-                continue
-            if item is CLOSED:
-                return
-            yield _event(item)
+        async for item in listen(queue, request, KEEPALIVE_SECONDS):
+            yield ": keepalive\n\n" if item is None else _event(item)
 
 
 def _event(item: dict) -> str:

@@ -133,5 +133,21 @@ class RedisHub:
             self._sync.close()
 
 
+async def listen(queue: asyncio.Queue, request, keepalive: float) -> AsyncIterator[dict | None]:
+    """What an SSE answer sends from a subscription: its items until the hub closes or the
+    client leaves, and None after each `keepalive` seconds of silence (send a comment then)."""
+    while True:
+        try:
+            item = await asyncio.wait_for(queue.get(), keepalive)
+        except asyncio.TimeoutError:
+            if await request.is_disconnected():
+                return
+            yield None
+            continue
+        if item is CLOSED:
+            return
+        yield item
+
+
 def make_hub(redis_url: str | None) -> Hub:
     return RedisHub(redis_url) if redis_url else InProcessHub()

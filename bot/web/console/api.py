@@ -31,7 +31,7 @@ from bot.web.console.bodies import (BODY_TOO_LARGE_ZH, MAX_STAFF_BODY, TEXT_TOO_
                                     filter_params)
 from bot.web.console.feed import CaseFeed
 from bot.web.errors import WebError
-from bot.web.hub import CLOSED
+from bot.web.hub import listen
 from bot.web.requests import parse
 
 log = logging.getLogger(__name__)
@@ -86,11 +86,7 @@ def queries(request: Request) -> CaseQueries:
 
 
 def feed(request: Request) -> CaseFeed:
-    state = request.app.state
-    found = getattr(state, "case_feed", None)
-    if found is None:
-        found = state.case_feed = CaseFeed(state.container.engine)
-    return found
+    return request.app.state.case_feed          # made by `bot.web.console.install`
 
 
 def visible_case(container, staff: Staff, number: str) -> CaseView:
@@ -310,17 +306,10 @@ async def _stream(request: Request, staff: Staff):
     async with feed(request).listen() as queue:
         yield "retry: 3000\n\n"
         yield "event: ready\ndata: {}\n\n"
-        while True:
-            try:
-                item = await asyncio.wait_for(queue.get(), KEEPALIVE_SECONDS)
-            except asyncio.TimeoutError:
-                if await request.is_disconnected():
-                    return
+        async for item in listen(queue, request, KEEPALIVE_SECONDS):
+            if item is None:
                 yield ": keepalive\n\n"
-                continue
-            if item is CLOSED:
-                return
-            if await asyncio.to_thread(visible, item["number"]):
+            elif await asyncio.to_thread(visible, item["number"]):
                 yield f"id: {item['id']}\nevent: case\ndata: {json.dumps(item, ensure_ascii=False)}\n\n"
 
 

@@ -21,15 +21,17 @@ PAGE_CSP = ("default-src 'self'; script-src 'self'; style-src 'self'; img-src 's
             "connect-src 'self'; object-src 'none'; base-uri 'none'; form-action 'self'; "
             "frame-ancestors 'none'")
 OPTIONAL = {"console.html": ("handoff.js",), "case.html": ("case_extras.js",)}
-MARK = "<!--optional-scripts-->"
+SCRIPTS_MARK, HEADER_MARK = "<!--optional-scripts-->", "<!--header-->"
 
 
 @lru_cache(maxsize=None)
 def _html(name: str, mtime: float) -> str:
+    """The page with the shared header (`_header.html`) and the optional scripts that exist."""
     text = (STATIC / name).read_text(encoding="utf-8")
     tags = "\n  ".join(f'<script src="/static/console/{js}" defer></script>'
                        for js in OPTIONAL.get(name, ()) if (STATIC / js).is_file())
-    return text.replace(MARK, tags)
+    header = (STATIC / "_header.html").read_text(encoding="utf-8").strip()
+    return text.replace(SCRIPTS_MARK, tags).replace(HEADER_MARK, header)
 
 
 def page(name: str) -> Response:

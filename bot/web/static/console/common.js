@@ -72,6 +72,8 @@ const Console = (() => {
     if ($("staff-role")) $("staff-role").textContent = staff.role_label;
     if ($("nav-intake")) $("nav-intake").hidden = !me.can.intake;
     if ($("nav-audit")) $("nav-audit").hidden = !me.can.audit;
+    const here = location.pathname === "/console/audit" ? "nav-audit" : "nav-queue";
+    if ($(here)) $(here).setAttribute("aria-current", "page");
     const logout = $("logout");
     if (logout) {
       logout.addEventListener("click", async () => {

@@ -10,9 +10,9 @@ from fastapi.testclient import TestClient
 from bot.cases import OpenCase
 from bot.cases.attachments import CaseAttachments
 from bot.web.app import create_app
+from tests.test_console_api import PASSWORD, login
 from tests.web_support import web_settings
 
-PASSWORD = "长密码-不常见-2026"
 NOISE = "文化路28号楼下烧烤店每天营业到凌晨两点，噪音太大睡不着，电话13812345678"
 CHAT = "777001"
 
@@ -37,13 +37,6 @@ def _open(container, text=NOISE, **kw) -> str:
 @pytest.fixture
 def case(container) -> str:
     return _open(container)
-
-
-def login(app, username):
-    client = TestClient(app)
-    r = client.post("/api/staff/login", json={"username": username, "password": PASSWORD})
-    assert r.status_code == 200, r.text
-    return client, r.json()["csrf_token"]
 
 
 def test_without_a_session_401(app, case):

@@ -11,9 +11,9 @@ from bot.cases import OpenCase
 from bot.cases.attachments import CaseAttachments
 from bot.web.app import create_app
 from tests.conftest import make_container
+from tests.test_console_api import PASSWORD
 from tests.web_support import browser, live_server, web_settings
 
-PASSWORD = "长密码-不常见-2026"
 JPEG = bytes.fromhex("ffd8ffe000104a46494600010100000100010000ffdb004300") + b"\x01" * 64 + b"\xff\xd9"
 
 

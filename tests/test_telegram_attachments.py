@@ -8,33 +8,12 @@ import pytest
 from bot.cases import OpenCase
 from bot.cases.attachments import CaseAttachments
 from bot.channels.telegram import filing, texts
-from tests.fakes.rasa_rest import FakeRasa, echo
-from tests.fakes.telegram_api import FakeTelegram
-from tests.fakes.telegram_harness import LiveAdapter, make_settings
-from bot.container import Container
+from tests.fakes.rasa_rest import echo
+from tests.fakes.telegram_harness import LiveAdapter
+from tests.test_telegram_adapter import container, rasa, tg  # noqa: F401 - the same fixtures
 
 CHAT = 5151
 JPEG = b"\xff\xd8\xff\xe0" + b"p" * 3000
-
-
-@pytest.fixture
-def tg():
-    with FakeTelegram() as fake:
-        yield fake
-
-
-@pytest.fixture
-def rasa():
-    with FakeRasa() as fake:
-        yield fake
-
-
-@pytest.fixture
-def container(tmp_path, tg, rasa):
-    c = Container(make_settings(tmp_path, tg.base_url, tg.token, rasa.url))
-    c.upgrade()
-    yield c
-    c.engine.dispose()
 
 
 @pytest.fixture

@@ -13,13 +13,14 @@ import re
 import unicodedata
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import datetime
 
 from sqlalchemy import func, insert, select, update
 from sqlalchemy.engine import Engine
 
 from bot.cases.lifecycle import OPEN_STATES
 from bot.cases.models import CaseRow
+from bot.cases.service import utcnow
 from bot.cases.views import iso
 from bot.staff.models import case_attachments as t
 
@@ -36,10 +37,6 @@ class AttachmentTooBig(ValueError):
     def __init__(self, size: int, limit: int) -> None:
         super().__init__(f"attachment of {size} bytes exceeds {limit}")
         self.size, self.limit = size, limit
-
-
-def utcnow() -> datetime:
-    return datetime.now(timezone.utc).replace(tzinfo=None)
 
 
 @dataclass(frozen=True)

@@ -301,6 +301,8 @@ class HandoffService:
         whether this is the resident's first message since the hand-off began); None when
         the conversation is not handed off (or its hand-off lay untouched by staff for IDLE,
         which closes it)."""
+        if self.live(channel, address) is None:     # the common case: a read, no write lock
+            return None
         with self.engine.begin() as conn:
             held = self._live(conn, channel, address)
             if held is None:

@@ -37,6 +37,8 @@ MAX_NAME = 50
 MAX_LABEL = 64
 TOTP_ROLES = (Role.SUPERVISOR, Role.ADMIN)
 TOTP_ISSUER = "件件有着落"
+_TIES = {"agent": (Role.AGENT, "agents", "代理员编号（--agent，见 data/county/）"),
+         "body": (Role.BODY, "bodies", "单位编号（--body，见 data/county/bodies.yml）")}
 
 
 def utcnow() -> datetime:
@@ -271,20 +273,18 @@ class StaffService:
             self.sessions.end_all(staff_id)
 
     def _ties(self, role: Role, agent_code: str | None, body_code: str | None):
-        agent_code, body_code = (agent_code or "").strip() or None, (body_code or "").strip() or None
-        if role is Role.AGENT:
-            if agent_code not in self.catalog.agents:
-                raise _refused("代理员账号需要有效的代理员编号（--agent，见 data/county/）",
-                               f"unknown agent code {agent_code!r}", "unknown_agent")
-        elif agent_code:
-            raise _refused("只有代理员账号关联代理员编号", "only agents have an agent code")
-        if role is Role.BODY:
-            if body_code not in self.catalog.bodies:
-                raise _refused("承办单位账号需要有效的单位编号（--body，见 data/county/bodies.yml）",
-                               f"unknown body code {body_code!r}", "unknown_body")
-        elif body_code:
-            raise _refused("只有承办单位账号关联单位编号", "only body staff have a body code")
-        return agent_code, body_code
+        """(agent code, body code): an agent's must be in the catalog, a body's too, and no
+        other role has either."""
+        codes = {"agent": (agent_code or "").strip() or None, "body": (body_code or "").strip() or None}
+        for tie, (owner, table, what) in _TIES.items():
+            code = codes[tie]
+            if role is owner and code not in getattr(self.catalog, table):
+                raise _refused(f"{ROLE_LABELS[owner]}账号需要有效的{what}",
+                               f"unknown {tie} code {code!r}", f"unknown_{tie}")
+            if role is not owner and code:
+                raise _refused(f"只有{ROLE_LABELS[owner]}账号关联{what.split('（')[0]}",
+                               f"only {owner.value} accounts take --{tie}")
+        return codes["agent"], codes["body"]
 
 
 @contextmanager

@@ -325,3 +325,25 @@ def test_the_stream_tells_of_changes_in_scope_only(app, container, case):
                     seen.append(line)
                     break
         assert len(seen) == 1 and f'"number": "{case}"' in seen[0] and '"action": "accept"' in seen[0]
+
+
+def test_admins_manage_staff_and_a_reset_ends_the_sessions(app, container):
+    agent, _ = login(app, "agent1")
+    assert agent.get("/api/staff/staff").status_code == 403
+    admin, csrf = login(app, "admin1")
+    names = [row["username"] for row in admin.get("/api/staff/staff").json()["staff"]]
+    assert {"agent1", "water1", "admin1"} <= set(names)
+    assert admin.get("/api/staff/cases?queue=all").json()["total"] == 0     # admins see no cases
+    h = {"X-CSRF-Token": csrf}
+    weak = admin.post("/api/staff/staff", json={"username": "new1", "role": "operator", "password": "123456"}, headers=h)
+    assert weak.status_code == 400 and weak.json()["error"]
+    made = admin.post("/api/staff/staff", json={"username": "new1", "role": "operator", "password": PASSWORD,
+                                                "name": "李话务"}, headers=h)
+    assert made.status_code == 201 and made.json()["staff"]["role_label"] == "话务员"
+    reset = admin.post("/api/staff/staff/agent1/reset", json={"password": "另一个长密码-2026-冬"}, headers=h)
+    assert reset.status_code == 200
+    assert agent.get("/api/staff/me").status_code == 401          # logged out everywhere
+    assert admin.post("/api/staff/staff/nobody/disable", headers=h).status_code == 404
+    assert admin.post("/api/staff/staff/new1/disable", headers=h).status_code == 200
+    refused = TestClient(app).post("/api/staff/login", json={"username": "new1", "password": PASSWORD})
+    assert refused.status_code == 401

@@ -109,7 +109,8 @@ def case_json(container, staff: Staff, view: CaseView) -> dict:
     data = view.to_dict()
     actions = policy.actions_for(staff, view, catalog)
     data["actions"] = actions
-    data["action_labels"] = {a: ACTION_LABELS.get(a, a) for a in (*ACTIONS, *actions)}
+    data["action_labels"] = {**{a: a for a in (*ACTIONS, *actions)}, **ACTION_LABELS}
+    data["channel_label"] = CHANNELS.get(view.channel or "", view.channel)
     data["state_labels"] = {s.value: STATE_LABELS[s] for s in State}
     data["deadlines"] = deadlines(container, view)
     data["can_reveal"] = {f: label for f, label in policy.REVEALABLE.items()
@@ -136,7 +137,8 @@ def deadlines(container, view: CaseView) -> dict:
                               "contacted_at": replies[0] if replies else None})
 
 
-CHANNELS = {"webchat": "网页", "telegram": "Telegram", "hotline": "热线", "cli": "后台录入"}
+CHANNELS = {"webchat": "网页在线", "telegram": "Telegram", "hotline": "热线电话", "sms": "短信",
+            "cli": "后台录入"}
 
 
 def filter_options(catalog) -> dict:

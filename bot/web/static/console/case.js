@@ -57,7 +57,7 @@
     text("fact-area", c.area && c.area.name);
     text("fact-body", c.body && c.body.name);
     text("fact-agent", c.agent && c.agent.name);
-    text("fact-channel", c.channel);
+    text("fact-channel", c.channel_label || c.channel);
     text("fact-created", formatTime(c.created_at));
     const masked = { contact_phone: c.contact, contact_name: c.contact_name, place: c.place };
     for (const [field, value] of Object.entries(masked)) {

@@ -63,8 +63,18 @@ def test_templates_extension_attachments_and_merge(site):
         page.click("#action-submit")
         page.wait_for_selector("#timeline .event[data-action=reply]")
 
-        # the pending extension request, approved as asked
+        # the pending extension request: refused through the page's own form, asked again,
+        # then approved as asked
         assert "需要协调城管联合执法" in page.inner_text("#extension-info")
+        page.click("#extension-refuse")
+        assert page.inner_text("#action-form-title") == "驳回延期"
+        page.fill("#action-text", "期限内可以办完，请抓紧")
+        page.click("#action-submit")
+        page.wait_for_selector("#timeline .event[data-action=refuse_extension]")
+        page.wait_for_selector("#extras-extension", state="hidden")
+        container.cases.act(number, "ask_extension", actor="staff:agent1", to="10", text="需要协调城管联合执法")
+        page.reload()
+        page.wait_for_selector("#extension-approve", state="visible")
         asked = container.cases.get(number).pending_extension
         page.click("#extension-approve")
         page.wait_for_selector("#timeline .event[data-action=extend]")

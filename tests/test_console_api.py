@@ -269,7 +269,7 @@ def test_pages_redirect_to_the_login_and_carry_the_strict_csp(app, case):
         login_page = anonymous.get("/console/login?next=//evil.example")
         assert login_page.status_code == 200 and "script-src 'self'" in login_page.headers["content-security-policy"]
     client, _ = login(app, "agent1")
-    for path in ("/console", f"/console/cases/{case}", "/console/audit"):
+    for path in ("/console", f"/console/cases/{case}", "/console/audit", "/console/staff"):
         r = client.get(path)
         assert r.status_code == 200 and "<script>" not in r.text and "onclick" not in r.text
         assert "'unsafe-inline'" not in r.headers["content-security-policy"]

@@ -349,17 +349,12 @@ def _staff_routes(api: APIRouter) -> None:
 
     @api.post("/staff/{username}/disable", include_in_schema=False)
     async def disable(username: str, request: Request, staff: Staff = Depends(admin)) -> Response:
-        service = auth.staff_service(request)
-        if await asyncio.to_thread(service.get, username[:64]) is None:
-            raise WebError(404, "没有找到这个账号。", "not_found")
-        await asyncio.to_thread(call, service.disable, username[:64])
+        await asyncio.to_thread(call, auth.staff_service(request).disable, username[:64])
         return JSONResponse({"ok": True})
 
     @api.post("/staff/{username}/reset", openapi_extra=schema.body(PasswordBody))
     async def reset(username: str, request: Request, staff: Staff = Depends(admin)) -> Response:
         body = parse(PasswordBody, await _body(request))
-        service = auth.staff_service(request)
-        if await asyncio.to_thread(service.get, username[:64]) is None:
-            raise WebError(404, "没有找到这个账号。", "not_found")
-        await asyncio.to_thread(call, service.reset_password, username[:64], body.password)
+        await asyncio.to_thread(call, auth.staff_service(request).reset_password, username[:64],
+                                body.password)
         return JSONResponse({"ok": True})

@@ -1,4 +1,4 @@
-"""The console pages under `/console`: login, queues, a case, the audit log.
+"""The console pages under `/console`: login, queues, a case, the audit log, staff accounts.
 
 Plain HTML files from `bot/web/static/console/` under the same strict CSP as the chat page (no
 inline script, no other origin). A page asked for without a session redirects to
@@ -63,5 +63,9 @@ def router() -> APIRouter:
     @site.get("/console/audit")
     async def audit(request: Request, staff: Staff | None = Depends(page_staff)) -> Response:
         return page("audit.html") if staff else login_redirect(request)
+
+    @site.get("/console/staff")
+    async def accounts(request: Request, staff: Staff | None = Depends(page_staff)) -> Response:
+        return page("staff.html") if staff else login_redirect(request)
 
     return site

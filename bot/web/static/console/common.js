@@ -72,7 +72,8 @@ const Console = (() => {
     if ($("staff-role")) $("staff-role").textContent = staff.role_label;
     if ($("nav-intake")) $("nav-intake").hidden = !me.can.intake;
     if ($("nav-audit")) $("nav-audit").hidden = !me.can.audit;
-    const here = location.pathname === "/console/audit" ? "nav-audit" : "nav-queue";
+    if ($("nav-staff")) $("nav-staff").hidden = !me.can.manage_staff;
+    const here = { "/console/audit": "nav-audit", "/console/staff": "nav-staff" }[location.pathname] || "nav-queue";
     if ($(here)) $(here).setAttribute("aria-current", "page");
     const logout = $("logout");
     if (logout) {

@@ -87,7 +87,7 @@ class CaseRow(Base):
         back_populates="case", order_by="EventRow.seq", lazy="raise")
 
     __table_args__ = (
-        Index("ix_cases_state_due", "state", "due_at"),
+        Index("ix_cases_state_deadlines", "state", "due_at", "sign_due_at"),
         Index("ix_cases_body_state", "body_code", "state"),
         Index("ix_cases_resident", "channel", "address"),
         Index("ix_cases_area_category", "area_code", "category_code", "state"),

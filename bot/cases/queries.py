@@ -130,27 +130,23 @@ class CaseQueries:
 
     def _counts(self, session, conds: list, now: datetime,
                 queue: str = "all") -> tuple[dict[str, int], int]:
-        """Every queue's count, and how many open cases `queue` holds. Three narrow reads:
-        cases per state, deadline flags of the open ones, unrated among the resolved ones."""
-        counts = dict.fromkeys(QUEUES, 0)
-        open_count = 0
-        for state, total in session.execute(select(CaseRow.state, func.count()).where(*conds)
-                                            .group_by(CaseRow.state)):
-            counts["all"] += total
-            if state == _UNSIGNED:
-                counts["pending_sign"] += total
-            elif state in (State.ACCEPTED.value, State.IN_PROGRESS.value):
-                counts["working"] += total
-            if state in _OPEN:
-                open_count += total
+        """Every queue's count, and how many open cases `queue` holds, in three narrow reads:
+        cases per kind of state, the deadline flags of the open ones (the state index narrows
+        them), and the unrated among the resolved ones."""
+        working = [State.ACCEPTED.value, State.IN_PROGRESS.value]
+        total, pending, busy, open_count = session.execute(select(
+            func.count(), _tally(CaseRow.state == _UNSIGNED), _tally(CaseRow.state.in_(working)),
+            _tally(CaseRow.state.in_(_OPEN))).where(*conds)).one()
+        overdue = soon = 0
         if open_count:
             overdue, soon = session.execute(select(
-                func.sum(case((_overdue(now), 1), else_=0)),
-                func.sum(case((self._queue("due_soon", now), 1), else_=0)),
-            ).where(*conds, CaseRow.state.in_(_OPEN))).one()
-            counts["overdue"], counts["due_soon"] = int(overdue or 0), int(soon or 0)
-        counts["to_rate"] = session.scalar(select(func.count()).where(
+                _tally(_overdue(now)), _tally(self._queue("due_soon", now)))
+                .where(*conds, CaseRow.state.in_(_OPEN))).one()
+        unrated = session.scalar(select(func.count()).where(
             *conds, CaseRow.state == State.RESOLVED.value, ~_rated_since_resolved()))
+        counts = {"pending_sign": pending, "working": busy, "due_soon": soon, "overdue": overdue,
+                  "to_rate": unrated, "all": total}
+        counts = {name: int(counts[name]) for name in QUEUES}
         open_in_queue = {"all": open_count, "to_rate": 0}.get(queue, counts[queue])
         return counts, open_in_queue
 
@@ -321,20 +317,26 @@ def _next_deadline():
 
 
 def _rated_since_resolved():
-    resolve, rate = aliased(EventRow), aliased(EventRow)
-    last_resolve = (select(func.max(resolve.seq))
-                    .where(resolve.case_id == CaseRow.id, resolve.action == "resolve")
-                    .correlate(CaseRow).scalar_subquery())
-    return (exists().where(rate.case_id == CaseRow.id, rate.action == "rate",
-                           rate.seq > last_resolve).correlate(CaseRow))
+    """Rated after the last resolution: two index-only lookups per resolved case."""
+    def last(action: str):
+        events = aliased(EventRow)
+        return (select(func.max(events.seq))
+                .where(events.case_id == CaseRow.id, events.action == action)
+                .correlate(CaseRow).scalar_subquery())
+
+    return func.coalesce(last("rate"), 0) > func.coalesce(last("resolve"), 0)
+
+
+def _tally(condition):
+    return func.coalesce(func.sum(case((condition, 1), else_=0)), 0)
 
 
 def _search(words: str):
     """Words of the summary or text (masked text is what is stored); a number-like query also
     matches case numbers by prefix. LIKE wildcards typed by people are taken literally."""
-    text = or_(CaseRow.summary.icontains(words, autoescape=True),
-               CaseRow.text.icontains(words, autoescape=True))
+    text = or_(CaseRow.summary.contains(words, autoescape=True),
+               CaseRow.text.contains(words, autoescape=True))
     if words.isascii() and any(ch.isdigit() for ch in words) and " " not in words:
-        return or_(CaseRow.number.istartswith(words, autoescape=True), text)
+        return or_(CaseRow.number.startswith(words, autoescape=True), text)
     return text
 

@@ -4,6 +4,8 @@ Revision ID: 0006
 Revises: 0005
 Create Date: 2026-12-02 10:00:00
 
+- cases (state, due_at, sign_due_at) instead of (state, due_at): queue counts and the overdue
+  and due-soon queues read the index alone;
 - cases (agent_code, state): an agent's queues and counts;
 - events (case_id, action, seq): a case's last resolution and whether it was rated since (待回访),
   its first reply, its pending extension request;
@@ -20,6 +22,9 @@ depends_on = None
 
 def upgrade() -> None:
     with op.batch_alter_table('cases', schema=None) as batch_op:
+        batch_op.drop_index('ix_cases_state_due')
+        batch_op.create_index('ix_cases_state_deadlines', ['state', 'due_at', 'sign_due_at'],
+                              unique=False)
         batch_op.create_index('ix_cases_agent_state', ['agent_code', 'state'], unique=False)
     with op.batch_alter_table('events', schema=None) as batch_op:
         batch_op.create_index('ix_events_case_action', ['case_id', 'action', 'seq'], unique=False)
@@ -32,3 +37,5 @@ def downgrade() -> None:
         batch_op.drop_index('ix_events_case_action')
     with op.batch_alter_table('cases', schema=None) as batch_op:
         batch_op.drop_index('ix_cases_agent_state')
+        batch_op.drop_index('ix_cases_state_deadlines')
+        batch_op.create_index('ix_cases_state_due', ['state', 'due_at'], unique=False)

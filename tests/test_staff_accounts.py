@@ -17,7 +17,7 @@ from sqlalchemy import select
 
 from bot.staff.accounts import Login, StaffService
 from bot.staff.errors import StaffError
-from bot.staff.models import staff_accounts, staff_sessions, staff_tokens
+from bot.staff.models import login_failures, staff_accounts, staff_sessions, staff_tokens
 from bot.staff.passwords import Passwords, check_strength
 from bot.staff.principal import Role, Staff
 from bot.staff.sessions import DatabaseSessions, RedisSessions
@@ -424,11 +424,12 @@ def test_wrong_totp_codes_count_towards_the_lock(staff):
 
 
 # ---------------------------------------------------------------------- nothing secret in logs
-def test_no_password_session_or_token_is_logged(staff, caplog):
+def test_no_password_session_or_token_is_logged(staff, container, backend, caplog):
     caplog.set_level(logging.DEBUG)
     staff.add("agent1", "agent", GOOD, agent_code=AGENT)
     refused(staff.add, "agent2", "agent", "password1234", agent_code=AGENT)
     refused(staff.login, "agent1", OTHER, address="10.0.0.1")
+    refused(staff.login, OTHER, GOOD, address="10.0.0.1")      # the password in the name field
     login = staff.login("agent1", GOOD, address="10.0.0.1")
     token = staff.create_token("agent1")
     staff.token(token)
@@ -437,3 +438,8 @@ def test_no_password_session_or_token_is_logged(staff, caplog):
     assert "agent1" in caplog.text                        # the log does say what happened
     for secret in (GOOD, OTHER, "password1234", login.session_id, login.csrf_token, token):
         assert secret not in caplog.text
+    with container.engine.connect() as conn:                 # nor what the lockout keeps
+        kept = str(conn.execute(select(login_failures)).all())
+    if backend:
+        kept += str(list(backend[0].scan_iter(f"{backend[1]}*")))
+    assert "agent1" not in kept and OTHER not in kept and "10.0.0.1" not in kept

@@ -167,9 +167,9 @@ class StaffService:
             row = self._row(a.c.username == name) if USERNAME.fullmatch(name) else None
             if row is None:
                 self.passwords.burn(password or "")
-                self._failed(keys, now, name, _wrong())
+                self._failed(keys, now, None, _wrong())
             if not self.passwords.verify(row.password_hash, password or "") or row.disabled:
-                self._failed(keys, now, name, _wrong())
+                self._failed(keys, now, row.username, _wrong())
             if row.totp_secret:
                 self._check_totp(row, totp, keys, now)
             self.lockout.clear(keys[0])
@@ -191,12 +191,15 @@ class StaffService:
                          StaffError("动态验证码不正确或已过期，请重新输入。", "wrong TOTP code",
                                     "totp_invalid", status=401))
 
-    def _failed(self, keys, now: datetime, name: str, error: StaffError) -> NoReturn:
+    def _failed(self, keys, now: datetime, name: str | None, error: StaffError) -> NoReturn:
+        """Count the failure for the username and the address, and refuse. An unknown
+        username is not logged: it may be a password typed into the wrong field."""
+        name = name or "(unknown)"
         waits = [s for s in (self.lockout.fail(k, now) for k in keys) if s]
         if waits:
-            log.warning("staff login locked after repeated failures (user %s)", name[:32])
+            log.warning("staff login locked after repeated failures (user %s)", name)
             raise _locked(max(waits))
-        log.info("staff login refused (user %s): %s", name[:32], error.code)
+        log.info("staff login refused (user %s): %s", name, error.code)
         raise error
 
     def session(self, session_id: str | None) -> tuple[Staff, str] | None:

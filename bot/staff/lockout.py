@@ -8,6 +8,7 @@ at others from the same address).
 """
 from __future__ import annotations
 
+import hashlib
 import math
 from datetime import datetime, timedelta
 from typing import Protocol
@@ -23,11 +24,16 @@ LOCK_SECONDS = 15 * 60
 
 
 def user_key(username: str) -> str:
-    return "user:" + username.strip().lower()[:120]
+    """Keys are hashed: what was typed as a username may be a password in the wrong field."""
+    return "user:" + _digest(username.strip().lower())
 
 
 def address_key(address: str | None) -> str:
-    return "addr:" + (address or "-")[:120]
+    return "addr:" + _digest(address or "-")
+
+
+def _digest(value: str) -> str:
+    return hashlib.sha256(value.encode("utf-8", "backslashreplace")).hexdigest()
 
 
 class Lockout(Protocol):
@@ -56,6 +62,7 @@ class DatabaseLockout:
         return _seconds_left(until, now)
 
     def fail(self, key: str, now: datetime) -> int | None:
+        # a row whose window or lock has passed counts for nothing any more
         stale = or_(and_(t.c.locked_until.is_(None), t.c.first_at <= now - self.window),
                     t.c.locked_until <= now)
         counted = update(t).where(t.c.key == key).values(
@@ -67,6 +74,7 @@ class DatabaseLockout:
         for _ in range(3):      # a concurrent first failure may insert the row between our steps
             with self.engine.begin() as conn:
                 if conn.execute(counted).rowcount == 0:
+                    conn.execute(delete(t).where(stale))    # a first failure sweeps old keys
                     try:
                         with conn.begin_nested():
                             conn.execute(insert(t).values(

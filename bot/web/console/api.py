@@ -252,19 +252,17 @@ def router() -> APIRouter:
     @api.post("/cases/{number}/reveal", openapi_extra=schema.body(RevealBody))
     async def reveal(number: str, request: Request,
                      staff: Staff = Depends(auth.writing_staff)) -> Response:
+        """The unmasked value; the audit row is written with it (`bot.staff.audit`)."""
         body = parse(RevealBody, await _body(request))
         container = _container(request)
-        reason = body.reason.strip()
-        if len(reason) < 2:
-            raise WebError(400, "请简要说明查看完整信息的原因（例如：需要电话联系群众）。", "reason_required")
-        if body.field not in policy.REVEALABLE:
-            raise WebError(400, "无法查看这一项信息。", "bad_request")
 
         def run() -> str | None:
-            view = visible_case(container, staff, number)
-            if not policy.can_reveal(staff, view, body.field, container.catalog):
-                raise forbidden("您的账号没有权限查看这项完整信息。")
-            return audit_of(container).reveal(staff, view.number, body.field, reason, _address(request))
+            visible_case(container, staff, number)
+            try:
+                return audit_of(container).reveal(staff, number, body.field, body.reason,
+                                                  _address(request))
+            except CaseError as exc:
+                raise case_refusal(exc) from None
 
         return JSONResponse({"field": body.field, "value": await asyncio.to_thread(run)})
 

@@ -13,7 +13,7 @@
     const cell = (label, value) => el("td", { "data-label": label, text: value === null || value === undefined ? "—" : value });
     return el("tr", { className: "audit-entry", dataset: { id: e.id } },
       cell("时间", formatTime(e.at)), cell("工作人员", e.username), cell("角色", e.role_label || e.role),
-      el("td", { "data-label": "诉求编号" }, number), cell("查看项", fields[e.field] || e.field),
+      el("td", { "data-label": "诉求编号" }, number), cell("查看项", e.field_label || fields[e.field] || e.field),
       cell("原因", e.reason), cell("来源地址", e.address));
   }
 

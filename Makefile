@@ -51,6 +51,7 @@ test: deps model
 
 bench: deps db model
 	$(APP)/bin/python -m bench.cases
+	$(APP)/bin/python -m bench.console
 	$(APP)/bin/python -m bench.nlu
 	$(APP)/bin/python -m bench.case_type
 	$(APP)/bin/python -m bench.train_history

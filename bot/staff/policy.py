@@ -129,7 +129,8 @@ def actions_for(staff: Staff, case: CaseView, catalog: Catalog) -> list[str]:
     pending = case.pending_extension is not None
     return [a for a in STAFF_ACTIONS
             if a in TRANSITIONS and state in TRANSITIONS[a][0]
-            and not (a == "ask_extension" and pending) and not (a == "refuse_extension" and not pending)
+            and not (a == "ask_extension" and pending)
+            and not (a == "refuse_extension" and not pending)
             and can_act(staff, case, a, catalog)]
 
 

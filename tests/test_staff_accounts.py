@@ -308,6 +308,16 @@ def test_a_session_ends_after_30_idle_minutes(staff, clock):
     assert staff.session(login.session_id) is None
 
 
+def test_sessions_that_ended_by_time_are_swept_from_the_table(db_staff, container, clock):
+    db_staff.add("agent1", "agent", GOOD, agent_code=AGENT)
+    db_staff.login("agent1", GOOD, address="10.0.0.1")        # never used again
+    clock.advance(minutes=31)
+    kept = db_staff.login("agent1", GOOD, address="10.0.0.1")
+    with container.engine.connect() as conn:
+        assert conn.execute(select(staff_sessions.c.id_hash)).scalars().all() == [
+            hashlib.sha256(kept.session_id.encode()).hexdigest()]
+
+
 def test_a_session_ends_12_hours_after_login_however_busy(staff, clock):
     staff.add("agent1", "agent", GOOD, agent_code=AGENT)
     login = staff.login("agent1", GOOD, address="10.0.0.1")

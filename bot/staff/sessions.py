@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Protocol
 
-from sqlalchemy import delete, insert, select, update
+from sqlalchemy import delete, insert, or_, select, update
 from sqlalchemy.engine import Engine
 
 from bot.staff.models import staff_sessions as t
@@ -45,6 +45,7 @@ class Backend(Protocol):
     def touch(self, id_hash: str, now: datetime, ttl: int) -> None: ...
     def remove(self, id_hash: str) -> None: ...
     def remove_staff(self, staff_id: int) -> None: ...
+    def sweep(self, seen_before: datetime, created_before: datetime) -> None: ...
 
 
 class Sessions:
@@ -57,6 +58,7 @@ class Sessions:
         """A new session: (session id for the cookie, CSRF token)."""
         session_id, csrf = secrets.token_urlsafe(32), secrets.token_urlsafe(32)
         record = SessionRecord(staff_id, epoch, csrf, (address or "")[:64] or None, now, now)
+        self.backend.sweep(now - self.idle, now - self.absolute)
         self.backend.put(digest(session_id), record, self._ttl(record, now))
         return session_id, csrf
 
@@ -121,6 +123,12 @@ class DatabaseSessions:
         with self.engine.begin() as conn:
             conn.execute(delete(t).where(t.c.staff_id == staff_id))
 
+    def sweep(self, seen_before: datetime, created_before: datetime) -> None:
+        """Forget sessions that ended by time and were never looked up again."""
+        with self.engine.begin() as conn:
+            conn.execute(delete(t).where(or_(t.c.last_seen_at <= seen_before,
+                                             t.c.created_at <= created_before)))
+
 
 class RedisSessions:
     """Sessions as Redis hashes `<prefix>session:<sha256>` expiring with the idle timeout, and
@@ -169,3 +177,6 @@ class RedisSessions:
         index = self._index(staff_id)
         hashes = [h.decode() for h in self.client.smembers(index)]
         self.client.delete(index, *(self._key(h) for h in hashes))
+
+    def sweep(self, seen_before: datetime, created_before: datetime) -> None:
+        """Nothing to do: Redis expires the keys itself."""

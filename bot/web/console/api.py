@@ -295,21 +295,21 @@ def _int_param(request: Request, name: str, default, most: int):
 
 async def _stream(request: Request, staff: Staff):
     """`event: case` for every change of a case this staff member may see."""
-    container = _container(request)
+    container, live = _container(request), feed(request)
 
-    def visible(number: str) -> bool:
+    def visible(item: dict) -> bool:
         try:
-            return policy.can_view(staff, container.cases.get(number), container.catalog)
+            return policy.can_view(staff, live.view(item, container.cases.get), container.catalog)
         except CaseNotFound:
             return False
 
-    async with feed(request).listen() as queue:
+    async with live.listen() as queue:
         yield "retry: 3000\n\n"
         yield "event: ready\ndata: {}\n\n"
         async for item in listen(queue, request, KEEPALIVE_SECONDS):
             if item is None:
                 yield ": keepalive\n\n"
-            elif await asyncio.to_thread(visible, item["number"]):
+            elif await asyncio.to_thread(visible, item):
                 yield f"id: {item['id']}\nevent: case\ndata: {json.dumps(item, ensure_ascii=False)}\n\n"
 
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections import OrderedDict
 from contextlib import asynccontextmanager
 
 from sqlalchemy import func, select
@@ -25,6 +26,7 @@ log = logging.getLogger(__name__)
 
 CHANNEL = "staff:all"
 BATCH = 500
+CACHED_VIEWS = 256
 
 
 class CaseFeed:
@@ -35,6 +37,17 @@ class CaseFeed:
         self._last: int | None = None
         self._listeners = 0
         self._task: asyncio.Task | None = None
+        self._views: OrderedDict[int, object] = OrderedDict()
+
+    def view(self, item: dict, load):
+        """The case of a published item as `load(number)` gives it, loaded once per item for
+        all open streams (each checks its own staff member's view of it)."""
+        found = self._views.get(item["id"])
+        if found is None:
+            found = self._views[item["id"]] = load(item["number"])
+            while len(self._views) > CACHED_VIEWS:
+                self._views.popitem(last=False)
+        return found
 
     def poll_once(self) -> list[dict]:
         """Publish the events written since the last pass; returns what was published."""

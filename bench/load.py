@@ -20,7 +20,8 @@ Then, unless --no-stock, a stock Rasa 3.6 project (bench/stock_rasa.py: default 
 policies, one form, one custom action on rasa_sdk) runs on other ports and is driven through
 its REST channel by the same loop; the ratio product / stock is printed per level.
 
-With --profile DIR, py-spy records every product process during the highest level and the top
+With --profile DIR, py-spy records every product process during one level (--profile-level,
+default 50) and the top
 frames are printed (the flame graphs stay in DIR).
 """
 from __future__ import annotations
@@ -37,11 +38,13 @@ import tempfile
 import time
 from collections import Counter
 from dataclasses import dataclass, field
+from contextlib import nullcontext
 from pathlib import Path
 
 import httpx
 
 from bench.procwatch import ProcessWatch
+from bench.profiling import profiled
 from bot.settings import ROOT
 
 RATE_ENV = {"WEBCHAT_RATE_PER_SESSION": "1000000/minute;10000000/hour",
@@ -142,7 +145,11 @@ class Run:
 
     def row(self) -> dict:
         ms = [x * 1000 for x in self.latencies]
-        return {"door": self.door, "concurrency": self.concurrency,
+        served = {k: p for k, p in self.processes.items() if k != "bench"}
+        cpu_ms = (1000 * sum(p["cpu_s"] for p in served.values()) / len(ms)) if ms else None
+        return {"cpu_ms_per_message": None if cpu_ms is None else round(cpu_ms, 1),
+                "rss_mb_total": round(sum(p["rss_mb"] for p in served.values())),
+                "door": self.door, "concurrency": self.concurrency,
                 "messages_per_s": round(self.rate, 2), "messages": len(ms),
                 "p50_ms": round(percentile(ms, 50), 1), "p95_ms": round(percentile(ms, 95), 1),
                 "p99_ms": round(percentile(ms, 99), 1), "errors": sum(self.errors.values()),
@@ -168,7 +175,8 @@ async def resident(door, client: httpx.AsyncClient, run: Run, script, is_case, d
             if is_case(messages):
                 run.confirmed += 1
             else:
-                run.error("no_case", " / ".join(m.get("text") or "" for m in messages))
+                run.error("no_case", f"{state.get('sender', '')} {lines} → "
+                          + " / ".join(m.get("text") or "" for m in messages))
         except Queued as exc:
             run.error("queued", str(exc))
         except httpx.HTTPStatusError as exc:
@@ -208,13 +216,13 @@ def count_cases(db: Path) -> int:
 def print_table(title: str, runs: list[Run]) -> None:
     print(f"\n{title}")
     print(f"{'door':<6}{'conc':>5}{'msg/s':>8}{'p50 ms':>9}{'p95 ms':>9}{'p99 ms':>9}"
-          f"{'errors':>7}{'confirmed':>10}{'cases':>7}")
+          f"{'errors':>7}{'confirmed':>10}{'cases':>7}{'cpu ms/msg':>11}{'RSS MB':>8}")
     for run in runs:
         r = run.row()
         cases = "-" if r["cases"] is None else r["cases"]
         print(f"{r['door']:<6}{r['concurrency']:>5}{r['messages_per_s']:>8.1f}{r['p50_ms']:>9.0f}"
               f"{r['p95_ms']:>9.0f}{r['p99_ms']:>9.0f}{r['errors']:>7}{r['confirmed']:>10}"
-              f"{cases:>7}")
+              f"{cases:>7}{r['cpu_ms_per_message'] or 0:>11.1f}{r['rss_mb_total']:>8}")
         for sample in run.error_samples[:3]:
             print(f"      {sample}")
         print("      " + ", ".join(f"{name} {p['cpu_pct']:.0f}% cpu {p['rss_mb']:.0f} MB"
@@ -222,7 +230,8 @@ def print_table(title: str, runs: list[Run]) -> None:
 
 
 # ---------------------------------------------------------------------------- main
-def run_levels(door, levels, duration, script, is_case, watch, cases_of=None) -> list[Run]:
+def run_levels(door, levels, duration, script, is_case, watch, cases_of=None,
+               quiet: bool = False) -> list[Run]:
     runs = []
     for level in levels:
         before = cases_of() if cases_of else None
@@ -231,16 +240,16 @@ def run_levels(door, levels, duration, script, is_case, watch, cases_of=None) ->
             time.sleep(0.5)
             run.cases = cases_of() - before
         runs.append(run)
-        print_table(f"[{door.name}] {level} concurrent, {duration:g} s", [run])
+        if not quiet:
+            print_table(f"[{door.name}] {level} concurrent, {duration:g} s", [run])
     return runs
 
 
 def product_runs(args, tmp: Path) -> list[Run]:
     from tests.web_support import product
 
-    os.environ.update(RATE_ENV)
     runs: list[Run] = []
-    with product(tmp) as (base, env, output, state):
+    with product(tmp, extra_env=RATE_ENV) as (base, env, output, state):
         watch = ProcessWatch.of_tree(state["proc"].pid, own=True)
         print(f"product up: {base}, Rasa {env['RASA_URL']}; processes: "
               f"{', '.join(watch.names())}", flush=True)
@@ -250,20 +259,89 @@ def product_runs(args, tmp: Path) -> list[Run]:
         for name in args.doors:
             asyncio.run(closed_loop(doors[name], 1, 0.01, product_script, product_case))
         for name in args.doors:
-            levels = args.levels
-            if args.profile and name == args.doors[0]:
-                from bench.profiling import profiled
-
-                *plain, top = levels
-                runs += run_levels(doors[name], plain, args.duration, product_script,
-                                   product_case, watch, lambda: count_cases(db))
-                with profiled(watch, Path(args.profile), args.duration):
-                    runs += run_levels(doors[name], [top], args.duration, product_script,
+            for level in args.levels:
+                profile = args.profile and name == args.doors[0] and level == args.profile_level
+                with (profiled(watch, Path(args.profile), args.duration) if profile
+                      else nullcontext()):
+                    runs += run_levels(doors[name], [level], args.duration, product_script,
                                        product_case, watch, lambda: count_cases(db))
-            else:
-                runs += run_levels(doors[name], levels, args.duration, product_script,
-                                   product_case, watch, lambda: count_cases(db))
     return runs
+
+
+def checkout(ref: str) -> Path:
+    """The tree of commit `ref` under var/bench/trees/ (git archive; the venvs and the model
+    are this checkout's, linked), to run the product as it was for a before/after."""
+    import subprocess
+
+    sha = subprocess.run(["git", "rev-parse", ref], cwd=ROOT, check=True, capture_output=True,
+                         text=True).stdout.strip()
+    tree = ROOT / "var" / "bench" / "trees" / sha[:12]
+    if not (tree / "bot").is_dir():
+        tree.mkdir(parents=True, exist_ok=True)
+        archive = subprocess.Popen(["git", "archive", sha], cwd=ROOT, stdout=subprocess.PIPE)
+        subprocess.run(["tar", "-x", "-C", str(tree)], stdin=archive.stdout, check=True)
+        archive.wait()
+        for name in (".venv", "models"):
+            (tree / name).symlink_to(ROOT / name)
+    return tree
+
+
+def merged(runs: list[Run]) -> Run:
+    """Rounds of one level on one side as one run (windows and counts added up)."""
+    out = Run(runs[0].door, runs[0].concurrency, cases=0)
+    for run in runs:
+        for name, p in run.processes.items():
+            into = out.processes.setdefault(name, {"pid": p["pid"], "cpu_s": 0.0, "cpu_pct": 0.0,
+                                                   "rss_mb": 0.0})
+            into["cpu_s"] += p["cpu_s"]
+            into["cpu_pct"] += p["cpu_pct"] / len(runs)
+            into["rss_mb"] = max(into["rss_mb"], p["rss_mb"])
+        out.window += run.window
+        out.answered_in_window += run.answered_in_window
+        out.latencies += run.latencies
+        out.errors.update(run.errors)
+        out.error_samples += run.error_samples
+        out.started += run.started
+        out.confirmed += run.confirmed
+        out.cases += run.cases or 0
+    return out
+
+
+def compare_runs(args, tmp: Path) -> tuple[list[Run], list[Run]]:
+    """This checkout (A) and `--compare REF` (B) up at once, measured in turn A B A B … per
+    level, so that both see the same machine (the ratio is taken over the same minutes)."""
+    from tests.web_support import product
+
+    tree = checkout(args.compare)
+    tree_a = checkout(args.a) if args.a else None
+    sides: dict[str, list[Run]] = {"A": [], "B": []}
+    with product(tmp / "a", root=tree_a, extra_env=RATE_ENV) as (base_a, env_a, _, state_a), \
+            product(tmp / "b", root=tree, extra_env=RATE_ENV) as (base_b, env_b, _, state_b):
+        setups = {"A": (base_a, tmp / "a" / "cases.db", state_a),
+                  "B": (base_b, tmp / "b" / "cases.db", state_b)}
+        doors = {side: WebDoor(base) for side, (base, _, _) in setups.items()}
+        watches = {side: ProcessWatch.of_tree(state["proc"].pid)
+                   for side, (_, _, state) in setups.items()}
+        for side in sides:
+            asyncio.run(closed_loop(doors[side], 1, 0.01, product_script, product_case))
+        for level in args.levels:
+            rounds: dict[str, list[Run]] = {"A": [], "B": []}
+            for _ in range(args.rounds):
+                for side in sides:
+                    db = setups[side][1]
+                    rounds[side] += run_levels(doors[side], [level], args.duration,
+                                               product_script, product_case, watches[side],
+                                               lambda db=db: count_cases(db), quiet=True)
+            for side in sides:
+                sides[side].append(merged(rounds[side]))
+            a, b = sides["A"][-1].row(), sides["B"][-1].row()
+            print(f"{level:>4} concurrent: A {a['messages_per_s']:.1f} msg/s p95 {a['p95_ms']:.0f} "
+                  f"ms {a['cpu_ms_per_message']} cpu ms/msg | B ({args.compare}) "
+                  f"{b['messages_per_s']:.1f} msg/s p95 {b['p95_ms']:.0f} ms "
+                  f"{b['cpu_ms_per_message']} cpu ms/msg | msg/s A/B "
+                  f"{a['messages_per_s'] / b['messages_per_s'] if b['messages_per_s'] else 0:.2f}",
+                  flush=True)
+    return sides["A"], sides["B"]
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -275,15 +353,29 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--no-stock", action="store_true", help="skip the stock Rasa project")
     parser.add_argument("--stock-only", action="store_true")
     parser.add_argument("--profile", metavar="DIR", help="py-spy the top level into DIR")
+    parser.add_argument("--profile-level", type=int, help="the level to profile (default: 50 "
+                        "when measured, else the highest)")
+    parser.add_argument("--compare", metavar="REF",
+                        help="before/after: this checkout against commit REF, in turn")
+    parser.add_argument("--a", metavar="REF", help="with --compare: A is commit REF, not this "
+                        "working tree (which holds everyone's uncommitted edits)")
+    parser.add_argument("--rounds", type=int, default=2, help="turns per level with --compare")
     parser.add_argument("--json", metavar="FILE", help="also write every figure as JSON")
     args = parser.parse_args(argv)
     args.levels = [int(x) for x in args.levels.split(",") if x.strip()]
     args.doors = [d.strip() for d in args.doors.split(",") if d.strip()]
+    if args.profile_level is None:
+        args.profile_level = 50 if 50 in args.levels else max(args.levels)
 
     runs: list[Run] = []
     stock: list[Run] = []
     with tempfile.TemporaryDirectory(prefix="bench-load-") as tmp:
-        if not args.stock_only:
+        if args.compare:
+            runs, before = compare_runs(args, Path(tmp))
+            print_table(f"A: {args.a or 'this checkout'}", runs)
+            print_table(f"B: {args.compare}", before)
+            args.no_stock = True
+        elif not args.stock_only:
             runs = product_runs(args, Path(tmp) / "product")
         if not args.no_stock:
             from bench.stock_rasa import stock_runs

@@ -113,7 +113,8 @@ class ProcessWatch:
         out: dict[str, dict] = {}
         for pid, name in sorted(self._names.items(), key=lambda kv: kv[1]):
             key = name if name not in out else f"{name}#{pid}"
-            out[key] = {"pid": pid, "cpu_pct": round(100 * (self._last[pid] - self._cpu0[pid]) / wall, 1),
+            cpu = self._last[pid] - self._cpu0[pid]
+            out[key] = {"pid": pid, "cpu_s": round(cpu, 3), "cpu_pct": round(100 * cpu / wall, 1),
                         "rss_mb": round(self._peak[pid] / 2**20, 1)}
         return out
 

@@ -186,10 +186,11 @@ def phone(b):
 
 
 @contextmanager
-def product(tmp_path, timeout: float = 300):
+def product(tmp_path, timeout: float = 300, root=None, extra_env: dict | None = None):
     """`bot run` in a subprocess on free ports with its own SQLite store; yields
     (app base URL, env, output lines) once it printed its URLs, and SIGTERMs it after.
-    Callers skip first when the model is missing (`bot.run.model_path()`)."""
+    Callers skip first when the model is missing (`bot.run.model_path()`). `root`: another
+    checkout to run from (the load bench's before/after); `extra_env`: more settings."""
     import os
     import signal
     import subprocess
@@ -201,10 +202,10 @@ def product(tmp_path, timeout: float = 300):
     env = {**os.environ, "BOT_VAR_DIR": str(tmp_path / "var"),
            "DATABASE_URL": f"sqlite:///{tmp_path / 'cases.db'}",
            "RASA_URL": f"http://127.0.0.1:{rasa_port}", "ACTION_PORT": str(action_port),
-           "APP_PORT": str(app_port), "TELEGRAM_BOT_TOKEN": ""}
+           "APP_PORT": str(app_port), "TELEGRAM_BOT_TOKEN": "", **(extra_env or {})}
     bot = [sys.executable, "-m", "bot.cli"]
     # no `bot db upgrade` first: `bot run` brings a new database to the newest schema itself
-    proc = subprocess.Popen([*bot, "run"], cwd=ROOT, env=env, stdout=subprocess.PIPE,
+    proc = subprocess.Popen([*bot, "run"], cwd=root or ROOT, env=env, stdout=subprocess.PIPE,
                             stderr=subprocess.STDOUT, text=True, start_new_session=True)
     output: list[str] = []
     reader = threading.Thread(target=lambda: output.extend(proc.stdout), daemon=True)

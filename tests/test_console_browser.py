@@ -104,17 +104,18 @@ def watch(page, confirm: str | None = None) -> dict:
     return seen
 
 
-def login(context, base: str, username: str, path: str = "/console", password: str = PASSWORD):
-    """Open `path`, get sent to the login page, log in and come back; returns the page."""
+def login(context, base: str, username: str, path: str = "/console", confirm: str | None = None):
+    """Open `path`, get sent to the login page, log in and come back: (page, what `watch` saw)."""
     page = context.new_page()
+    seen = watch(page, confirm)
     page.goto(base + path)
     page.wait_for_url(re.compile(r"/console/login\?next="))
     page.fill("#login-username", username)
-    page.fill("#login-password", password)
+    page.fill("#login-password", PASSWORD)
     page.click("#login-submit")
-    page.wait_for_url(base + path)
+    page.wait_for_url(re.compile(re.escape(base + path) + r"(\?.*)?$"))     # the queue adds ?queue=
     page.wait_for_function("() => document.getElementById('staff-role').textContent !== ''")
-    return page
+    return page, seen
 
 
 def open_case(container, text: str = DESCRIPTION, **fields) -> str:
@@ -165,16 +166,16 @@ def test_each_role_lands_on_its_page_and_logs_out(site, chromium):
            "supervisor": (True, True), "admin": (False, True)}     # (intake, audit)
     for username, (role, *_rest) in STAFF.items():
         context = desk(chromium)
-        page = login(context, site.base, username)
-        seen = watch(page)
+        page, seen = login(context, site.base, username)
         assert page.inner_text("#staff-role") == ROLE_LABELS[role]
         assert page.inner_text("#staff-name") == STAFF[username][3]
         intake, audit = nav[role]
         assert page.is_visible("#nav-intake") is intake, username
         assert page.is_visible("#nav-audit") is audit, username
-        page.click("#tab-all")
+        page.wait_for_function("() => document.getElementById('page-info').textContent !== ''")
+        page.click("#tab-all")                  # the first list is in: clicks are bound
+        page.wait_for_selector("#tab-all[aria-selected=true]")
         page.wait_for_function("() => document.getElementById('list-status').textContent === ''")
-        page.wait_for_timeout(200)
         rows = set(page.eval_on_selector_all("#case-rows tr", "rs => rs.map(r => r.dataset.number)"))
         assert rows == mine[username], username
         assert page.is_visible("#list-empty") is (not rows)
@@ -186,7 +187,7 @@ def test_each_role_lands_on_its_page_and_logs_out(site, chromium):
             page.wait_for_url(site.base + "/intake")
             page.wait_for_selector("#transcript")
             page.go_back()
-            page.wait_for_selector("#logout")
+            page.wait_for_function("() => document.getElementById('staff-role').textContent !== ''")
         if role == "admin":                     # an admin manages accounts (the API the page uses)
             status, answer = fetch(page, "GET", "/api/staff/staff")
             assert status == 200 and {s["username"] for s in answer["staff"]} == set(STAFF)
@@ -207,7 +208,7 @@ def test_another_bodys_case_is_the_same_not_found_as_a_missing_number(site, chro
     messages = {}
     for username, path in (("body2", number), ("body2", missing), ("body1", missing)):
         context = desk(chromium)
-        page = login(context, site.base, username, f"/console/cases/{path}")
+        page, _ = login(context, site.base, username, f"/console/cases/{path}")
         page.wait_for_function("() => document.getElementById('case-message').textContent !== ''")
         messages[(username, path)] = page.inner_text("#case-message")
         assert page.is_hidden("#case") and number not in page.content()
@@ -217,7 +218,7 @@ def test_another_bodys_case_is_the_same_not_found_as_a_missing_number(site, chro
     assert len(set(messages.values())) == 1 and NOT_FOUND in messages[("body2", number)]
 
     context = desk(chromium)                    # its own body opens it
-    page = login(context, site.base, "body1", f"/console/cases/{number}")
+    page, _ = login(context, site.base, "body1", f"/console/cases/{number}")
     page.wait_for_selector("#case:not([hidden])")
     assert page.inner_text("#case-number") == number
     context.close()
@@ -228,8 +229,7 @@ def test_a_call_without_the_csrf_token_is_refused_and_changes_nothing(site, chro
     add_staff(c, "agent1")
     number = open_case(c)
     context = desk(chromium)
-    page = login(context, site.base, "agent1", f"/console/cases/{number}")
-    seen = watch(page)
+    page, seen = login(context, site.base, "agent1", f"/console/cases/{number}")
     page.wait_for_selector("#action-accept")
     before = c.cases.get(number)
     shown = page.locator("#timeline .event").count()
@@ -277,8 +277,7 @@ def test_a_reveal_asks_why_shows_the_phone_and_is_in_the_audit_log(site, chromiu
     add_staff(site.container, "agent1", "super1")
     number = open_case(site.container, contact=PHONE, contact_name="王先生")
     context = desk(chromium)
-    page = login(context, site.base, "agent1", f"/console/cases/{number}")
-    seen = watch(page)
+    page, seen = login(context, site.base, "agent1", f"/console/cases/{number}")
     page.wait_for_selector("#reveal-contact_phone")
     masked = page.inner_text("#fact-contact_phone")
     assert PHONE not in masked and masked.endswith("5678")
@@ -303,7 +302,7 @@ def test_a_reveal_asks_why_shows_the_phone_and_is_in_the_audit_log(site, chromiu
     context.close()
 
     context = desk(chromium)
-    page = login(context, site.base, "super1", "/console/audit")
+    page, _ = login(context, site.base, "super1", "/console/audit")
     row = page.locator(".audit-entry")
     row.first.wait_for()
     assert row.count() == 1
@@ -326,8 +325,7 @@ def test_script_in_a_reply_or_note_is_text_on_the_case_page_and_in_the_chat(site
     number = chat.locator(".card").get_attribute("data-number")
 
     context = desk(chromium)
-    page = login(context, site.base, "agent1", f"/console/cases/{number}")
-    seen = watch(page)
+    page, seen = login(context, site.base, "agent1", f"/console/cases/{number}")
     act(page, "accept")
     act(page, "start")
     act(page, "reply", "您好，" + SCRIPT)
@@ -430,8 +428,7 @@ def test_agent_works_the_case_while_the_chat_shows_it_live_and_the_resident_rate
     c.staff.add("agent-r", "agent", PASSWORD, name="代理员", agent_code=agent)
 
     context = desk(chromium)
-    page = login(context, base, "agent-r", "/console")
-    seen = watch(page)
+    page, seen = login(context, base, "agent-r", "/console")
     page.wait_for_selector(f"#case-rows tr[data-number='{number}']")   # in 待签收
     page.click(f"#case-rows tr[data-number='{number}'] a")
     page.wait_for_url(f"{base}/console/cases/{number}")
@@ -452,8 +449,9 @@ def test_agent_works_the_case_while_the_chat_shows_it_live_and_the_resident_rate
     chat.locator(".buttons button:enabled", has_text="基本满意").wait_for(timeout=10000)
     answered(chat, chat.locator(".buttons button:enabled", has_text="满意").first.click)
     chat.locator(".bubble", has_text="感谢您的评价").wait_for(timeout=30000)
-    rated = c.cases.get(number)
-    assert rated.state == "rated" and rated.events[-1].actor == "resident"
+    rating = c.cases.get(number).events[-1]
+    assert (rating.action, rating.actor) == ("rate", "resident")
+    assert rating.data.get("solved") is True and rating.data.get("satisfaction") == "满意", rating.data
     page.wait_for_selector("#timeline .event[data-action=rate]", timeout=5000)  # live on the page
     assert seen == chat_seen == {"errors": [], "dialogs": []}
     print(f"\nconsole reply to open chat page: {took:.2f} s")
@@ -466,8 +464,7 @@ def test_agent_works_the_case_while_the_chat_shows_it_live_and_the_resident_rate
 def test_handoff_end_to_end(real, chromium):
     base, c = real
     context = desk(chromium)
-    page = login(context, base, "duty1", "/console")
-    seen = watch(page, confirm="转回智能助手")
+    page, seen = login(context, base, "duty1", "/console", confirm="转回智能助手")
     page.wait_for_selector("#handoffs[data-ready=yes]:not([hidden])")
     assert page.locator(".handoff-item").count() == 0
 
@@ -501,6 +498,7 @@ def test_handoff_end_to_end(real, chromium):
     answered = chat.locator(".row.bot").count()
     typed(chat, "你好")
     chat.wait_for_function("n => document.querySelectorAll('.row.bot').length > n", arg=answered)
+    assert chat.locator(".row.bot .bubble").last.inner_text() not in (WAIT_NOTICE, RETURNED)
     assert page.locator(".handoff-message.resident", has_text="你好").count() == 0
     assert chat.locator(".row.bot.person").count() == 1
     assert seen == chat_seen == {"errors": [], "dialogs": []}

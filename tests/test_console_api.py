@@ -347,3 +347,19 @@ def test_admins_manage_staff_and_a_reset_ends_the_sessions(app, container):
     assert admin.post("/api/staff/staff/new1/disable", headers=h).status_code == 200
     refused = TestClient(app).post("/api/staff/login", json={"username": "new1", "password": PASSWORD})
     assert refused.status_code == 401
+
+
+def test_an_unreachable_session_store_is_a_polite_503(container):
+    import redis
+
+    from bot.staff.accounts import StaffService
+    from tests.web_support import free_port
+
+    gone = redis.Redis(port=free_port(), socket_timeout=1, socket_connect_timeout=1)
+    container.__dict__["staff"] = StaffService(container.engine, container.catalog, redis=gone)
+    app = create_app(container, web=web_settings("http://127.0.0.1:9"))
+    with TestClient(app) as client:
+        for r in (client.post("/api/staff/login", json={"username": "agent1", "password": PASSWORD}),
+                  client.get("/api/staff/me", headers={"cookie": f"{COOKIE}={'a' * 43}"})):
+            assert r.status_code == 503 and r.headers["retry-after"], r.text
+            assert "暂时不可用" in r.json()["error"]

@@ -26,6 +26,7 @@ from bot.staff.errors import StaffError
 from bot.staff.principal import Staff
 from bot.web import jsonsafe, schema
 from bot.web.console import auth
+from bot.web.console.auth import staff_refusal
 from bot.web.console.bodies import (BODY_TOO_LARGE_ZH, MAX_STAFF_BODY, TEXT_TOO_LONG_ZH, ActionBody,
                                     LoginBody, PasswordBody, RevealBody, StaffBody, bad_param,
                                     filter_params)
@@ -49,11 +50,6 @@ def audit_of(container):
 
 def forbidden(zh: str = "您的账号没有权限进行此操作。") -> WebError:
     return WebError(403, zh, "forbidden")
-
-
-def staff_refusal(exc: StaffError) -> WebError:
-    headers = {"Retry-After": str(int(exc.retry_after))} if exc.retry_after else None
-    return WebError(exc.status, exc.zh, exc.code, en=exc.en, headers=headers)
 
 
 def case_refusal(exc: CaseError) -> WebError:

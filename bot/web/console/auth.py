@@ -20,6 +20,7 @@ from urllib.parse import quote, urlsplit
 from fastapi import Request
 from fastapi.responses import RedirectResponse, Response
 
+from bot.staff.errors import StaffError
 from bot.staff.principal import Staff
 from bot.web.errors import WebError
 
@@ -48,6 +49,12 @@ class Caller:
         return self.session_id is not None
 
 
+def staff_refusal(exc: StaffError) -> WebError:
+    """The account service's refusal in the web's shape (status, Chinese, code, Retry-After)."""
+    headers = {"Retry-After": str(int(exc.retry_after))} if exc.retry_after else None
+    return WebError(exc.status, exc.zh, exc.code, en=exc.en, headers=headers)
+
+
 def staff_service(request: Request):
     return request.app.state.container.staff
 
@@ -65,20 +72,26 @@ async def caller(request: Request) -> Caller | None:
     """The authenticated caller of this request, or None (looked up once per request)."""
     if hasattr(request.state, "staff_caller"):
         return request.state.staff_caller
-    found: Caller | None = None
+    try:
+        found = await _lookup(request)
+    except StaffError as exc:         # the session store (Redis) is unreachable: a polite 503
+        raise staff_refusal(exc) from None
+    request.state.staff_caller = found
+    return found
+
+
+async def _lookup(request: Request) -> Caller | None:
     service = staff_service(request)
     token = _bearer(request)
     if token is not None:
         staff = await asyncio.to_thread(service.token, token) if token else None
-        found = Caller(staff) if staff is not None else None
-    else:
-        sid = request.cookies.get(COOKIE, "")
-        if 0 < len(sid) <= MAX_CREDENTIAL and sid.isascii() and sid.isprintable():
-            held = await asyncio.to_thread(service.session, sid)
-            if held is not None:
-                found = Caller(held[0], sid, held[1])
-    request.state.staff_caller = found
-    return found
+        return Caller(staff) if staff is not None else None
+    sid = request.cookies.get(COOKIE, "")
+    if 0 < len(sid) <= MAX_CREDENTIAL and sid.isascii() and sid.isprintable():
+        held = await asyncio.to_thread(service.session, sid)
+        if held is not None:
+            return Caller(held[0], sid, held[1])
+    return None
 
 
 async def current_staff(request: Request) -> Staff:

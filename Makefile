@@ -58,6 +58,7 @@ bench: deps db model
 	$(APP)/bin/python -m bench.intake
 	$(APP)/bin/python -m bench.telegram_webhook
 	$(APP)/bin/python -m bench.push_latency
+	$(APP)/bin/python -m bench.hotspots
 	$(APP)/bin/python -m bench.reply_latency
 
 # Closed-loop residents through the web chat at 1/10/50/200 concurrent, then a stock Rasa 3.6

@@ -38,28 +38,44 @@ def bigrams(text: str) -> Counter:
     return grams
 
 
-def cosine_scores(query: str, documents: list[str]) -> list[float]:
-    """TF-IDF cosine between `query` and each document (IDF over the documents and the query)."""
-    vectors = [bigrams(d) for d in documents]
-    q = bigrams(query)
-    n = len(vectors) + 1
+def _weighted(vectors: list[Counter], corpus: list[Counter] | None = None
+              ) -> list[tuple[dict[str, float], float]]:
+    """TF-IDF weights (IDF over `corpus`, by default `vectors`) and each vector's norm."""
+    corpus = vectors if corpus is None else corpus
+    n = len(corpus)
     df: Counter = Counter()
-    for v in (*vectors, q):
+    for v in corpus:
         df.update(v.keys())
     idf = {g: math.log((n + 1) / (c + 1)) + 1 for g, c in df.items()}
-
-    def weigh(v: Counter) -> dict[str, float]:
-        return {g: (1 + math.log(c)) * idf[g] for g, c in v.items()}
-
-    qw = weigh(q)
-    qn = math.sqrt(sum(w * w for w in qw.values())) or 1.0
-    scores = []
+    out = []
     for v in vectors:
-        dw = weigh(v)
-        dn = math.sqrt(sum(w * w for w in dw.values())) or 1.0
-        dot = sum(w * dw.get(g, 0.0) for g, w in qw.items())
-        scores.append(dot / (qn * dn))
-    return scores
+        w = {g: (1 + math.log(c)) * idf[g] for g, c in v.items()}
+        out.append((w, math.sqrt(sum(x * x for x in w.values())) or 1.0))
+    return out
+
+
+def _cosine(a: tuple[dict[str, float], float], b: tuple[dict[str, float], float]) -> float:
+    (aw, an), (bw, bn) = (a, b) if len(a[0]) <= len(b[0]) else (b, a)
+    return sum(w * bw.get(g, 0.0) for g, w in aw.items()) / (an * bn)
+
+
+def cosine_scores(query: str, documents: list[str]) -> list[float]:
+    """TF-IDF cosine between `query` and each document (IDF over the documents and the query)."""
+    weighted = _weighted([*(bigrams(d) for d in documents), bigrams(query)])
+    q = weighted.pop()
+    return [_cosine(q, d) for d in weighted]
+
+
+def cosine_matrix(documents: list[str], corpus: list[Counter] | None = None) -> list[list[float]]:
+    """The TF-IDF cosine of every pair of documents, symmetric; IDF over `corpus` (bigram
+    counts of a larger set the documents belong to) or else over the documents."""
+    weighted = _weighted([bigrams(d) for d in documents], corpus)
+    size = len(weighted)
+    matrix = [[1.0] * size for _ in range(size)]
+    for i in range(size):
+        for j in range(i + 1, size):
+            matrix[i][j] = matrix[j][i] = _cosine(weighted[i], weighted[j])
+    return matrix
 
 
 def area_scope(catalog: Catalog, area: str | None) -> list[str] | None:

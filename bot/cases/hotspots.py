@@ -1,0 +1,321 @@
+"""Hot spots (预警): many residents raising the same matter in one neighbourhood within a few days.
+
+Two cases look like the same matter when they are of the same 一级 category, in the same or a
+neighbouring area (`bot.cases.similar.neighbourhood`: the area's parent and all below it) and
+their texts are alike (the TF-IDF cosine over character bigrams of `bot.intake.duplicates`, a
+sibling category weighed by `similar.SIBLING_WEIGHT`) at `HotspotRules.min_score` or more.
+Cases are compared within one 一级 and one 站 (a hot spot never spans two 站). A hot spot is a
+group (average-linkage clustering, see `_clusters`) of such cases opened within `window_days` (merged cases are
+already counted at their target and left out) that holds at least `min_cases` residents:
+repeated calls from one resident (same channel and address) count once.
+
+Detection (`detect`) only reads and is what the dashboard shows. `scan(..., raise_alerts=True)`
+(the `bot hotspots --raise` command, run on a timer) keeps one `hotspot_alerts` row per hot
+spot, grows it as cases join, and tells the supervisors once per alert with an internal note
+(内部备注, actor `system:hotspots`) on the newest case, which every supervisor's queue and the
+case page show. Thresholds come from the environment: HOTSPOT_MIN_CASES (5),
+HOTSPOT_WINDOW_DAYS (7), HOTSPOT_MIN_SCORE (0.28), HOTSPOT_GROUPS_FACTOR (0.75).
+"""
+from __future__ import annotations
+
+import os
+from collections import Counter
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy import (JSON, BigInteger, Column, DateTime, Index, Integer, MetaData, String,
+                        Table, insert, select, update)
+
+from bot.cases.lifecycle import STATE_LABELS, State
+from bot.cases.models import CaseRow
+from bot.cases.service import CaseService
+from bot.cases.similar import SIBLING_WEIGHT, neighbourhood
+from bot.cases.views import iso
+from bot.intake.duplicates import bigrams, cosine_matrix
+from bot.privacy import mask_text
+
+ACTOR = "system:hotspots"
+BigId = BigInteger().with_variant(Integer(), "sqlite")
+metadata = MetaData()
+
+hotspot_alerts = Table(
+    "hotspot_alerts", metadata,
+    Column("id", BigId, primary_key=True, autoincrement=True),
+    Column("raised_at", DateTime, nullable=False),
+    Column("updated_at", DateTime, nullable=False),
+    Column("level1", String(50), nullable=False),
+    Column("category_code", String(64), nullable=False),   # the cluster's commonest category
+    Column("area_code", String(32)),                       # the nearest area holding them all
+    Column("first_at", DateTime, nullable=False),
+    Column("last_at", DateTime, nullable=False),
+    Column("residents", Integer, nullable=False),
+    Column("case_numbers", JSON, nullable=False),
+    Column("note_case", String(32)),                       # where the supervisors were told
+    Column("status", String(16), nullable=False, default="open"),   # open | merged
+    Index("ix_hotspot_alerts_last", "status", "last_at"),
+)
+
+
+@dataclass(frozen=True)
+class HotspotRules:
+    min_cases: int = 5          # residents (repeat callers once) that make a hot spot
+    window_days: float = 7.0
+    min_score: float = 0.28     # text likeness for "the same matter"
+    # Two groups (not single cases) join at this share of min_score: people describing one
+    # matter in two ways make two groups of texts less alike across than within.
+    groups_factor: float = 0.75
+
+    @classmethod
+    def from_env(cls, environ: dict[str, str] | None = None) -> "HotspotRules":
+        env = os.environ if environ is None else environ
+        return cls(int(env.get("HOTSPOT_MIN_CASES", cls.min_cases)),
+                   float(env.get("HOTSPOT_WINDOW_DAYS", cls.window_days)),
+                   float(env.get("HOTSPOT_MIN_SCORE", cls.min_score)),
+                   float(env.get("HOTSPOT_GROUPS_FACTOR", cls.groups_factor)))
+
+
+@dataclass(frozen=True)
+class _Case:
+    id: int
+    number: str
+    category: str
+    area: str | None
+    body: str | None
+    resident: str               # channel+address, or the case itself when unknown
+    text: str
+    summary: str
+    state: str
+    created_at: datetime
+
+
+@dataclass
+class Hotspot:
+    cases: list[_Case]          # oldest first
+    residents: int
+    level1: str
+    category: str
+    area: str | None
+    alert_id: int | None = None
+
+    @property
+    def numbers(self) -> list[str]:
+        return [c.number for c in self.cases]
+
+    def to_dict(self, catalog) -> dict:
+        category = catalog.categories[self.category]
+        area = catalog.areas.get(self.area) if self.area else None
+        return {
+            "alert_id": self.alert_id, "raised": self.alert_id is not None,
+            "residents": self.residents, "cases_count": len(self.cases),
+            "level1": self.level1,
+            "category": {"code": category.code, "level1": category.level1,
+                         "level2": category.level2},
+            "area": {"code": area.code, "name": area.name, "tier": area.tier} if area else None,
+            "first_at": iso(self.cases[0].created_at), "last_at": iso(self.cases[-1].created_at),
+            "bodies": sorted({c.body for c in self.cases if c.body}),
+            "cases": [{"number": c.number, "summary": mask_text(c.summary), "state": c.state,
+                       "state_label": STATE_LABELS[State(c.state)],
+                       "area": c.area, "category": c.category,
+                       "created_at": iso(c.created_at)} for c in self.cases],
+        }
+
+
+def detect(service: CaseService, rules: HotspotRules | None = None, *,
+           now: datetime | None = None, body: str | None = None) -> list[Hotspot]:
+    """The hot spots of the window ending `now`, most residents first. With `body`, only
+    those holding at least one case of that body."""
+    rules = rules or HotspotRules.from_env()
+    now = now or service.clock()
+    cases = _window(service, now - timedelta(days=rules.window_days), now)
+    catalog = service.catalog
+    level1 = {code: c.level1 for code, c in catalog.categories.items()}
+    groups: dict[tuple[str, str], list[_Case]] = {}
+    for case in cases:
+        groups.setdefault((level1[case.category], _station(catalog, case.area)), []).append(case)
+    corpus = [bigrams(c.text) for c in cases]      # IDF over the window: boilerplate weighs little
+    found = []
+    for (name, _), group in groups.items():
+        for members in _clusters(group, _scores(group, catalog, corpus), rules):
+            residents = len({c.resident for c in members})
+            if residents < rules.min_cases:
+                continue
+            members.sort(key=lambda c: (c.created_at, c.id))
+            category = Counter(c.category for c in members).most_common(1)[0][0]
+            found.append(Hotspot(members, residents, name, category,
+                                 _common_area(catalog, [c.area for c in members])))
+    found = [h for h in found if body is None or any(c.body == body for c in h.cases)]
+    found.sort(key=lambda h: (-h.residents, h.cases[0].created_at))
+    _attach_alerts(service, found)
+    return found
+
+
+def scan(service: CaseService, rules: HotspotRules | None = None, *,
+         now: datetime | None = None, raise_alerts: bool = False) -> list[Hotspot]:
+    """Detect, and with `raise_alerts` record new hot spots and tell the supervisors."""
+    now = now or service.clock()
+    found = detect(service, rules, now=now)
+    if raise_alerts:
+        for spot in found:
+            _raise(service, spot, now)
+    return found
+
+
+def alerts(service: CaseService, *, since: datetime | None = None, limit: int = 100) -> list[dict]:
+    """Recorded alerts, newest activity first."""
+    stmt = select(hotspot_alerts).order_by(hotspot_alerts.c.last_at.desc()).limit(limit)
+    if since is not None:
+        stmt = stmt.where(hotspot_alerts.c.last_at >= since)
+    with service.session_factory() as session:
+        return [dict(r._mapping) for r in session.execute(stmt)]
+
+
+def merge_all(service: CaseService, alert_id: int, into: str, *, actor: str) -> dict:
+    """并单 in one click: every other open case of the alert joins `into`; what could not
+    (finished cases, or ones merged already) is listed with the reason."""
+    with service.session_factory() as session:
+        row = session.execute(select(hotspot_alerts).where(hotspot_alerts.c.id == alert_id)).first()
+    if row is None or into not in row.case_numbers:
+        return {"merged": [], "skipped": [], "found": row is not None}
+    merged, skipped = [], []
+    for number in row.case_numbers:
+        if number == into:
+            continue
+        try:
+            service.act(number, "merge", to=into, actor=actor,
+                        text=f"预警 #{alert_id}：同一事项并入 {into}")
+            merged.append(number)
+        except Exception as exc:  # noqa: BLE001 - each refusal is reported, the rest go on
+            skipped.append({"number": number, "reason": getattr(exc, "zh", "无法并单")})
+    if merged:
+        with service.session_factory.begin() as session:
+            session.execute(update(hotspot_alerts).where(hotspot_alerts.c.id == alert_id)
+                            .values(status="merged", updated_at=service.clock()))
+    return {"merged": merged, "skipped": skipped, "found": True}
+
+
+# --------------------------------------------------------------------------- internals
+def _window(service: CaseService, since: datetime, until: datetime) -> list[_Case]:
+    stmt = (select(CaseRow.id, CaseRow.number, CaseRow.category_code, CaseRow.area_code,
+                   CaseRow.body_code, CaseRow.channel, CaseRow.address, CaseRow.text,
+                   CaseRow.summary, CaseRow.state, CaseRow.created_at)
+            .where(CaseRow.created_at >= since, CaseRow.created_at < until,
+                   CaseRow.state != State.MERGED.value)
+            .order_by(CaseRow.id))
+    with service.session_factory() as session:
+        rows = session.execute(stmt).all()
+    return [_Case(r.id, r.number, r.category_code, r.area_code, r.body_code,
+                  f"{r.channel}:{r.address}" if r.channel and r.address else f"case:{r.number}",
+                  f"{r.summary}\n{(r.text or '')[:2000]}", r.summary, r.state, r.created_at)
+            for r in rows]
+
+
+def _scores(group: list[_Case], catalog, corpus) -> dict[int, dict[int, float]]:
+    """Likeness of each pair of near cases (by index, both ways): the text cosine (IDF over
+    `corpus`), a sibling category weighed down; pairs of far areas are left out."""
+    near = {}
+    for case in group:
+        if case.area not in near:
+            near[case.area] = neighbourhood(catalog, case.area)
+    matrix = cosine_matrix([c.text for c in group], corpus)
+    scores: dict[int, dict[int, float]] = {i: {} for i in range(len(group))}
+    for i, case in enumerate(group):
+        zone = near[case.area]
+        row = matrix[i]
+        for j in range(i + 1, len(group)):
+            other = group[j]
+            if not (zone is None or other.area in zone or near[other.area] is None
+                    or case.area in near[other.area]):
+                continue
+            score = row[j] * (1.0 if other.category == case.category else SIBLING_WEIGHT)
+            if score > 0:
+                scores[i][j] = scores[j][i] = score
+    return scores
+
+
+def _clusters(group: list[_Case], scores: dict[int, dict[int, float]],
+              rules: HotspotRules) -> list[list[_Case]]:
+    """Average-linkage clustering: join the two groups whose cases are most alike on average
+    (above the floor: `min_score` for a single case, less between two groups) while one is
+    above its floor; a single look-alike pair cannot chain two matters together."""
+    members = {i: [i] for i in range(len(group))}
+    sums = {i: dict(row) for i, row in scores.items()}
+    while True:
+        best, pair = 0.0, None
+        for a, row in sums.items():
+            for b, total in row.items():
+                if a < b:
+                    mean = total / (len(members[a]) * len(members[b]))
+                    floor = rules.min_score if min(len(members[a]), len(members[b])) == 1 \
+                        else rules.min_score * rules.groups_factor
+                    if mean >= floor and mean - floor >= best:
+                        best, pair = mean - floor, (a, b)
+        if pair is None:
+            break
+        a, b = pair
+        members[a] += members.pop(b)
+        for k, total in sums.pop(b).items():
+            if k == a:
+                continue
+            sums[a][k] = sums[a].get(k, 0.0) + total
+            sums[k][a] = sums[k].get(a, 0.0) + total
+            del sums[k][b]
+        sums[a].pop(b, None)
+    return [[group[i] for i in m] for m in members.values() if len(m) > 1]
+
+
+def _station(catalog, area: str | None) -> str:
+    """The 站 an area lies in ("C" at the center or without an area): a hot spot stays in one."""
+    if area is None or area not in catalog.areas or catalog.areas[area].tier == "center":
+        return "C"
+    return catalog.ancestor_at(area, "station").code
+
+
+def _common_area(catalog, areas: list[str | None]) -> str | None:
+    """The nearest area that holds every case's area (the center when any has none)."""
+    chains = [[a.code for a in catalog.lineage(a)] if a is None or a in catalog.areas else [a]
+              for a in areas]
+    shared = set(chains[0]).intersection(*chains[1:])
+    return next((code for code in chains[0] if code in shared), None)
+
+
+def _attach_alerts(service: CaseService, spots: list[Hotspot]) -> None:
+    """Give each hot spot the id of the open alert that already holds one of its cases."""
+    if not spots:
+        return
+    with service.session_factory() as session:
+        rows = session.execute(select(hotspot_alerts.c.id, hotspot_alerts.c.case_numbers)
+                               .where(hotspot_alerts.c.status == "open",
+                                      hotspot_alerts.c.last_at >= spots[-1].cases[0].created_at
+                                      - timedelta(days=60))).all()
+    for spot in spots:
+        numbers = set(spot.numbers)
+        spot.alert_id = next((r.id for r in rows if numbers & set(r.case_numbers)), None)
+
+
+def _raise(service: CaseService, spot: Hotspot, now: datetime) -> None:
+    values = dict(updated_at=now, level1=spot.level1, category_code=spot.category,
+                  area_code=spot.area, first_at=spot.cases[0].created_at,
+                  last_at=spot.cases[-1].created_at, residents=spot.residents)
+    with service.session_factory.begin() as session:
+        if spot.alert_id is not None:
+            held = session.scalar(select(hotspot_alerts.c.case_numbers)
+                                  .where(hotspot_alerts.c.id == spot.alert_id))
+            numbers = list(dict.fromkeys([*held, *spot.numbers]))
+            session.execute(update(hotspot_alerts).where(hotspot_alerts.c.id == spot.alert_id)
+                            .values(**values, case_numbers=numbers))
+            return
+        newest = spot.cases[-1].number
+        spot.alert_id = session.execute(insert(hotspot_alerts).values(
+            **values, raised_at=now, case_numbers=spot.numbers, note_case=newest,
+            status="open").returning(hotspot_alerts.c.id)).scalar_one()
+    service.act(newest, "note", actor=ACTOR, text=_note(service, spot))
+
+
+def _note(service: CaseService, spot: Hotspot) -> str:
+    area = service.catalog.areas.get(spot.area) if spot.area else None
+    where = area.name if area else "全县"
+    days = max(1, (spot.cases[-1].created_at - spot.cases[0].created_at).days + 1)
+    listed = "、".join(spot.numbers[:20]) + ("等" if len(spot.numbers) > 20 else "")
+    return (f"【预警 #{spot.alert_id}】{where}{days}天内有 {spot.residents} 位群众反映同类"
+            f"{spot.level1}问题（共 {len(spot.cases)} 件：{listed}）。请督办关注，"
+            f"可在督办看板一键并单或联合办理。")

@@ -105,15 +105,18 @@ def watch(page, confirm: str | None = None) -> dict:
 
 
 def login(context, base: str, username: str, path: str = "/console", confirm: str | None = None):
-    """Open `path`, get sent to the login page, log in and come back: (page, what `watch` saw)."""
+    """Open `path`, get sent to the login page, log in and come back: (page, what `watch` saw).
+    With `path=None` log in at the login page itself and stay where it leads."""
     page = context.new_page()
     seen = watch(page, confirm)
-    page.goto(base + path)
-    page.wait_for_url(re.compile(r"/console/login\?next="))
+    page.goto(base + (path or "/console/login"))
+    page.wait_for_url(re.compile(r"/console/login(\?next=|$)"))
     page.fill("#login-username", username)
     page.fill("#login-password", PASSWORD)
     page.click("#login-submit")
-    page.wait_for_url(re.compile(re.escape(base + path) + r"(\?.*)?$"))     # the queue adds ?queue=
+    page.wait_for_url(lambda url: "/console/login" not in url)
+    if path:
+        assert re.fullmatch(re.escape(base + path) + r"(\?.*)?", page.url), page.url  # ?queue=
     page.wait_for_function("() => document.getElementById('staff-role').textContent !== ''")
     return page, seen
 
@@ -162,36 +165,20 @@ def test_each_role_lands_on_its_page_and_logs_out(site, chromium):
                       category="urban.municipal_facility", area="S1P3G1", channel="hotline")
     mine = {"agent1": {routed}, "body1": {routed}, "body2": {taken}, "oper1": {taken},
             "super1": {routed, taken}, "admin1": set()}
-    nav = {"agent": (False, False), "body": (False, False), "operator": (True, False),
-           "supervisor": (True, True), "admin": (False, True)}     # (intake, audit)
+    nav = {"agent": (False, False, False), "body": (False, False, False),
+           "operator": (True, False, False), "supervisor": (True, True, False),
+           "admin": (False, True, True)}                     # (intake, audit, staff)
     for username, (role, *_rest) in STAFF.items():
         context = desk(chromium)
-        page, seen = login(context, site.base, username)
+        page, seen = login(context, site.base, username, None)
         assert page.inner_text("#staff-role") == ROLE_LABELS[role]
         assert page.inner_text("#staff-name") == STAFF[username][3]
-        intake, audit = nav[role]
-        assert page.is_visible("#nav-intake") is intake, username
-        assert page.is_visible("#nav-audit") is audit, username
-        page.wait_for_function("() => document.getElementById('page-info').textContent !== ''")
-        page.click("#tab-all")                  # the first list is in: clicks are bound
-        page.wait_for_selector("#tab-all[aria-selected=true]")
-        page.wait_for_function("() => document.getElementById('list-status').textContent === ''")
-        rows = set(page.eval_on_selector_all("#case-rows tr", "rs => rs.map(r => r.dataset.number)"))
-        assert rows == mine[username], username
-        assert page.is_visible("#list-empty") is (not rows)
-        page.wait_for_selector("#handoffs[data-ready=yes]", state="attached")
-        assert page.is_visible("#handoff-title") is (role in ("agent", "supervisor")), username
-
-        if role == "operator":                  # an operator's other page: the intake desk
-            page.click("#nav-intake")
-            page.wait_for_url(site.base + "/intake")
-            page.wait_for_selector("#transcript")
-            page.go_back()
-            page.wait_for_function("() => document.getElementById('staff-role').textContent !== ''")
-        if role == "admin":                     # an admin manages accounts (the API the page uses)
-            status, answer = fetch(page, "GET", "/api/staff/staff")
-            assert status == 200 and {s["username"] for s in answer["staff"]} == set(STAFF)
-
+        for link, shown in zip(("#nav-intake", "#nav-audit", "#nav-staff"), nav[role]):
+            assert page.is_visible(link) is shown, (username, link)
+        if role == "admin":
+            admin_desk(site, page)
+        else:
+            queue_desk(site, page, role, mine[username])
         page.click("#logout")
         page.wait_for_url(re.compile(r"/console/login$"))
         assert fetch(page, "GET", "/api/staff/me")[0] == 401
@@ -199,6 +186,45 @@ def test_each_role_lands_on_its_page_and_logs_out(site, chromium):
         page.wait_for_url(re.compile(r"/console/login\?next="))
         assert seen == {"errors": [], "dialogs": []}
         context.close()
+
+
+def queue_desk(site, page, role: str, mine: set[str]) -> None:
+    """The queues: only the cases of this staff member's scope; the hand-off desk for those who
+    work hand-offs; the intake desk one click away for an operator."""
+    assert page.url.split("?")[0] == site.base + "/console"
+    page.wait_for_function("() => document.getElementById('page-info').textContent !== ''")
+    page.click("#tab-all")                  # the first list is in: clicks are bound
+    page.wait_for_selector("#tab-all[aria-selected=true]")
+    page.wait_for_function("() => document.getElementById('list-status').textContent === ''")
+    rows = set(page.eval_on_selector_all("#case-rows tr", "rs => rs.map(r => r.dataset.number)"))
+    assert rows == mine, role
+    assert page.is_visible("#list-empty") is (not rows)
+    page.wait_for_selector("#handoffs[data-ready=yes]", state="attached")
+    assert page.is_visible("#handoff-title") is (role in ("agent", "supervisor")), role
+    if role == "operator":
+        page.click("#nav-intake")
+        page.wait_for_url(site.base + "/intake")
+        page.wait_for_selector("#transcript")
+        page.go_back()
+        page.wait_for_function("() => document.getElementById('staff-role').textContent !== ''")
+
+
+def admin_desk(site, page) -> None:
+    """The accounts page: every account listed, and one added through its form."""
+    assert page.url == site.base + "/console/staff"
+    page.locator(".staff-row").first.wait_for()
+    listed = page.eval_on_selector_all(".staff-row", "rs => rs.map(r => r.dataset.username)")
+    assert sorted(listed) == sorted(STAFF)
+    page.fill("#add-username", "agent2")
+    page.select_option("#add-role", "agent")
+    page.fill("#add-name", "张丽")
+    page.fill("#add-agent", "A-S1P2")
+    page.fill("#add-password", PASSWORD)
+    page.click("#add-submit")
+    page.wait_for_selector(".staff-row[data-username=agent2]")
+    assert "已新增 agent2" in page.inner_text("#staff-message")
+    added = site.container.staff.get("agent2")
+    assert (added.role, added.agent_code) == ("agent", "A-S1P2")
 
 
 def test_another_bodys_case_is_the_same_not_found_as_a_missing_number(site, chromium):
@@ -225,6 +251,7 @@ def test_another_bodys_case_is_the_same_not_found_as_a_missing_number(site, chro
 
 
 def test_a_call_without_the_csrf_token_is_refused_and_changes_nothing(site, chromium):
+    """And with it, a 100,000-character reply and an action the state does not allow."""
     c = site.container
     add_staff(c, "agent1")
     number = open_case(c)
@@ -241,8 +268,14 @@ def test_a_call_without_the_csrf_token_is_refused_and_changes_nothing(site, chro
                            {"field": "contact_phone", "reason": "想看看"})
     assert status == 403 and answer["code"] == "csrf"
     assert fetch(page, "POST", "/api/staff/logout")[0] == 403      # the session stays too
+    token = {"X-CSRF-Token": page.evaluate("() => window.Console.csrf")}
+    status, answer = fetch(page, "POST", url, {"action": "reply", "text": "长" * 100_000}, token)
+    assert status == 413 and answer["code"] and "5000" in answer["error"]
+    status, answer = fetch(page, "POST", url, {"action": "resolve", "text": "已处理"}, token)
+    assert (status, answer["code"]) == (409, "illegal_transition") and "不能执行" in answer["error"]
     after = c.cases.get(number)
-    assert (after.state, len(after.events)) == (before.state, len(before.events)) == ("assigned", len(before.events))
+    assert (after.state, len(after.events)) == (before.state, len(before.events))
+    assert after.state == "assigned"
     page.reload()
     page.wait_for_selector("#action-accept")
     assert page.locator("#timeline .event").count() == shown
@@ -440,7 +473,7 @@ def test_agent_works_the_case_while_the_chat_shows_it_live_and_the_resident_rate
     act(page, "reply", "已联系商户，今晚起十点后停止营业")
     chat.locator(".update .bubble", has_text="今晚起十点后停止营业").wait_for(timeout=5000)
     took = time.monotonic() - started
-    assert took < 2.5, f"the reply took {took:.2f} s to reach the chat"
+    assert took < 2, f"the reply took {took:.2f} s to reach the chat (target: 2 s)"
     act(page, "resolve", "商户已承诺十点后停止营业，城管将持续巡查")
     chat.locator(".update .bubble", has_text="欢迎回复评价").wait_for(timeout=5000)
     assert c.cases.get(number).state == "resolved"

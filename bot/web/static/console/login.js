@@ -4,11 +4,13 @@
 (() => {
   const { $, api } = window.Console;
 
-  function nextPath() {
+  // An admin works on the accounts page; everyone else on the queues.
+  function nextPath(staff) {
     const next = new URLSearchParams(location.search).get("next") || "";
     const ok = next.startsWith("/") && !next.startsWith("//") && !next.includes("\\")
       && !/[\u0000-\u001f]/.test(next);
-    return ok ? next : "/console";
+    if (ok) return next;
+    return staff && staff.role === "admin" ? "/console/staff" : "/console";
   }
 
   function say(text) { $("login-message").textContent = text || ""; }
@@ -24,8 +26,8 @@
     $("login-submit").disabled = true;
     say("正在登录…");
     try {
-      await api("POST", "/api/staff/login", body);
-      location.assign(nextPath());
+      const done = await api("POST", "/api/staff/login", body);
+      location.assign(nextPath(done && done.staff));
     } catch (err) {
       if (err.code === "totp_required") {
         $("login-totp-row").hidden = false;

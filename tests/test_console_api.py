@@ -119,8 +119,15 @@ def test_missing_or_wrong_csrf_token_is_403_and_changes_nothing(app, container, 
                        headers={"X-CSRF-Token": csrf, "Sec-Fetch-Site": "cross-site"})
     assert site.status_code == 403
     assert events(container, case) == before and container.cases.get(case).state == "assigned"
-    ok = act(client, csrf, case, action="accept")
-    assert ok.status_code == 200 and ok.json()["state"] == "accepted"
+    foreign_login = TestClient(app).post("/api/staff/login", json={"username": "agent1", "password": PASSWORD},
+                                         headers={"Origin": "https://evil.example"})
+    assert foreign_login.status_code == 403 and COOKIE not in foreign_login.cookies
+    proxied = client.post(f"/api/staff/cases/{case}/actions", json={"action": "accept"}, headers={
+        "X-CSRF-Token": csrf, "Origin": "https://console.example", "X-Forwarded-Host": "console.example",
+        "Sec-Fetch-Site": "same-origin"})
+    assert proxied.status_code == 200 and proxied.json()["state"] == "accepted"
+    ok = act(client, csrf, case, action="start")
+    assert ok.status_code == 200 and ok.json()["state"] == "in_progress"
 
 
 def test_a_tampered_or_expired_session_is_401(app, container):

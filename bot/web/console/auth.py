@@ -118,14 +118,16 @@ async def writing_staff(request: Request) -> Staff:
 
 
 def refuse_cross_site(request: Request) -> None:
-    """403 when the browser says the request comes from another site."""
+    """403 when the browser says the request comes from another site: `Sec-Fetch-Site` other
+    than same-origin/none, or an `Origin` that is neither the `Host` nor a proxy's
+    `X-Forwarded-Host`."""
     fetch_site = request.headers.get("sec-fetch-site")
     if fetch_site is not None and fetch_site.lower() not in ("same-origin", "none"):
         raise CROSS_SITE
     origin = request.headers.get("origin")
     if origin is not None:
-        host = request.headers.get("host", "")
-        if origin == "null" or urlsplit(origin).netloc.lower() != host.lower():
+        hosts = {request.headers.get(name, "").lower() for name in ("host", "x-forwarded-host")}
+        if origin == "null" or urlsplit(origin).netloc.lower() not in hosts - {""}:
             raise CROSS_SITE
 
 

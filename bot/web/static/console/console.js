@@ -53,6 +53,8 @@
     fill($("filter-channel"), o.channels, (c) => c.code, (c) => c.label);
     fill($("filter-type"), o.types, (t) => t, (t) => t);
     $("search-q").value = view.q;
+    $("filter-more").open = window.matchMedia("(min-width: 721px)").matches ||
+      Object.keys(view.filters).length > 0;
     for (const name of FILTERS) {
       const input = $("filter-" + name);
       if (input && view.filters[name]) input.value = view.filters[name];

@@ -19,9 +19,10 @@ from bot.cases.errors import CaseError, CaseNotFound, IllegalTransition
 from bot.cases.lifecycle import ACTION_LABELS, ACTIONS, OPEN_STATES, STATE_LABELS, State
 from bot.cases.models import CaseRow
 from bot.cases.queries import QUEUES, CaseFilter, CaseQueries
-from bot.nlu.case_type import CASE_TYPES
 from bot.cases.views import CaseView, iso
+from bot.nlu.case_type import CASE_TYPES
 from bot.staff import policy
+from bot.staff.audit import Audit
 from bot.staff.errors import StaffError
 from bot.staff.principal import Staff
 from bot.web import jsonsafe, schema
@@ -40,12 +41,6 @@ log = logging.getLogger(__name__)
 NOT_FOUND = WebError(404, "没有找到这个编号的诉求，请核对编号。", "not_found")
 KEEPALIVE_SECONDS = 15.0
 schema.register(LoginBody, ActionBody, RevealBody, StaffBody, PasswordBody)
-
-
-def audit_of(container):
-    from bot.staff.audit import Audit     # owner B's module
-
-    return Audit(container)
 
 
 def forbidden(zh: str = "您的账号没有权限进行此操作。") -> WebError:
@@ -255,7 +250,7 @@ def router() -> APIRouter:
         def run() -> str | None:
             visible_case(container, staff, number)
             try:
-                return audit_of(container).reveal(staff, number, body.field, body.reason,
+                return Audit(container).reveal(staff, number, body.field, body.reason,
                                                   _address(request))
             except CaseError as exc:
                 raise case_refusal(exc) from None
@@ -268,7 +263,7 @@ def router() -> APIRouter:
             raise forbidden("只有督办和管理员可以查看审计记录。")
         limit = _int_param(request, "limit", 50, 200)
         before = _int_param(request, "before", None, 2 ** 62)
-        entries = await asyncio.to_thread(audit_of(_container(request)).entries, limit, before)
+        entries = await asyncio.to_thread(Audit(_container(request)).entries, limit, before)
         return JSONResponse({"entries": entries})
 
     @api.get("/stream")

@@ -24,9 +24,7 @@ from bot.container import Container
 from bot.run import model_path
 from bot.settings import Settings
 from bot.staff.handoff import RETURNED, WAIT_NOTICE
-from bot.web.app import create_app
-from tests.conftest import make_container
-from tests.web_support import FakeRasa, browser, free_port, live_server, phone, product, web_settings
+from tests.web_support import FakeRasa, browser, phone, product, stand_in_site
 
 PASSWORD = "长密码-不常见-2026"
 DESCRIPTION = "文化路28号楼下烧烤店每天营业到凌晨两点，噪音太大睡不着"
@@ -67,14 +65,8 @@ def chromium():
 def site(tmp_path):
     """The app with a stand-in for Rasa and its own SQLite store (tests add the accounts they
     use: each costs an Argon2 hash)."""
-    port = free_port()
-    rasa_url = f"http://127.0.0.1:{port}"
-    container = make_container(f"sqlite:///{tmp_path / 'cases.db'}", tmp_path, RASA_URL=rasa_url)
-    fake = FakeRasa(container.cases)
-    app = create_app(container, web=web_settings(rasa_url), background=True)
-    with live_server(fake.app(), port), live_server(app) as base:
-        yield Site(container, fake, base)
-    container.engine.dispose()
+    with stand_in_site(tmp_path) as found:
+        yield Site(*found)
 
 
 def desk(chromium):
@@ -179,9 +171,12 @@ def test_each_role_lands_on_its_page_and_logs_out(site, chromium):
             admin_desk(site, page)
         else:
             queue_desk(site, page, role, mine[username])
+        held = [k for k in context.cookies() if k["name"] == "jj_staff"]
+        assert len(held) == 1 and held[0]["httpOnly"] and held[0]["sameSite"] == "Strict"
         page.click("#logout")
         page.wait_for_url(re.compile(r"/console/login$"))
         assert fetch(page, "GET", "/api/staff/me")[0] == 401
+        context.add_cookies(held)               # the old cookie: the session ended on the server
         page.goto(site.base + "/console")
         page.wait_for_url(re.compile(r"/console/login\?next="))
         assert seen == {"errors": [], "dialogs": []}

@@ -9,9 +9,7 @@ import pytest
 expect = pytest.importorskip("playwright.sync_api", reason="pip install -r requirements/dev.txt").expect
 
 from bot.settings import ROOT
-from bot.web.app import create_app
-from tests.conftest import make_container
-from tests.web_support import FakeRasa, browser, free_port, live_server, phone, web_settings
+from tests.web_support import browser, phone, stand_in_site
 
 SHOTS = ROOT / "var" / "screenshots"
 DESCRIPTION = "文化路28号楼下烧烤店每天营业到凌晨两点，噪音太大睡不着"
@@ -19,14 +17,8 @@ DESCRIPTION = "文化路28号楼下烧烤店每天营业到凌晨两点，噪音
 
 @pytest.fixture
 def site(tmp_path):
-    port = free_port()
-    rasa_url = f"http://127.0.0.1:{port}"
-    container = make_container(f"sqlite:///{tmp_path / 'cases.db'}", tmp_path, RASA_URL=rasa_url)
-    fake = FakeRasa(container.cases)
-    app = create_app(container, web=web_settings(rasa_url), background=True)
-    with live_server(fake.app(), port), live_server(app) as base:
-        yield container, fake, base
-    container.engine.dispose()
+    with stand_in_site(tmp_path) as found:
+        yield found
 
 
 def shot(page, name: str) -> None:

@@ -124,6 +124,25 @@ class FakeRasa:
                  "buttons": [{"title": "我要反映问题", "payload": "/report"}]}]
 
 
+@contextmanager
+def stand_in_site(tmp_path):
+    """The app (background tasks on) with its own SQLite store and a FakeRasa, both served on
+    127.0.0.1; yields (container, fake, app base URL)."""
+    from bot.web.app import create_app
+    from tests.conftest import make_container
+
+    port = free_port()
+    rasa_url = f"http://127.0.0.1:{port}"
+    container = make_container(f"sqlite:///{tmp_path / 'cases.db'}", tmp_path, RASA_URL=rasa_url)
+    fake = FakeRasa(container.cases)
+    app = create_app(container, web=web_settings(rasa_url), background=True)
+    try:
+        with live_server(fake.app(), port), live_server(app) as base:
+            yield container, fake, base
+    finally:
+        container.engine.dispose()
+
+
 def web_settings(rasa_or_actions_url: str, **overrides):
     from bot.web.config import WebSettings
 

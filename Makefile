@@ -52,6 +52,7 @@ test: deps model
 bench: deps db model
 	$(APP)/bin/python -m bench.cases
 	$(APP)/bin/python -m bench.console
+	$(APP)/bin/python -m bench.console_http
 	$(APP)/bin/python -m bench.nlu
 	$(APP)/bin/python -m bench.case_type
 	$(APP)/bin/python -m bench.train_history

@@ -261,7 +261,7 @@ def product_runs(args, tmp: Path) -> list[Run]:
         for name in args.doors:
             for level in args.levels:
                 profile = args.profile and name == args.doors[0] and level == args.profile_level
-                with (profiled(watch, Path(args.profile), args.duration) if profile
+                with (profiled(watch, Path(args.profile), args.duration, args.idle) if profile
                       else nullcontext()):
                     runs += run_levels(doors[name], [level], args.duration, product_script,
                                        product_case, watch, lambda: count_cases(db))
@@ -355,6 +355,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--profile", metavar="DIR", help="py-spy the top level into DIR")
     parser.add_argument("--profile-level", type=int, help="the level to profile (default: 50 "
                         "when measured, else the highest)")
+    parser.add_argument("--idle", action="store_true",
+                        help="with --profile: sample waiting threads too (where latency goes)")
     parser.add_argument("--compare", metavar="REF",
                         help="before/after: this checkout against commit REF, in turn")
     parser.add_argument("--a", metavar="REF", help="with --compare: A is commit REF, not this "

@@ -64,11 +64,11 @@ def summary(path: Path, top: int = 25, match: str = "") -> dict:
             "own": [(f, round(100 * n / total, 1)) for f, n in own.most_common(top)]}
 
 
-def print_summary(name: str, path: Path, top: int = 15, match: str = "") -> None:
-    result = summary(path, top, match)
+def print_summary(name: str, path: Path, top: int = 25, match: str = "") -> None:
+    result = summary(path, top + 40, match)
     print(f"\n{name}: {result['samples']} samples ({path})")
-    print("  inclusive:")
-    for frame, pct in result["inclusive"]:
+    print("  inclusive (frames under 75%: below the server's own loop):")
+    for frame, pct in [(f, p) for f, p in result["inclusive"] if p < 75][:top]:
         print(f"    {pct:5.1f}%  {frame}")
     print("  own:")
     for frame, pct in result["own"][:10]:

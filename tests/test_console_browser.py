@@ -396,7 +396,6 @@ def real(tmp_path_factory):
     with product(tmp) as (base, env, output, state):
         settings = Settings.from_env({k: v for k, v in env.items() if isinstance(v, str)})
         container = Container(settings)
-        container.staff.add("super1", "supervisor", PASSWORD, name="督办员")
         container.staff.add("duty1", "agent", PASSWORD, name="周建国",
                             agent_code=container.catalog.agent_at(None, "center").code)
         yield base, container

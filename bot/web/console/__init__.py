@@ -12,7 +12,7 @@ from fastapi import FastAPI
 
 log = logging.getLogger(__name__)
 
-EXTRA_MODULES = ("bot.web.console.case_extras_api",)
+EXTRA_MODULES = ("bot.web.console.case_extras_api", "bot.web.console.supervision_api")
 
 
 def install(app: FastAPI) -> None:

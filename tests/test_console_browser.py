@@ -472,7 +472,8 @@ def test_agent_works_the_case_while_the_chat_shows_it_live_and_the_resident_rate
     chat.locator(".update .bubble", has_text="欢迎回复评价").wait_for(timeout=5000)
     assert c.cases.get(number).state == "resolved"
 
-    typed(chat, "解决了")                        # the rating, through the dialogue's buttons
+    # the resolved update offers one-tap answers to "问题解决了吗？"; then the dialogue's buttons
+    answered(chat, chat.locator("#quick button", has_text="问题解决了").click)
     chat.locator(".buttons button:enabled", has_text="基本满意").wait_for(timeout=10000)
     answered(chat, chat.locator(".buttons button:enabled", has_text="满意").first.click)
     chat.locator(".bubble", has_text="感谢您的评价").wait_for(timeout=30000)

@@ -106,11 +106,14 @@
   }
   async function refreshCards(number) {
     const r = await api('/api/chat/cases/' + encodeURIComponent(number));
-    if (!r.ok || !r.data.case) return;
+    if (!r.ok || !r.data.case) return null;
     document.querySelectorAll('.card').forEach((node) => {
       if (node.dataset.number === number) fillCard(node, r.data.case);
     });
+    return r.data.case;
   }
+  // A case just resolved: one tap answers "问题解决了吗？" (sent as words, read by the dialogue).
+  const RATING_REPLIES = ['问题解决了', '没有解决'];
 
   // ------------------------------------------------------------------ bot messages
   function renderBot(m) {
@@ -165,7 +168,11 @@
       b.appendChild(document.createTextNode(item.text || ''));
       row.appendChild(b);
       append(row);
-      if (item.case) refreshCards(item.case);
+      if (item.case) {
+        refreshCards(item.case).then((c) => {
+          if (c && c.state === 'resolved') setQuick(RATING_REPLIES);
+        });
+      }
     } else if (item.kind === 'bot') {
       (item.messages || []).forEach(renderBot);
     }

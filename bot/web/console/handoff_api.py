@@ -126,7 +126,7 @@ def router() -> APIRouter:
                                            after=int(after) if after.isdigit() else 0)
         return JSONResponse({"handoff": found.to_dict(d.service.catalog), "messages": messages})
 
-    @api.post("/{handoff_id}/take")
+    @api.post("/{handoff_id}/take", include_in_schema=False)      # no body: nothing to type
     async def take(handoff_id: str, request: Request,
                    staff: Staff = Depends(writing_staff)) -> Response:
         d = desk(request)
@@ -150,7 +150,7 @@ def router() -> APIRouter:
         return JSONResponse({"handoff": found.to_dict(d.service.catalog), "message": said},
                             status_code=201)
 
-    @api.post("/{handoff_id}/return")
+    @api.post("/{handoff_id}/return", include_in_schema=False)    # no body: nothing to type
     async def hand_back(handoff_id: str, request: Request,
                         staff: Staff = Depends(writing_staff)) -> Response:
         d = desk(request)

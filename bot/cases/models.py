@@ -88,10 +88,12 @@ class CaseRow(Base):
 
     __table_args__ = (
         Index("ix_cases_state_deadlines", "state", "due_at", "sign_due_at"),
-        Index("ix_cases_body_state", "body_code", "state"),
+        Index("ix_cases_body_state", "body_code", "state", "due_at", "sign_due_at"),
         Index("ix_cases_resident", "channel", "address"),
         Index("ix_cases_area_category", "area_code", "category_code", "state"),
-        Index("ix_cases_agent_state", "agent_code", "state"),      # an agent's queues
+        # an agent's queues: their cases, and their 点's (the deadlines make counts index-only)
+        Index("ix_cases_agent_state", "agent_code", "state", "due_at", "sign_due_at"),
+        Index("ix_cases_area_state", "area_code", "state", "due_at", "sign_due_at"),
     )
 
 

@@ -92,21 +92,21 @@ class CaseQueries:
         """One page of a queue in queue order (see the module's docstring)."""
         filt = (filt or CaseFilter()).checked()
         now = self.service.clock()
-        conds = [*self._conditions(staff, filt), self._queue(filt.queue, now)]
+        where, queue = self._conditions(staff, filt), self._queue(filt.queue, now)
         offset, size = (filt.page - 1) * filt.per_page, filt.per_page
         with self._sessions() as session:
-            counts, open_total = self._counts(session, conds[:-1], now, filt.queue)
+            counts, open_total = self._counts(session, where, now, filt.queue)
             rows = []
             # Open cases by their nearest deadline (an overdue one's lies in the past, so it
             # comes first), then finished ones newest first: two index-friendly reads.
             if offset < open_total:
                 rows += session.execute(
-                    select(*_ITEM_COLUMNS).where(*conds, CaseRow.state.in_(_OPEN))
+                    select(*_ITEM_COLUMNS).where(where(queue, CaseRow.state.in_(_OPEN)))
                     .order_by(_next_deadline().asc().nulls_last(), CaseRow.id.desc())
                     .limit(size).offset(offset)).all()
             if len(rows) < size:
                 rows += session.execute(
-                    select(*_ITEM_COLUMNS).where(*conds, CaseRow.state.not_in(_OPEN))
+                    select(*_ITEM_COLUMNS).where(where(queue, CaseRow.state.not_in(_OPEN)))
                     .order_by(CaseRow.id.desc())
                     .limit(size - len(rows)).offset(max(0, offset - open_total))).all()
             replied = self._first_replies(session, [r.id for r in rows])
@@ -128,31 +128,28 @@ class CaseQueries:
             raise CaseNotFound(number)
         return view
 
-    def _counts(self, session, conds: list, now: datetime,
+    def _counts(self, session, where: "_Where", now: datetime,
                 queue: str = "all") -> tuple[dict[str, int], int]:
-        """Every queue's count, and how many open cases `queue` holds, in three narrow reads:
-        cases per kind of state, the deadline flags of the open ones (the state index narrows
-        them), and the unrated among the resolved ones."""
+        """Every queue's count, and how many open cases `queue` holds, in three reads that
+        indexes serve: all cases in scope; the open ones by state and deadline flags (the
+        scope indexes lead with the owner and then the state); the unrated resolved ones."""
         working = [State.ACCEPTED.value, State.IN_PROGRESS.value]
-        total, pending, busy, open_count = session.execute(select(
-            func.count(), _tally(CaseRow.state == _UNSIGNED), _tally(CaseRow.state.in_(working)),
-            _tally(CaseRow.state.in_(_OPEN))).where(*conds)).one()
-        overdue = soon = 0
-        if open_count:
-            overdue, soon = session.execute(select(
-                _tally(_overdue(now)), _tally(self._queue("due_soon", now)))
-                .where(*conds, CaseRow.state.in_(_OPEN))).one()
-        unrated = session.scalar(select(func.count()).where(
-            *conds, CaseRow.state == State.RESOLVED.value, ~_rated_since_resolved()))
+        total = session.scalar(select(func.count()).select_from(CaseRow).where(where()))
+        pending, busy, open_count, overdue, soon = session.execute(select(
+            _tally(CaseRow.state == _UNSIGNED), _tally(CaseRow.state.in_(working)), func.count(),
+            _tally(_overdue(now)), _tally(self._queue("due_soon", now)))
+            .select_from(CaseRow).where(where(CaseRow.state.in_(_OPEN)))).one()
+        unrated = session.scalar(select(func.count()).select_from(CaseRow).where(
+            where(CaseRow.state == State.RESOLVED.value, ~_rated_since_resolved())))
         counts = {"pending_sign": pending, "working": busy, "due_soon": soon, "overdue": overdue,
                   "to_rate": unrated, "all": total}
         counts = {name: int(counts[name]) for name in QUEUES}
         open_in_queue = {"all": open_count, "to_rate": 0}.get(queue, counts[queue])
         return counts, open_in_queue
 
-    def _conditions(self, staff: Staff, filt: CaseFilter) -> list:
+    def _conditions(self, staff: Staff, filt: CaseFilter) -> "_Where":
         catalog = self.service.catalog
-        conds = [_scope_clause(policy.scope(staff, catalog))]
+        conds = []
         if filt.state:
             conds.append(CaseRow.state == filt.state)
         if filt.category:
@@ -175,7 +172,7 @@ class CaseQueries:
         words = (filt.q or "").strip()
         if words:
             conds.append(_search(words))
-        return conds
+        return _Where(_owners(policy.scope(staff, catalog)), tuple(conds))
 
     def _queue(self, name: str, now: datetime):
         unsigned = CaseRow.state == _UNSIGNED
@@ -285,20 +282,38 @@ class CaseQueries:
             return session.execute(stmt).all()
 
 
-def _scope_clause(scope: policy.Scope):
+@dataclass(frozen=True)
+class _Where:
+    """A staff member's scope (`owners`: one condition per kind of ownership, None for every
+    case) and a filter's criteria. The criteria are repeated inside each ownership branch, so
+    each branch can use its (owner, state, due_at, sign_due_at) index."""
+    owners: tuple | None
+    criteria: tuple
+
+    def __call__(self, *more):
+        conds = (*self.criteria, *more)
+        if self.owners is None:
+            return and_(true(), *conds)
+        if not self.owners:
+            return false()
+        return or_(*(and_(owner, *conds) for owner in self.owners))
+
+
+def _owners(scope: policy.Scope) -> tuple | None:
+    """The scope of `bot.staff.policy` as SQL: None for every case."""
     if scope.everything:
-        return true()
-    parts = []
+        return None
+    owners = []
     if scope.agents:
-        parts.append(CaseRow.agent_code.in_(sorted(scope.agents)))
+        owners.append(CaseRow.agent_code.in_(sorted(scope.agents)))
     if scope.areas:
-        parts.append(CaseRow.area_code.in_(sorted(scope.areas)))
+        owners.append(CaseRow.area_code.in_(sorted(scope.areas)))
     if scope.bodies:
-        parts.append(CaseRow.body_code.in_(sorted(scope.bodies)))
+        owners.append(CaseRow.body_code.in_(sorted(scope.bodies)))
     if scope.opened_by:
-        parts.append(CaseRow.id.in_(select(EventRow.case_id).where(
+        owners.append(CaseRow.id.in_(select(EventRow.case_id).where(
             EventRow.actor == scope.opened_by, EventRow.action == "open")))
-    return or_(*parts) if parts else false()
+    return tuple(owners)
 
 
 def _overdue(now: datetime):

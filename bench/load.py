@@ -1,7 +1,7 @@
 """Load benchmark (issue 12): closed-loop residents running whole report conversations.
 
     .venv/app/bin/python -m bench.load [--levels 1,10,50,200] [--duration 20] [--no-stock]
-        [--doors web,rasa] [--profile DIR]
+        [--doors web,rasa] [--profile DIR [--idle]] [--compare REF [--a REF] [--rounds 2]]
 
 It starts the product as `bot run` does (tests/web_support.py `product()`: free ports, a fresh
 SQLite store, chat rate limits raised for the test), then for each concurrency level runs that
@@ -14,15 +14,18 @@ ending in a case card; a conversation going past the deadline is finished, not c
 
 Printed per level: messages/s (answers received inside the window / window), p50 / p95 / p99,
 errors, conversations confirmed (the reply showed a case card) against cases in the store (they
-must be equal), peak RSS and CPU share (% of one core) of every process, this one included.
+must be equal), CPU milliseconds per message (all product processes), peak RSS and CPU share
+(% of one core) of every process, this one included. On a machine shared with other work the
+CPU per message is the steadier figure: messages/s follows the share of the cores we get.
 
 Then, unless --no-stock, a stock Rasa 3.6 project (bench/stock_rasa.py: default pipeline and
 policies, one form, one custom action on rasa_sdk) runs on other ports and is driven through
 its REST channel by the same loop; the ratio product / stock is printed per level.
 
-With --profile DIR, py-spy records every product process during one level (--profile-level,
-default 50) and the top
-frames are printed (the flame graphs stay in DIR).
+--profile DIR: py-spy records every product process during one level (--profile-level, default
+50) and prints the top frames (the raw stacks stay in DIR; --idle samples waiting threads too).
+--compare REF: before/after — this checkout (or --a REF) and commit REF run side by side, the
+levels measured in turn A B A B, so that both get the same machine.
 """
 from __future__ import annotations
 

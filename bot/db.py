@@ -13,6 +13,7 @@ from bot.cases.errors import InvalidInput
 # How long a SQLite connection waits for another process's lock. The web app and its loops
 # may wait; a command typed by a person gives up sooner (see `bot.cli`).
 BUSY_TIMEOUT = 30.0
+READ_ONLY = "jj_read_only"      # execution option of engines whose transactions only read
 
 
 def make_engine(url: str, *, busy_timeout: float = BUSY_TIMEOUT, **kwargs) -> Engine:
@@ -50,14 +51,21 @@ def _sqlite_engine(url, busy_timeout: float, **kwargs) -> Engine:
 
     @event.listens_for(engine, "begin")
     def _on_begin(connection):
-        # IMMEDIATE: no two writers both read and then fail to upgrade their lock.
-        connection.exec_driver_sql("BEGIN IMMEDIATE")
+        # IMMEDIATE: no two writers both read and then fail to upgrade their lock. Sessions of
+        # `make_read_session_factory` only read: DEFERRED, so WAL readers never wait for writers.
+        read_only = connection.get_execution_options().get(READ_ONLY)
+        connection.exec_driver_sql("BEGIN DEFERRED" if read_only else "BEGIN IMMEDIATE")
 
     return engine
 
 
 def make_session_factory(engine: Engine) -> sessionmaker[Session]:
     return sessionmaker(engine, expire_on_commit=False)
+
+
+def make_read_session_factory(engine: Engine) -> sessionmaker[Session]:
+    """Sessions that only read (the console's queues): on SQLite they take no write lock."""
+    return sessionmaker(engine.execution_options(**{READ_ONLY: True}), expire_on_commit=False)
 
 
 # What the drivers say, in words a person can act on: (text the driver uses, zh, en).

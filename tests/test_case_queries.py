@@ -186,3 +186,26 @@ def test_items_carry_deadlines_names_and_masked_text(service, queries):
                 or item["contact_overdue"])
     service.act(number, "reply", text="已联系商户")
     assert page(queries)["items"][0]["contacted_at"]
+
+
+def test_a_queue_read_takes_no_write_lock_on_sqlite(sqlite_url):
+    """Console reads begin DEFERRED: a writer commits while a read is open (an ordinary
+    session, which begins IMMEDIATE, would make it wait)."""
+    from sqlalchemy import text
+    from sqlalchemy.exc import OperationalError
+
+    from bot.db import make_engine, make_read_session_factory, make_session_factory
+
+    engine = make_engine(sqlite_url, busy_timeout=0.2)
+    with engine.begin() as conn:
+        conn.execute(text("CREATE TABLE t (x INTEGER)"))
+    with make_read_session_factory(engine)() as reader:
+        assert reader.execute(text("SELECT count(*) FROM t")).scalar() == 0
+        with make_session_factory(engine)() as writer, writer.begin():
+            writer.execute(text("INSERT INTO t VALUES (1)"))
+    with make_session_factory(engine)() as holder:
+        holder.execute(text("SELECT count(*) FROM t"))
+        with pytest.raises(OperationalError), make_session_factory(engine)() as writer, \
+                writer.begin():
+            writer.execute(text("INSERT INTO t VALUES (2)"))
+    engine.dispose()

@@ -26,6 +26,7 @@ from bot.cases.lifecycle import OPEN_STATES, STATE_LABELS, State
 from bot.cases.models import CaseRow, EventRow, OutboxRow
 from bot.cases.service import CaseService
 from bot.cases.views import CaseView, iso
+from bot.db import make_read_session_factory
 from bot.nlu.case_type import CASE_TYPES
 from bot.privacy import mask_text
 from bot.staff import policy
@@ -85,7 +86,7 @@ class CaseQueries:
 
     def __init__(self, service: CaseService) -> None:
         self.service = service
-        self._sessions = service.session_factory
+        self._sessions = make_read_session_factory(service.session_factory.kw["bind"])
 
     # ================================================================ console
     def page(self, staff: Staff, filt: CaseFilter | None = None) -> dict:

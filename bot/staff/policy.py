@@ -24,7 +24,7 @@ The table (✓ allowed, · refused); "rate" is the resident's and no staff role 
   assign extend refuse_extension         ·     ·       ·     ·       ✓           ·
   escalate
   rate                                   ·     ·       ·     ·       ·           ·
-  reveal contact_phone/contact_name/place ✓    ·       ✓     ·       ✓           ·
+  reveal phone, name, exact address      ✓     ·       ✓     ·       ✓           ·
   open cases from transcripts (intake)   ·             ✓             ✓           ·
   manage staff accounts                  ·             ·             ·           ✓
   read the audit log                     ·             ·             ✓           ✓
@@ -32,6 +32,7 @@ The table (✓ allowed, · refused); "rate" is the resident's and no staff role 
 `can_act` answers for the role only; whether the case's state allows the action is the
 lifecycle's (an illegal transition is a 409, not a 403). `actions_for` combines both for what a
 page may offer. Queries build their SQL from `scope`, so lists and `can_view` never disagree.
+A merge names a second case: callers check `can_view` on the target too.
 """
 from __future__ import annotations
 

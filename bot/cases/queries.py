@@ -133,15 +133,22 @@ class CaseQueries:
                 queue: str = "all") -> tuple[dict[str, int], int]:
         """Every queue's count, and how many open cases `queue` holds, in three reads that
         indexes serve: all cases in scope; the open ones by state and deadline flags (the
-        scope indexes lead with the owner and then the state); the unrated resolved ones."""
+        scope indexes lead with the owner and then the state); the unrated resolved ones.
+        A text search, which no index serves, reads the matching cases once for all counts."""
         working = [State.ACCEPTED.value, State.IN_PROGRESS.value]
-        total = session.scalar(select(func.count()).select_from(CaseRow).where(where()))
-        pending, busy, open_count, overdue, soon = session.execute(select(
-            _tally(CaseRow.state == _UNSIGNED), _tally(CaseRow.state.in_(working)), func.count(),
-            _tally(_overdue(now)), _tally(self._queue("due_soon", now)))
-            .select_from(CaseRow).where(where(CaseRow.state.in_(_OPEN)))).one()
-        unrated = session.scalar(select(func.count()).select_from(CaseRow).where(
-            where(CaseRow.state == State.RESOLVED.value, ~_rated_since_resolved())))
+        tallies = (_tally(CaseRow.state == _UNSIGNED), _tally(CaseRow.state.in_(working)))
+        deadlines = (_tally(_overdue(now)), _tally(self._queue("due_soon", now)))
+        if where.scans:
+            total, pending, busy, open_count, overdue, soon, unrated = session.execute(select(
+                func.count(), *tallies, _tally(CaseRow.state.in_(_OPEN)), *deadlines,
+                _tally(self._queue("to_rate", now))).select_from(CaseRow).where(where())).one()
+        else:
+            total = session.scalar(select(func.count()).select_from(CaseRow).where(where()))
+            pending, busy, open_count, overdue, soon = session.execute(
+                select(*tallies, func.count(), *deadlines)
+                .select_from(CaseRow).where(where(CaseRow.state.in_(_OPEN)))).one()
+            unrated = session.scalar(select(func.count()).select_from(CaseRow).where(
+                where(CaseRow.state == State.RESOLVED.value, ~_rated_since_resolved())))
         counts = {"pending_sign": pending, "working": busy, "due_soon": soon, "overdue": overdue,
                   "to_rate": unrated, "all": total}
         counts = {name: int(counts[name]) for name in QUEUES}
@@ -173,7 +180,7 @@ class CaseQueries:
         words = (filt.q or "").strip()
         if words:
             conds.append(_search(words))
-        return _Where(_owners(policy.scope(staff, catalog)), tuple(conds))
+        return _Where(_owners(policy.scope(staff, catalog)), tuple(conds), scans=bool(words))
 
     def _queue(self, name: str, now: datetime):
         unsigned = CaseRow.state == _UNSIGNED
@@ -287,9 +294,11 @@ class CaseQueries:
 class _Where:
     """A staff member's scope (`owners`: one condition per kind of ownership, None for every
     case) and a filter's criteria. The criteria are repeated inside each ownership branch, so
-    each branch can use its (owner, state, due_at, sign_due_at) index."""
+    each branch can use its (owner, state, due_at, sign_due_at) index. `scans`: a criterion
+    no index serves (a text search), so every case in scope is read anyway."""
     owners: tuple | None
     criteria: tuple
+    scans: bool = False
 
     def __call__(self, *more):
         conds = (*self.criteria, *more)

@@ -172,24 +172,33 @@ def run(url: str, count: int, repeats: int) -> tuple[float, dict]:
             container.engine.dispose()
 
 
+def stores(run, count: int, repeats: int, only: str | None = None) -> list[tuple]:
+    """`run(url, count, repeats)` on a temporary SQLite file and a temporary PostgreSQL
+    database (skipped when unreachable, unless CI=true): [(name, *result), …]."""
+    tables = []
+    if only != "postgresql":
+        with tempfile.TemporaryDirectory() as tmp:
+            tables.append(("SQLite", *run(f"sqlite:///{Path(tmp) / 'console.db'}", count,
+                                          repeats)))
+    if only != "sqlite":
+        pg = postgres_url()
+        if pg is None and os.environ.get("CI") == "true":
+            sys.exit("CI=true and PostgreSQL is unreachable: the console benchmark needs it")
+        if pg:
+            try:
+                tables.append(("PostgreSQL", *run(pg, count, repeats)))
+            finally:
+                drop_postgres(pg)
+    return tables
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--cases", type=int, default=100_000)
     parser.add_argument("--repeats", type=int, default=60)
     args = parser.parse_args()
 
-    tables = []
-    with tempfile.TemporaryDirectory() as tmp:
-        tables.append(("SQLite", *run(f"sqlite:///{Path(tmp) / 'console.db'}", args.cases,
-                                      args.repeats)))
-    pg = postgres_url()
-    if pg is None and os.environ.get("CI") == "true":
-        sys.exit("CI=true and PostgreSQL is unreachable: the console benchmark needs it")
-    if pg:
-        try:
-            tables.append(("PostgreSQL", *run(pg, args.cases, args.repeats)))
-        finally:
-            drop_postgres(pg)
+    tables = stores(run, args.cases, args.repeats)
     print(f"\nConsole read side ({args.cases:,} cases, {args.repeats} calls each; ms p50 / p95)")
     print(f"{'database':<12}{'role':<12}{'queue page':>16}{'case lookup':>16}{'text search':>16}")
     for name, seed_s, results in tables:

@@ -11,7 +11,13 @@ Queues (all within the staff member's scope, `bot.staff.policy.scope`):
   to_rate      待回访  resolved and not rated since it was (last) resolved
   all          我的全部 everything in scope
 Order: overdue first, then open cases by their nearest deadline (the sign deadline while
-unsigned), then the rest newest first.
+unsigned), then the rest newest first. Each item carries the three deadlines and the flags
+sign_overdue, due_overdue (either makes `overdue`) and contact_overdue (open, past the
+first-contact deadline and no public reply yet; `contacted_at` is the first reply).
+
+Search: words of the summary or text (stored masked, so a number is found by its masked
+form), and a case number by prefix; `%` and `_` are taken literally. Reads begin DEFERRED on
+SQLite (`bot.db.make_read_session_factory`): a queue page never holds the write lock.
 """
 from __future__ import annotations
 

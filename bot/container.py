@@ -15,6 +15,7 @@ from bot.db import BUSY_TIMEOUT, make_engine, make_session_factory
 from bot.settings import Settings
 
 if TYPE_CHECKING:
+    from bot.cases.queries import CaseQueries
     from bot.staff.accounts import StaffService
 
 
@@ -39,6 +40,12 @@ class Container:
     def cases(self) -> CaseService:
         return CaseService(make_session_factory(self.engine), self.catalog,
                            calendar=self.calendar, number_prefix=self.settings.case_number_prefix)
+
+    @cached_property
+    def queries(self) -> "CaseQueries":
+        from bot.cases.queries import CaseQueries
+
+        return CaseQueries(self.cases)
 
     @cached_property
     def staff(self) -> "StaffService":

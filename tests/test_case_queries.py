@@ -19,7 +19,8 @@ OPERATOR = Staff(5, "op1", Role.OPERATOR)
 
 @pytest.fixture
 def queries(container):
-    return CaseQueries(container.cases)
+    assert isinstance(container.queries, CaseQueries)
+    return container.queries
 
 
 def numbers(result: dict) -> list[str]:

@@ -232,3 +232,25 @@ def test_a_queue_read_takes_no_write_lock_on_sqlite(sqlite_url):
                 writer.begin():
             writer.execute(text("INSERT INTO t VALUES (2)"))
     engine.dispose()
+
+
+def test_lists_and_can_view_never_disagree(service, queries):
+    """The SQL scope of the queues and the policy's can_view, case by case, for every role."""
+    from bot.staff import policy
+
+    made = [open_case(service, area=area, category=category)
+            for area in ("S1P1G1", "S1P1", "S1P2G1", "S2P1G2", None)
+            for category in ("env.noise", "labor.wage_arrears")]
+    service.act(made[0], "escalate", text="群众多次反映")          # to the station, area kept
+    made.append(open_case(service, auto_assign=False))             # received, no owner yet
+    made.append(service.open_case(OpenCase(text="来电：路灯不亮", category="env.noise",
+                                           actor=OPERATOR.actor)).number)
+    people = [SUPERVISOR, ECOLOGY, LABOR, AGENT, OPERATOR, Staff(6, "root", Role.ADMIN),
+              Staff(7, "lihm", Role.AGENT, agent_code="A-S1"),
+              Staff(8, "zhoujg", Role.AGENT, agent_code="A-C"),
+              Staff(9, "op2", Role.OPERATOR)]
+    for staff in people:
+        listed = set(numbers(page(queries, staff, per_page=100)))
+        allowed = {n for n in made if policy.can_view(staff, service.get(n), service.catalog)}
+        assert listed == allowed, staff.username
+    assert set(numbers(page(queries, per_page=100))) == set(made)

@@ -83,18 +83,30 @@ def _percentile(values: list[float], p: float) -> float:
     return ordered[k]
 
 
+def fresh_container(name: str) -> Container:
+    """A migrated SQLite store under var/bench/<name>-<random>/, no Rasa behind it."""
+    work = ROOT / "var" / "bench" / f"{name}-{uuid.uuid4().hex[:8]}"
+    work.mkdir(parents=True)
+    container = Container(Settings.from_env({
+        "DATABASE_URL": f"sqlite:///{work / 'cases.db'}", "BOT_VAR_DIR": str(work),
+        "BOT_DATA_DIR": str(ROOT / "data"), "RASA_URL": "http://127.0.0.1:9"}))
+    container.upgrade()
+    return container
+
+
+def open_chat_case(container: Container, sid: str) -> str:
+    """A noise case from the web chat session `sid` (area S1P1G1: agent A-S1P1)."""
+    return container.cases.open_case(OpenCase(
+        text="文化路28号楼下烧烤店每天营业到凌晨两点，噪音太大睡不着", category="env.noise",
+        area="S1P1G1", channel="webchat", address=sid, actor="chat", inline_ack=True)).number
+
+
 def run(samples: int, interval: float, redis_url: str | None, browser: bool) -> list[float]:
     from bot.web.app import create_app
     from bot.web.config import WebSettings
     from bot.web.hub import make_hub
 
-    work = ROOT / "var" / "bench" / f"push-{uuid.uuid4().hex[:8]}"
-    work.mkdir(parents=True)
-    settings = Settings.from_env({"DATABASE_URL": f"sqlite:///{work / 'cases.db'}",
-                                  "BOT_VAR_DIR": str(work), "BOT_DATA_DIR": str(ROOT / "data"),
-                                  "RASA_URL": "http://127.0.0.1:9"})
-    container = Container(settings)
-    container.upgrade()
+    container = fresh_container("push")
     web = WebSettings(secret=b"bench", action_url="http://127.0.0.1:9", notifier_interval=interval,
                       watchdog_interval=3600, retry_interval=5)
     app = create_app(container, hub=make_hub(redis_url), web=web, background=True)
@@ -103,9 +115,7 @@ def run(samples: int, interval: float, redis_url: str | None, browser: bool) -> 
         client = httpx.Client(base_url=base, timeout=10)
         client.get("/api/chat/session").raise_for_status()
         sid = client.cookies.get("jj_chat").split(".")[0]
-        number = container.cases.open_case(OpenCase(
-            text="文化路28号楼下烧烤店每天营业到凌晨两点，噪音太大睡不着", category="env.noise",
-            area="S1P1G1", channel="webchat", address=sid, actor="chat", inline_ack=True)).number
+        number = open_chat_case(container, sid)
         container.cases.act(number, "accept", actor="agent:bench")
         if browser:
             latencies = _browser_samples(base, client.cookies, container, number, samples, interval)

@@ -28,10 +28,8 @@ from pathlib import Path
 
 import httpx
 
-from bench.push_latency import CHROMIUM, CHROMIUM_ARGS, TARGET_P95, _percentile, _Server
-from bot.cases import OpenCase
-from bot.container import Container
-from bot.settings import ROOT, Settings
+from bench.push_latency import (CHROMIUM, CHROMIUM_ARGS, TARGET_P95, _percentile, _Server,
+                                fresh_container, open_chat_case)
 
 AGENT = "bench-agent"
 PASSWORD = "基准测试-长密码-2026"
@@ -43,12 +41,6 @@ def _login(base: str) -> tuple[httpx.Client, dict]:
     r = client.post("/api/staff/login", json={"username": AGENT, "password": PASSWORD})
     r.raise_for_status()
     return client, {"X-CSRF-Token": r.json()["csrf_token"]}
-
-
-def _open_case(container: Container, sid: str) -> str:
-    return container.cases.open_case(OpenCase(
-        text="文化路28号楼下烧烤店每天营业到凌晨两点，噪音太大睡不着", category="env.noise",
-        area="S1P1G1", channel="webchat", address=sid, actor="chat", inline_ack=True)).number
 
 
 def _timed(page, samples: int, gap: float, write, selector: str) -> list[float]:
@@ -71,15 +63,9 @@ def run(samples: int, redis_url: str | None) -> tuple[dict[str, list[float]], ob
     from bot.web.config import WebSettings
     from bot.web.hub import make_hub
 
-    work = ROOT / "var" / "bench" / f"reply-{uuid.uuid4().hex[:8]}"
-    work.mkdir(parents=True)
-    settings = Settings.from_env({"DATABASE_URL": f"sqlite:///{work / 'cases.db'}",
-                                  "BOT_VAR_DIR": str(work), "BOT_DATA_DIR": str(ROOT / "data"),
-                                  "RASA_URL": "http://127.0.0.1:9"})
-    container = Container(settings)
-    container.upgrade()
+    container = fresh_container("reply")
     container.staff.add(AGENT, "agent", PASSWORD, agent_code=AGENT_CODE, name="基准代理员")
-    web = WebSettings.from_env(settings)          # the product's intervals
+    web = WebSettings.from_env(container.settings)      # the product's intervals
     app = create_app(container, hub=make_hub(redis_url), web=web, background=True)
     results: dict[str, list[float]] = {}
     gap = max(2 * web.notifier_interval, 0.5)
@@ -93,7 +79,7 @@ def run(samples: int, redis_url: str | None) -> tuple[dict[str, list[float]], ob
         sid = next(c["value"] for c in sid if c["name"] == "jj_chat").split(".")[0]
         staff, csrf = _login(base)
 
-        number = _open_case(container, sid)
+        number = open_chat_case(container, sid)
         staff.post(f"/api/staff/cases/{number}/actions", json={"action": "accept"},
                    headers=csrf).raise_for_status()
         page.wait_for_selector(".update")          # the accept's update: the push path is up

@@ -122,9 +122,12 @@ def plan(settings: Settings, environ=os.environ) -> list[Child]:
                           "--port", str(settings.action_port), "--endpoints", str(endpoints)],
               health_url=f"http://127.0.0.1:{settings.action_port}/health",
               env={"SANIC_HOST": environ.get("ACTION_HOST") or "127.0.0.1"}),
+        # Rasa loads its model while the app already serves: a message sent meanwhile waits
+        # for it (RASA_STARTUP_WAIT) instead of being told the system is busy.
         Child("app", [python, "-m", "bot.web.serve"],
               health_url=f"http://127.0.0.1:{settings.app_port}/livez",
-              env={"APP_HOST": environ.get("APP_HOST") or "127.0.0.1"}),
+              env={"APP_HOST": environ.get("APP_HOST") or "127.0.0.1",
+                   "RASA_STARTUP_WAIT": environ.get("RASA_STARTUP_WAIT") or "600"}),
     ]
     if settings.telegram_bot_token and _has_command("telegram"):
         bot_bin = Path(python).with_name("bot")

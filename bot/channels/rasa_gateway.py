@@ -1,7 +1,9 @@
 """Talks to the Rasa server's REST channel; the one place channels reach the dialogue."""
 from __future__ import annotations
 
+import asyncio
 import logging
+import time
 from dataclasses import dataclass, field
 
 import httpx
@@ -36,6 +38,7 @@ class RasaGateway:
         self.base_url = base_url.rstrip("/")
         self.timeout = timeout
         self._client = client
+        self.ready = False          # Rasa has answered /status (model loaded) at least once
 
     async def send(self, sender: str, text: str, metadata: dict | None = None) -> list[BotMessage]:
         payload = {"sender": sender, "message": text, "metadata": metadata or {}}
@@ -54,6 +57,19 @@ class RasaGateway:
         if self._client is not None:
             await self._client.aclose()
             self._client = None
+
+    async def wait_ready(self, timeout: float, interval: float = 0.25) -> bool:
+        """True once Rasa has loaded its model (its /status answers 200), waiting at most
+        `timeout` seconds; after the first success it returns at once."""
+        deadline = time.monotonic() + max(timeout, 0.0)
+        while not self.ready:
+            if await self.healthy():
+                self.ready = True
+            elif time.monotonic() >= deadline:
+                return False
+            else:
+                await asyncio.sleep(interval)
+        return True
 
     async def healthy(self) -> bool:
         try:

@@ -17,6 +17,9 @@ class WebSettings:
     secret: bytes                    # signs session tokens; shared by every app replica
     action_url: str                  # action server base URL (for /healthz)
     rasa_timeout: float = 15.0       # seconds a resident waits for Rasa before we queue
+    # Seconds after the app starts during which a Rasa that never answered is "starting", not
+    # down: messages wait for it instead of being told the system is busy (`bot run` sets it).
+    rasa_startup_wait: float = 0.0
     notifier_interval: float = 0.3   # seconds between outbox passes
     watchdog_interval: float = 60.0
     retry_interval: float = 2.0      # seconds between passes over queued messages
@@ -33,6 +36,7 @@ class WebSettings:
             secret=_secret(env.get("WEBCHAT_SECRET"), settings.var_dir),
             action_url=env.get("ACTION_SERVER_URL") or f"http://127.0.0.1:{settings.action_port}",
             rasa_timeout=float(env.get("WEBCHAT_RASA_TIMEOUT", "15")),
+            rasa_startup_wait=float(env.get("RASA_STARTUP_WAIT", "0")),
             notifier_interval=float(env.get("NOTIFIER_INTERVAL", "0.3")),
             watchdog_interval=float(env.get("WATCHDOG_INTERVAL", "60")),
             retry_interval=float(env.get("WEBCHAT_RETRY_INTERVAL", "2")),

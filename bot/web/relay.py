@@ -12,6 +12,10 @@ which the actions also use as the idempotency key of the case they open.
 When the case database is unavailable too (locked, read-only, gone), a message is kept in
 this process (`spill`, bounded) and moved into `webchat_pending` by the retry loop once the
 database answers again; a message that Rasa did take is in Rasa's tracker store anyway.
+
+While Rasa is still starting (`startup_wait` seconds after the app starts, until Rasa first
+answers), a message waits for it: a few seconds within the request, then kept and answered
+as soon as Rasa is ready, with a "starting" note instead of "busy"; no retry is spent on it.
 """
 from __future__ import annotations
 
@@ -19,6 +23,7 @@ import asyncio
 import logging
 import re
 import secrets
+import time
 from collections import deque
 from dataclasses import asdict
 from datetime import timedelta
@@ -42,6 +47,8 @@ QUEUED_REPLY = ("抱歉，系统这会儿有点忙，您的话我们已经记下
 QUEUED_BEHIND_REPLY = "您的话我们已经记下了，会接着前面的消息一起处理，请稍候。"
 NOT_KEPT_REPLY = ("抱歉，系统这会儿出了故障，刚才这条消息没能保存下来。请稍等一两分钟再发送一次，"
                   "之前已经登记的诉求不受影响。")
+STARTING_REPLY = "您好，服务正在启动，马上就好。您的话已经收到，稍后会在这里回复您，不用重复发送。"
+STARTUP_HOLD = 8.0         # seconds a request waits for a starting Rasa before it is kept
 GIVE_UP_AFTER = timedelta(hours=24)
 SPILL_LIMIT = 2000         # messages kept in memory while the database cannot take them
 
@@ -65,8 +72,10 @@ def excerpt(text: str, limit: int = 80) -> str:
 
 class Relay:
     def __init__(self, gateway: RasaGateway, store: ChatStore, hub: Hub, rasa_url: str,
-                 spill_limit: int = SPILL_LIMIT, handoffs: HandoffDoor | None = None) -> None:
+                 spill_limit: int = SPILL_LIMIT, handoffs: HandoffDoor | None = None,
+                 startup_wait: float = 0.0) -> None:
         self.gateway = gateway
+        self.starting_until = time.monotonic() + startup_wait
         self.handoffs = handoffs      # while a person holds the conversation, Rasa is not asked
         self.store = store
         self.hub = hub
@@ -113,6 +122,10 @@ class Relay:
             await self._keep(session, message_id, text, "queued behind earlier messages", 0.0)
             log.info("webchat message %s queued behind earlier ones", message_id)
             return [asdict(BotMessage(text=QUEUED_BEHIND_REPLY))], True
+        if not await self._rasa_started(STARTUP_HOLD):
+            await self._keep(session, message_id, text, "rasa starting", 0.0)
+            log.info("webchat message %s kept until rasa has started", message_id)
+            return [asdict(BotMessage(text=STARTING_REPLY))], True
         try:
             replies = await self.gateway.send(sender_id(session), text, _metadata(message_id))
         except GatewayDown as exc:
@@ -128,6 +141,15 @@ class Relay:
     async def _register_handoff(self, session: str, messages: list[dict]) -> None:
         if self.handoffs is not None:
             await self.handoffs.register("webchat", session, messages)
+
+    async def _rasa_started(self, hold: float) -> bool:
+        """False while Rasa is still starting after `hold` seconds more of waiting for it;
+        True once it has answered, or when the start-up window is over (then Rasa is down,
+        not starting, and the usual path applies)."""
+        remaining = self.starting_until - time.monotonic()
+        if remaining <= 0 or getattr(self.gateway, "ready", True):
+            return True
+        return await self.gateway.wait_ready(min(hold, remaining))
 
     def _spilled(self, session: str) -> bool:
         return any(row["session"] == session for row in self.spill)
@@ -180,6 +202,8 @@ class Relay:
 
     async def retry_once(self) -> int:
         """One pass over kept messages; returns how many got through."""
+        if not await self._rasa_started(0.0):
+            return 0
         try:
             await self.flush_spill()
             rows = await asyncio.to_thread(self.store.due)

@@ -137,13 +137,32 @@ def _stop_on_signals(stop: asyncio.Event) -> None:
             pass
 
 
+async def wait_for_dialogue(gateway: RasaGateway, stop: asyncio.Event) -> bool:
+    """Until Rasa answers /status: no update is fetched (polling) and no webhook is set, so
+    Telegram keeps what residents send meanwhile and delivers it once the dialogue can answer
+    (instead of residents being told the system is busy). False when stopped first."""
+    waited = False
+    while not stop.is_set():
+        if await gateway.wait_ready(5.0):
+            if waited:
+                log.info("telegram: rasa is ready; taking updates")
+            return True
+        if not waited:
+            log.info("telegram: waiting for rasa to load its model before taking updates")
+            waited = True
+    return False
+
+
 async def run(settings: Settings, engine, *, webhook_url: str | None = None,
               secret: str | None = None, listen: str = "127.0.0.1", port: int = 8443,
               stop: asyncio.Event | None = None, ready=None) -> None:
-    """`bot telegram`: start the adapter, then poll or serve the webhook until stopped."""
+    """`bot telegram`: wait until Rasa has loaded its model, start the adapter, then poll or
+    serve the webhook until stopped."""
     stop = stop or asyncio.Event()
     _stop_on_signals(stop)
     adapter = build_adapter(settings, engine)
+    if not await wait_for_dialogue(adapter.gateway, stop):
+        return
     await adapter.start()
     if ready is not None:
         ready(adapter)

@@ -267,7 +267,8 @@ def stock_runs(args, folder: Path, closed_loop, rest_door, run_levels) -> list:
     folder.mkdir(parents=True, exist_ok=True)
     rasa_port, action_port = free_port(), free_port()
     model = trained_model(folder, write_project(folder, action_port))
-    log = open(folder / "stock.log", "ab")
+    CACHE.mkdir(parents=True, exist_ok=True)
+    log = open(CACHE / "stock.log", "wb")         # kept after the run: why a conversation failed
     actions = subprocess.Popen([str(RASA_ENV / "python"), "-m", "rasa_sdk", "--actions", "actions",
                                 "--port", str(action_port)], cwd=folder, env=_env(),
                                stdout=log, stderr=subprocess.STDOUT, start_new_session=True)

@@ -25,10 +25,11 @@ import sys
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from urllib.parse import unquote, urlparse
+from urllib.parse import urlparse
 
 import click
 
+from bot import replicas
 from bot.settings import ROOT, Settings
 
 GRACE_SECONDS = 15.0
@@ -55,36 +56,31 @@ class Child:
 
 
 # ---------------------------------------------------------------------- Rasa configuration
-def endpoints_yaml(settings: Settings) -> str:
+def endpoints_yaml(settings: Settings, shared: bool = False) -> str:
+    """`shared` (several Rasa replicas): trackers on Redis, which every replica reads."""
     rasa_dir = settings.var_dir / "rasa"
     lines = ["# Written by `bot run` from the environment (.env); edit that, not this file.",
              "action_endpoint:",
-             f'  url: "http://127.0.0.1:{settings.action_port}/webhook"',
-             "tracker_store:",   # Rasa's SQL store; on SQLite without a flush per message
-             "  type: rasa_tools.tracker_store.LocalSQLTrackerStore",
-             "  dialect: sqlite",
-             f'  db: "{(rasa_dir / "tracker.db").resolve()}"']
+             f'  url: "http://127.0.0.1:{settings.action_port}/webhook"']
+    if shared:
+        return "\n".join(lines + replicas.redis_yaml(settings)) + "\n"
+    lines += ["tracker_store:",   # Rasa's SQL store; on SQLite without a flush per message
+              "  type: rasa_tools.tracker_store.LocalSQLTrackerStore",
+              "  dialect: sqlite",
+              f'  db: "{(rasa_dir / "tracker.db").resolve()}"']
     if settings.redis_url:
-        redis = urlparse(settings.redis_url)
-        db = (redis.path or "/0").lstrip("/") or "0"
-        lines += ["lock_store:", "  type: redis", f'  url: "{redis.hostname or "127.0.0.1"}"',
-                  f"  port: {redis.port or 6379}", f"  db: {db}",
-                  '  key_prefix: "jianjian"']
-        if redis.password:
-            lines.append(f'  password: "{unquote(redis.password)}"')
-        if redis.scheme == "rediss":
-            lines.append("  use_ssl: true")
+        lines += replicas.redis_yaml(settings, tracker=False)
     return "\n".join(lines) + "\n"
 
 
 CREDENTIALS_YAML = "# Written by `bot run`: channels reach Rasa through its REST channel.\nrest:\n"
 
 
-def write_rasa_config(settings: Settings) -> tuple[Path, Path]:
+def write_rasa_config(settings: Settings, shared: bool = False) -> tuple[Path, Path]:
     rasa_dir = settings.var_dir / "rasa"
     rasa_dir.mkdir(parents=True, exist_ok=True)
     endpoints, credentials = rasa_dir / "endpoints.yml", rasa_dir / "credentials.yml"
-    endpoints.write_text(endpoints_yaml(settings), encoding="utf-8")
+    endpoints.write_text(endpoints_yaml(settings, shared), encoding="utf-8")
     credentials.write_text(CREDENTIALS_YAML, encoding="utf-8")
     return endpoints, credentials
 
@@ -94,8 +90,10 @@ def model_path(environ=os.environ) -> Path:
     return Settings.from_env(dict(environ)).rasa_model
 
 
-def plan(settings: Settings, environ=os.environ) -> list[Child]:
-    """The children for these settings; raises RunError when something is missing."""
+def plan(settings: Settings, environ=os.environ, replica_count: int = 0) -> list[Child]:
+    """The children for these settings; raises RunError when something is missing.
+
+    `replica_count` N ≥ 1: N Rasa and N app processes behind HAProxy (bot/replicas.py)."""
     model = model_path(environ)
     if not model.is_file():
         raise RunError(f"找不到对话模型 {_rel(model)}，请先运行 make model（make run 会自动构建）。\n"
@@ -105,34 +103,57 @@ def plan(settings: Settings, environ=os.environ) -> list[Child]:
     if not rasa_bin.exists():
         raise RunError(f"找不到 Rasa 环境（{_rel(rasa_bin)}），请先运行 make deps。\n"
                        "The Rasa environment is missing: run `make deps`.")
+    haproxy = replicas.check(settings, replica_count) if replica_count else None
     rasa = urlparse(settings.rasa_url)
     rasa_port = rasa.port or 5005
-    endpoints, credentials = write_rasa_config(settings)
+    endpoints, credentials = write_rasa_config(settings, shared=bool(replica_count))
     python = sys.executable
+
+    def rasa_child(name: str, port: int, host: str) -> Child:
+        return Child(name, [str(rasa_bin), "run", "--enable-api", "-m", str(model),
+                            "--port", str(port), "-i", host,
+                            "--cors", "*", "--endpoints", str(endpoints),
+                            "--credentials", str(credentials)],
+                     health_url=f"http://127.0.0.1:{port}/status",
+                     env={"RASA_TELEMETRY_ENABLED": "false", "TF_CPP_MIN_LOG_LEVEL": "3"})
+
+    def app_child(name: str, port: int, host: str) -> Child:
+        # Rasa loads its model while the app already serves: a message sent meanwhile
+        # waits for it (RASA_STARTUP_WAIT) instead of being told the system is busy.
+        return Child(name, [python, "-m", "bot.web.serve"],
+                     health_url=f"http://127.0.0.1:{port}/livez",
+                     env={"APP_HOST": host, "APP_PORT": str(port),
+                          "RASA_STARTUP_WAIT": environ.get("RASA_STARTUP_WAIT") or "600"})
+
+    app_host = environ.get("APP_HOST") or "127.0.0.1"
     children = [
-        Child("rasa", [str(rasa_bin), "run", "--enable-api", "-m", str(model),
-                       "--port", str(rasa_port), "-i", rasa.hostname or "127.0.0.1",
-                       "--cors", "*", "--endpoints", str(endpoints),
-                       "--credentials", str(credentials)],
-              health_url=f"http://127.0.0.1:{rasa_port}/status",
-              env={"RASA_TELEMETRY_ENABLED": "false", "TF_CPP_MIN_LOG_LEVEL": "3"}),
+        rasa_child("rasa", rasa_port, rasa.hostname or "127.0.0.1"),
         # rasa_sdk binds to SANIC_HOST, 0.0.0.0 (every interface) when unset: loopback
         # unless ACTION_HOST says otherwise.
         Child("actions", [python, "-m", "rasa_sdk", "--actions", "actions",
                           "--port", str(settings.action_port), "--endpoints", str(endpoints)],
               health_url=f"http://127.0.0.1:{settings.action_port}/health",
               env={"SANIC_HOST": environ.get("ACTION_HOST") or "127.0.0.1"}),
-        # Rasa loads its model while the app already serves: a message sent meanwhile waits
-        # for it (RASA_STARTUP_WAIT) instead of being told the system is busy.
-        Child("app", [python, "-m", "bot.web.serve"],
-              health_url=f"http://127.0.0.1:{settings.app_port}/livez",
-              env={"APP_HOST": environ.get("APP_HOST") or "127.0.0.1",
-                   "RASA_STARTUP_WAIT": environ.get("RASA_STARTUP_WAIT") or "600"}),
+        app_child("app", settings.app_port, app_host),
     ]
     if settings.telegram_bot_token and _has_command("telegram"):
         bot_bin = Path(python).with_name("bot")
         argv = [str(bot_bin), "telegram"] if bot_bin.exists() else [python, "-m", "bot.cli", "telegram"]
         children.append(Child("telegram", argv))
+    if haproxy:
+        actions = children[1]
+        rasa_ports = replicas.ports(rasa_port, replica_count)
+        app_ports = replicas.ports(settings.app_port, replica_count)
+        cfg = settings.var_dir / "haproxy.cfg"
+        cfg.write_text(replicas.haproxy_cfg(settings.app_port, app_ports, rasa_port, rasa_ports,
+                                            listen=app_host), encoding="utf-8")
+        children = [
+            *(rasa_child(f"rasa{i + 1}", p, "127.0.0.1") for i, p in enumerate(rasa_ports)),
+            actions, *children[3:],
+            *(app_child(f"app{i + 1}", p, "127.0.0.1") for i, p in enumerate(app_ports)),
+            Child("haproxy", [haproxy, "-db", "-f", str(cfg)],
+                  health_url=f"http://127.0.0.1:{settings.app_port}/livez"),
+        ]
     return children
 
 
@@ -412,13 +433,23 @@ def upgrade_database(settings: Settings) -> None:
 @click.command("run")
 @click.option("--timeout", default=240.0, show_default=True,
               help="Seconds to wait for every part to become healthy.")
-def run_command(timeout: float) -> None:
+@click.option("--replicas", "replica_count", default=0, type=int, metavar="N",
+              help="N Rasa servers and N app processes behind HAProxy (needs DATABASE_URL on "
+                   "PostgreSQL and REDIS_URL); 0, the default, runs one of each, no balancer.")
+def run_command(timeout: float, replica_count: int) -> None:
     """Run everything: Rasa, action server, web chat + API, notifier, watchdog (+ Telegram)."""
     settings = Settings.from_env()
     try:
-        children = plan(settings)
-        busy = [p for p in (urlparse(settings.rasa_url).port or 5005, settings.action_port,
-                            settings.app_port) if _port_busy(p)]
+        try:
+            children = plan(settings, replica_count=replica_count)
+        except replicas.ReplicaError as exc:
+            raise RunError(str(exc)) from None
+        rasa_port = urlparse(settings.rasa_url).port or 5005
+        wanted = [rasa_port, settings.action_port, settings.app_port]
+        if replica_count:
+            wanted += (replicas.ports(rasa_port, replica_count)
+                       + replicas.ports(settings.app_port, replica_count))
+        busy = [p for p in wanted if _port_busy(p)]
         if busy:
             raise RunError(f"端口 {', '.join(map(str, busy))} 已被占用，可能已有一份在运行；"
                            "请先停止它，或在 .env 中改用其他端口 (RASA_URL / ACTION_PORT / APP_PORT)。\n"

@@ -1,6 +1,11 @@
 """Loops the app process runs under `bot run`: the notifier (outbox → residents' doors), the
 watchdog, and the retry of messages kept while Rasa was away.
 
+With several app replicas (`bot run --replicas N`) every replica runs them: the notifier and
+the retry claim their rows (outbox: FOR UPDATE SKIP LOCKED and a lease; webchat_pending: a
+compare-and-set lease), so a row goes out once; the watchdog, which escalates whatever is
+overdue, runs only on the replica holding its Redis lease (bot/leader.py).
+
 The notifier runs here, in the app process, because in the single-machine default the web
 chat push is in-process; with REDIS_URL any replica's notifier reaches any replica's page.
 """
@@ -13,6 +18,7 @@ import threading
 from bot.cases.outbox import LogSender, Sender
 from bot.channels.webchat import WebchatSender
 from bot.container import Container
+from bot.leader import Leader
 from bot.web.hub import Hub
 from bot.web.relay import Relay
 from bot.web.store import ChatStore
@@ -47,6 +53,9 @@ class Background:
         self._stop = threading.Event()
         self._threads: list[threading.Thread] = []
         self._task: asyncio.Task | None = None
+        # held across passes: the lease outlives the pause between two of them
+        self.watchdog_leader = Leader(container.settings.redis_url, "watchdog",
+                                      ttl=watchdog_interval * 2 + 10)
 
     def start(self) -> None:
         outbox = self.container.outbox(senders(self.container, self.store, self.hub))
@@ -55,6 +64,8 @@ class Background:
         def watchdog() -> None:
             from bot.cases import watchdog as dog
 
+            if not self.watchdog_leader.held():
+                return
             done = dog.run_once(self.container.cases)
             if done:
                 log.info("watchdog escalated %s", " ".join(done))
@@ -96,3 +107,4 @@ class Background:
                 pass
         for thread in self._threads:
             await asyncio.to_thread(thread.join, 10)
+        await asyncio.to_thread(self.watchdog_leader.release)

@@ -15,6 +15,7 @@ from sqlalchemy import insert, select
 from bot.cases.errors import CaseNotFound, InvalidInput
 from bot.cases.models import CaseRow
 from bot.cases.views import iso
+from bot.db import make_read_session_factory
 from bot.privacy import mask_text
 from bot.staff import policy
 from bot.staff.models import audit_log
@@ -32,6 +33,7 @@ class Audit:
     def __init__(self, container) -> None:
         self.cases = container.cases
         self.catalog = container.catalog
+        self._reads = make_read_session_factory(container.engine)
 
     def reveal(self, staff: Staff, number: str, field: str, reason: str | None,
                address: str | None) -> str | None:
@@ -69,7 +71,7 @@ class Audit:
             stmt = stmt.where(audit_log.c.id < before_id)
         if case_number:
             stmt = stmt.where(audit_log.c.case_number == case_number.strip())
-        with self.cases.session_factory() as session:
+        with self._reads() as session:
             rows = session.execute(stmt).all()
         return [{"id": r.id, "at": iso(r.at), "username": r.username, "role": r.role,
                  "role_label": ROLE_LABELS.get(r.role, r.role),

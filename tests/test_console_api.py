@@ -370,3 +370,20 @@ def test_an_unreachable_session_store_is_a_polite_503(container):
                   client.get("/api/staff/me", headers={"cookie": f"{COOKIE}={'a' * 43}"})):
             assert r.status_code == 503 and r.headers["retry-after"], r.text
             assert "暂时不可用" in r.json()["error"]
+
+
+def test_a_merge_only_goes_into_a_case_the_caller_may_see(app, container, case):
+    """并单 into another body's case answers like a missing number and changes nothing."""
+    other = container.cases.open_case(OpenCase(text="文化路自来水管爆了，水一直往外冒", category="urban.water_supply",
+                                               area="S1P1G1", actor="chat"))
+    assert other.body["code"] != "B-SthJ"
+    client, csrf = login(app, "envbody")
+    before = events(container, case)
+    into_theirs = act(client, csrf, case, action="merge", to=other.number)
+    into_missing = act(client, csrf, case, action="merge", to="20990101-9999")
+    assert into_theirs.status_code == into_missing.status_code == 404
+    assert into_theirs.json() == into_missing.json()
+    assert events(container, case) == before and container.cases.get(case).state == "assigned"
+    supervisor, super_csrf = login(app, "super1")
+    merged = act(supervisor, super_csrf, case, action="merge", to=other.number)
+    assert merged.status_code == 200 and merged.json()["state"] == "merged"

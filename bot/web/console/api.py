@@ -231,6 +231,8 @@ def router() -> APIRouter:
             if not policy.can_act(staff, view, body.action, container.catalog):
                 label = ACTION_LABELS.get(body.action, body.action)
                 raise forbidden(f"您的账号（{staff.role_label}）不能对这件诉求执行“{label}”。")
+            if body.action == "merge" and body.to:
+                visible_case(container, staff, body.to)   # 并单 only into a case one may see
             try:
                 done = container.cases.act(view.number, body.action, actor=staff.actor,
                                            text=body.text, to=body.to or body.due, rating=rating)

@@ -93,3 +93,28 @@ def haproxy_cfg(app_port: int, app_ports: list[int], rasa_port: int, rasa_ports:
         *backend("rasa", "/status", rasa_ports, "60s"), "",
     ]
     return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """`python -m bot.replicas endpoints`: write var/rasa/endpoints.yml and credentials.yml
+    for Rasa replicas (trackers and locks on REDIS_URL) from the environment; what the systemd
+    units in deploy/ run before `rasa run`. Prints the two paths."""
+    import sys
+
+    from bot.run import write_rasa_config
+
+    args = sys.argv[1:] if argv is None else argv
+    if args != ["endpoints"]:
+        print("usage: python -m bot.replicas endpoints", file=sys.stderr)
+        return 2
+    settings = Settings.from_env()
+    if not settings.redis_url:
+        print("错误：需要设置 REDIS_URL（Rasa 副本共用对话状态和会话锁）。", file=sys.stderr)
+        return 2
+    for path in write_rasa_config(settings, shared=True):
+        print(path)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

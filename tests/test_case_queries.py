@@ -170,6 +170,7 @@ def test_search_by_number_and_words_takes_wildcards_literally(service, queries):
     assert numbers(page(queries, q="KTV_包")) == [second]
     assert numbers(page(queries, q="100%超")) == [first]
     assert numbers(page(queries, q="'; drop table cases; --")) == []
+    assert numbers(page(queries, q="ktv")) == []          # case-sensitive on both databases
     assert page(queries)["counts"]["all"] == 3
 
 

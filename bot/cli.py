@@ -758,11 +758,12 @@ def taxonomy_import_cmd(histories, level_cols, unit_col, out, as_json) -> None:
 def _register_feature_commands() -> None:
     from bot.channels.telegram_cli import telegram
     from bot.intake.cli import intake
+    from bot.open311.cli import open311
     from bot.run import run_command
     from bot.staff.cli import staff
     from bot.trackers import trackers
 
-    for command in (intake, telegram, run_command, trackers, staff):
+    for command in (intake, telegram, run_command, trackers, staff, open311):
         main.add_command(command)
 
 

@@ -20,7 +20,7 @@ from bot.channels.handoff import HandoffDoor
 from bot.channels.rasa_gateway import RasaGateway
 from bot.container import Container
 from bot.staff.handoff import HandoffService
-from bot.web import chat_routes, console, health, intake_routes, schema
+from bot.web import chat_routes, console, health, intake_routes, open311_routes, schema
 from bot.web.background import Background
 from bot.web.chat_routes import Chat
 from bot.web.console import handoff_api
@@ -81,6 +81,7 @@ def create_app(container: Container, *, hub: Hub | None = None,
     app.include_router(chat_routes.router())
     app.include_router(health.router())
     app.include_router(intake_routes.router())
+    app.include_router(open311_routes.router())
     console.install(app)
     app.include_router(handoff_api.router())
     app.mount("/static", StaticFiles(directory=STATIC), name="static")

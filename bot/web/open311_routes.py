@@ -101,22 +101,6 @@ def router() -> APIRouter:
             return render.answer(fmt, "discovery", None, doc)
         return await _answer(fmt, call)
 
-    @api.get(BASE + "/services.{fmt}")
-    async def services(fmt: str, request: Request) -> Response:
-        async def call():
-            door = _door(request)[0]
-            door.check_jurisdiction(request.query_params.get("jurisdiction_id"))
-            return render.answer(fmt, "services", "service", door.services())
-        return await _answer(fmt, call)
-
-    @api.get(BASE + "/services/{code}.{fmt}")
-    async def definition(code: str, fmt: str, request: Request) -> Response:
-        async def call():
-            door = _door(request)[0]
-            door.check_jurisdiction(request.query_params.get("jurisdiction_id"))
-            return render.answer(fmt, "service_definition", None, door.definition(code))
-        return await _answer(fmt, call)
-
     @api.post(BASE + "/requests.{fmt}")
     async def create(fmt: str, request: Request) -> Response:
         async def call():
@@ -142,45 +126,31 @@ def router() -> APIRouter:
                 "service_notice": filed.notice, "account_id": filed.account_id}])
         return await _answer(fmt, call)
 
-    @api.get(BASE + "/requests.{fmt}")
-    async def search(fmt: str, request: Request) -> Response:
-        async def call():
-            door = _door(request)[0]
-            door.check_jurisdiction(request.query_params.get("jurisdiction_id"))
-            rows = await run_in_threadpool(
-                door.search, ids=_list(request, "service_request_id"), codes=_list(request, "service_code"),
-                start=_when(request, "start_date"), end=_when(request, "end_date"),
-                status=_list(request, "status"))
-            return render.answer(fmt, "service_requests", "request", rows)
-        return await _answer(fmt, call)
+    def reading(path: str, root: str, item: str | None, read) -> None:
+        """A GET call: the jurisdiction checked, `read(door, request, **path params)` in a
+        worker thread, its rows rendered under `root`/`item`."""
+        async def route(fmt: str, request: Request) -> Response:
+            async def call():
+                door = _door(request)[0]
+                door.check_jurisdiction(request.query_params.get("jurisdiction_id"))
+                params = {k: v for k, v in request.path_params.items() if k != "fmt"}
+                data = await run_in_threadpool(read, door, request, **params)
+                return render.answer(fmt, root, item, data)
+            return await _answer(fmt, call)
+        api.add_api_route(BASE + path, route, methods=["GET"])
 
-    @api.get(BASE + "/requests/{number}.{fmt}")
-    async def one(number: str, fmt: str, request: Request) -> Response:
-        async def call():
-            door = _door(request)[0]
-            door.check_jurisdiction(request.query_params.get("jurisdiction_id"))
-            row = await run_in_threadpool(door.one, number)
-            return render.answer(fmt, "service_requests", "request", [row])
-        return await _answer(fmt, call)
-
-    @api.get(BASE + "/tokens/{token}.{fmt}")
-    async def token(token: str, fmt: str, request: Request) -> Response:
-        async def call():
-            door = _door(request)[0]
-            door.check_jurisdiction(request.query_params.get("jurisdiction_id"))
-            row = await run_in_threadpool(door.token, token)
-            return render.answer(fmt, "service_requests", "request", [row])
-        return await _answer(fmt, call)
-
-    @api.get(BASE + "/servicerequestupdates.{fmt}")
-    async def updates(fmt: str, request: Request) -> Response:
-        async def call():
-            door = _door(request)[0]
-            door.check_jurisdiction(request.query_params.get("jurisdiction_id"))
-            rows = await run_in_threadpool(door.updates, _when(request, "start_date"),
-                                           _when(request, "end_date"))
-            return render.answer(fmt, "service_requests_updates", "request_update", rows)
-        return await _answer(fmt, call)
+    reading("/services.{fmt}", "services", "service", lambda door, request: door.services())
+    reading("/services/{code}.{fmt}", "service_definition", None,
+            lambda door, request, code: door.definition(code))
+    reading("/requests.{fmt}", "service_requests", "request", lambda door, request: door.search(
+        ids=_list(request, "service_request_id"), codes=_list(request, "service_code"),
+        start=_when(request, "start_date"), end=_when(request, "end_date"), status=_list(request, "status")))
+    reading("/requests/{number}.{fmt}", "service_requests", "request",
+            lambda door, request, number: [door.one(number)])
+    reading("/tokens/{token}.{fmt}", "service_requests", "request",
+            lambda door, request, token: [door.token(token)])
+    reading("/servicerequestupdates.{fmt}", "service_requests_updates", "request_update",
+            lambda door, request: door.updates(_when(request, "start_date"), _when(request, "end_date")))
 
     @api.api_route("/open311/{rest:path}", methods=["GET", "POST", "PUT", "DELETE", "PATCH"])
     async def unknown(rest: str) -> Response:

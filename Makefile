@@ -61,6 +61,7 @@ bench: deps db model
 	$(APP)/bin/python -m bench.push_latency
 	$(APP)/bin/python -m bench.hotspots
 	$(APP)/bin/python -m bench.reply_latency
+	$(APP)/bin/python -m bench.open311
 
 # Closed-loop residents through the web chat at 1/10/50/200 concurrent, then a stock Rasa 3.6
 # project for comparison (bench/load.py; a few minutes). LOAD_ARGS="--levels 1,50 --no-stock".

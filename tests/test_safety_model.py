@@ -1,11 +1,15 @@
-"""The classifier beside the safety rules (bot/nlu/safety_model.py): it speaks only where the
+"""The classifiers beside the safety rules (bot/nlu/safety_model.py): they speak only where the
 rules found nothing, and never over a reading the rules made on purpose."""
 from __future__ import annotations
 
 import dataclasses
 
-from bot.nlu.safety_model import emergency_model
-from bot.nlu.urgency import MODEL_REASON, assess, load_rules
+import pytest
+import yaml
+
+from bot.nlu.safety_model import CRISIS_LABELS, CrisisModel, crisis_examples, crisis_model, emergency_model
+from bot.nlu.urgency import MODEL_REASON, assess, load_rules, prepare
+from bot.settings import ROOT
 
 RULES = load_rules()
 RULES_ONLY = dataclasses.replace(RULES, model_dir=None)
@@ -27,3 +31,48 @@ def test_the_model_never_overrides_feared_past_or_figurative_readings():
 
 def test_no_examples_no_model(tmp_path):
     assert emergency_model(tmp_path) is None
+
+
+# ---------------------------------------------------------------------- self-harm and threats
+def test_the_crisis_model_catches_what_the_rules_miss_and_only_adds_help():
+    text = "拆迁的事我不争了 我累了 我想去找我老伴了"
+    assert not assess(text, RULES_ONLY).concerns
+    safety = assess(text, RULES)
+    assert safety.level == "crisis" and safety.needs_person and "12356" in safety.hotlines
+
+
+@pytest.mark.parametrize("text", [
+    "气死我了 这个月电费又多扣了五十", "要命了 孩子明天开学 校服还没发下来", "我跟他没完 这个官司我打到底",
+    "这个事我跟你们死磕到底", "我要告他 他卖假货 我有证据", "我跟物业拼了 明天就去住建局讨个说法",
+    "我拼老命干了一年 工资只发了一半", "累死了 跑了三趟才办完", "我要去刀具市场买把好菜刀",
+    "我爸上个月去世了 他的养老金账户怎么处理", "我心情不太好 最近失眠 想问社区有没有心理咨询",
+    "楼下的烧烤烟熏得我快死了", "我宁死也不搬 请依法补偿", "谁也不想长期在外面飘着，谢谢",
+])
+def test_figures_of_speech_and_lawful_pressure_are_no_crisis_or_threat(text):
+    assert not assess(text, RULES).concerns, text
+
+
+def _examples(name: str) -> list[tuple[str, str]]:
+    path = ROOT / "data" / "safety_examples" / f"crisis_{name}.yml"
+    return [(str(i["text"]), CRISIS_LABELS.get(i["label"], "none"))
+            for i in yaml.safe_load(path.read_text(encoding="utf-8"))["items"]]
+
+
+@pytest.mark.parametrize("held", ["dev", "dev2", "dev3"])
+def test_the_crisis_model_reads_an_author_it_never_saw(held):
+    """Fitted without one author's set, the classifier alone still finds a good part of that
+    author's crises and threats, and hardly ever flags one of their near misses."""
+    held_out = {text for text, _ in _examples(held)}
+    train = [x for x in zip(*crisis_examples(ROOT / "data")) if x[0] not in held_out]
+    model = CrisisModel([prepare(t, RULES) for t, _ in train], [label for _, label in train],
+                        RULES.crisis_cues, RULES.crisis_threshold)
+    test = _examples(held)
+    flagged = [(label, model.concerns(prepare(t, RULES))) for t, label in test]
+    found = sum(1 for label, got in flagged if label != "none" and label in got)
+    alarms = sum(1 for label, got in flagged if label == "none" and got)
+    positives = sum(1 for label, _ in flagged if label != "none")
+    assert found >= 0.45 * positives and alarms <= 0.02 * (len(test) - positives), (found, positives, alarms)
+
+
+def test_no_examples_no_crisis_model(tmp_path):
+    assert crisis_model(tmp_path) is None

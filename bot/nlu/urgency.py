@@ -43,7 +43,7 @@ from pathlib import Path
 import yaml
 import zhconv
 
-from bot.nlu.safety_model import emergency_model
+from bot.nlu.safety_model import crisis_model, emergency_model
 
 _ROOT = Path(__file__).resolve().parent.parent.parent
 LEVELS = ("emergency", "threat", "crisis", "urgent", "normal")
@@ -158,6 +158,8 @@ class Rules:
     letter: re.Pattern
     threat_with_intent: re.Pattern
     model_dir: Path | None = None      # where data/safety_examples/ is (bot.nlu.safety_model)
+    crisis_cues: re.Pattern | None = None   # a sentence the crisis classifier may read holds one
+    crisis_threshold: float = 0.0
 
     def label(self, number: str) -> str:
         return self.hotlines.get(number, "紧急求助电话")
@@ -238,7 +240,10 @@ def _load(directory: str, _m1: float, _m2: float) -> Rules:
     weak = doc.get("weak") or []
     weak = [weak] if isinstance(weak, dict) else weak
     sh, th = doc["self_harm"], doc["threat"]
+    crisis = doc.get("crisis_model") or {}
     return Rules(
+        crisis_cues=compiled(crisis["cues"], "crisis_model.cues") if crisis.get("cues") else None,
+        crisis_threshold=float(crisis.get("threshold", 0.0)),
         model_dir=base if (base / "safety_examples").is_dir() else None,
         hotlines={str(k): v for k, v in doc["hotlines"].items()},
         crisis_hotline=str(doc["crisis_hotline"]), threat_hotline=str(doc["threat_hotline"]),
@@ -273,6 +278,11 @@ def normalize(text: str) -> str:
     if _HANZI.search(text):
         text = zhconv.convert(text, "zh-cn")
     return re.sub(r"[\u200b-\u200f\ufeff]", "", text).lower()
+
+
+def prepare(text: str, rules: Rules) -> str:
+    """What the rules and the crisis classifier read: normalised, figures of speech blanked."""
+    return _mask(normalize(text), rules.figurative)
 
 
 def _mask(text: str, pattern: re.Pattern) -> str:
@@ -354,7 +364,7 @@ def _said(pattern: re.Pattern, text: str, rules: Rules, *, others: bool = False,
             continue
         if rules.past.search(clause) and not rules.now.search(clause):
             continue
-        if others and rules.third_party.search(before) and not re.search(r"[我俺]", before):
+        if others and rules.third_party.search(before) and not re.search(r"[我俺](?!们)", before):
             continue
         return True
     return False
@@ -413,25 +423,35 @@ def assess(text: str | None, rules: Rules | None = None) -> Safety:
         if "threat" in concerns and rules.threat_hotline not in numbers:
             extra.append(rules.threat_hotline)
         return Safety("emergency", numbers[0], reason, tuple(numbers + extra), tuple(concerns))
-    if "threat" in concerns:
-        numbers = [rules.threat_hotline] + ([rules.crisis_hotline] if "self_harm" in concerns else [])
-        return Safety("threat", numbers[0], rules.threat_reason, tuple(numbers), tuple(concerns))
-    if "self_harm" in concerns:
-        return Safety("crisis", rules.crisis_hotline, rules.self_harm_reason, (rules.crisis_hotline,),
-                      tuple(concerns))
+    if concerns:
+        return _concerned(tuple(concerns), rules)
     if found.past:
         return Safety("urgent", None, f"{found.past[0]}（已发生过）")
     hazard = rules.hazard.search(said)
     if hazard:
         return Safety("urgent", None, f"安全隐患（{hazard.group(0)}）")
+    # the classifiers speak only where the rules found nothing, or only a feared emergency
+    model = crisis_model(rules.model_dir) if rules.model_dir is not None else None
+    concerns = model.concerns(said) if model else ()
     if not found.feared and rules.model_dir is not None:
-        model = emergency_model(rules.model_dir)
-        number = model.hotline(raw) if model else None
+        emergency = emergency_model(rules.model_dir)
+        number = emergency.hotline(raw) if emergency else None
         if number:
-            return Safety("emergency", number, MODEL_REASON, (number,))
+            extra = [n for n in _concerned(concerns, rules).hotlines if n != number] if concerns else []
+            return Safety("emergency", number, MODEL_REASON, (number, *extra), concerns)
+    if concerns:
+        return _concerned(concerns, rules)
     if found.feared:
         return Safety("urgent", None, f"安全隐患（担心{found.feared[0]}）")
     return NORMAL
+
+
+def _concerned(concerns: tuple[str, ...], rules: Rules) -> Safety:
+    """A threat (110, supervisors told; 12356 too beside self-harm) or a crisis (12356, a person)."""
+    if "threat" in concerns:
+        numbers = [rules.threat_hotline] + ([rules.crisis_hotline] if "self_harm" in concerns else [])
+        return Safety("threat", numbers[0], rules.threat_reason, tuple(numbers), concerns)
+    return Safety("crisis", rules.crisis_hotline, rules.self_harm_reason, (rules.crisis_hotline,), concerns)
 
 
 def _ranked(numbers: set[str], rules: Rules) -> list[str]:

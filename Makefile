@@ -60,6 +60,7 @@ bench: deps db model
 	$(APP)/bin/python -m bench.telegram_webhook
 	$(APP)/bin/python -m bench.push_latency
 	$(APP)/bin/python -m bench.hotspots
+	$(APP)/bin/python -m bench.supervision
 	$(APP)/bin/python -m bench.reply_latency
 	$(APP)/bin/python -m bench.open311
 

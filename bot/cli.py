@@ -756,6 +756,7 @@ def taxonomy_import_cmd(histories, level_cols, unit_col, out, as_json) -> None:
 
 # ---------------------------------------------------------------------- commands kept with their feature
 def _register_feature_commands() -> None:
+    from bot.cases.hotspots_cli import hotspots_command
     from bot.channels.telegram_cli import telegram
     from bot.intake.cli import intake
     from bot.open311.cli import open311
@@ -763,7 +764,8 @@ def _register_feature_commands() -> None:
     from bot.staff.cli import staff
     from bot.trackers import trackers
 
-    for command in (intake, telegram, run_command, trackers, staff, open311):
+    for command in (intake, telegram, run_command, trackers, staff, hotspots_command,
+                    open311):
         main.add_command(command)
 
 

@@ -23,11 +23,10 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta, timezone
 
-from sqlalchemy import select
+from sqlalchemy import case, func, select
 
 from bot.cases.errors import InvalidInput
-from bot.cases.models import CaseRow
-from bot.cases.queries import CaseQueries
+from bot.cases.models import CaseRow, EventRow
 from bot.cases.service import CaseService
 
 ASSIGNING = ("assign", "transfer", "escalate")
@@ -177,11 +176,7 @@ def compute(service: CaseService, period: str | None = None, *, body: str | None
     start, end = parse_period(period, service)
     stats = Stats(period or "all", start, end)
 
-    def slot(moment: datetime) -> Stats | None:
-        inside = (start is None or moment >= start) and (end is None or moment < end)
-        return stats if inside else None
-
-    _count(service, slot, end, body)
+    _count(service, [stats], [start, end], body)
     return stats
 
 
@@ -199,76 +194,80 @@ def series(service: CaseService, period: str, unit: str = "day", *,
     edges = [_utc(d, service) for d in days]
     buckets = [Stats(d.isoformat(), a, b) for d, a, b in zip(days, edges, edges[1:])]
 
-    def slot(moment: datetime) -> Stats | None:
-        index = bisect.bisect_right(edges, moment) - 1
-        return buckets[index] if 0 <= index < len(buckets) else None
-
-    _count(service, slot, edges[-1], body)
+    _count(service, buckets, edges, body)
     return buckets
 
 
-def _count(service: CaseService, slot, end: datetime | None, body: str | None) -> None:
-    """The one pass over events behind `compute` and `series`: each event counts in the
-    Stats that `slot(moment)` gives (None: outside every bucket)."""
-    rows = CaseQueries(service).stat_events(ASSIGNING + ("accept", "resolve", "rate", "open"),
-                                            before=end)
-    places = _case_places(service)
+def _count(service: CaseService, stats: list[Stats], edges: list[datetime | None],
+           body: str | None) -> None:
+    """The one pass behind `compute` and `series`: the period's events (one query, see
+    `_stat_rows`), each counted in its bucket (`edges[i] <= at < edges[i + 1]`) and in the
+    breakdowns (an area's figures include the areas below it)."""
     lineage = _lineage(service)
-    types: dict[int, str] = {}
+    inner = edges[1:-1]
 
-    def tallies(into: Stats, t_body: str | None, category: str, case_id: int) -> list[Tally]:
+    def tallies(into: Stats, t_body: str | None, row) -> list[Tally]:
         if body is not None and t_body != body:
             return []
-        area = places.get(case_id, (None, None))[0]
-        return [into.overall, into.by_body[t_body or "-"], into.by_category[category],
-                into.by_type[types[case_id]], *(into.by_area[a] for a in lineage(area))]
+        return [into.overall, into.by_body[t_body or "-"], into.by_category[row.category_code],
+                into.by_type[row.case_type or "-"], *(into.by_area[a] for a in lineage(row.area_code))]
 
-    pending_sign: dict[int, tuple[datetime | None, str | None, str, Stats]] = {}
-    last_rating: dict[int, tuple[dict, str | None, str, Stats]] = {}
-    for case_id, action, at, e_body, data, category, case_type in rows:
-        data = data or {}
-        types[case_id] = case_type or "-"
-        into = slot(at)
-        if action == "open":
-            area, c_body = places.get(case_id, (None, None))
-            if into is not None and (body is None or c_body == body):
+    last_rating: dict[int, tuple] = {}
+    for row in _stat_rows(service, edges[0], edges[-1]):
+        data = row.data or {}
+        into = stats[bisect.bisect_right(inner, row.at)]
+        if row.action == "open":
+            if body is None or row.case_body == body:
                 into.opened += 1
-                into.opened_by_type[types[case_id]] += 1
-                into.opened_by_category[category] += 1
-                for a in lineage(area):
+                into.opened_by_type[row.case_type or "-"] += 1
+                into.opened_by_category[row.category_code] += 1
+                for a in lineage(row.area_code):
                     into.opened_by_area[a] += 1
-        elif action in ASSIGNING:
-            if into is not None:
-                for t in tallies(into, e_body, category, case_id):
-                    t.assigned += 1
-                pending_sign[case_id] = (_parse(data.get("sign_due_at")), e_body, category, into)
-            else:
-                pending_sign.pop(case_id, None)
-        elif action == "accept" and case_id in pending_sign:
-            due, a_body, a_category, a_into = pending_sign.pop(case_id)
-            if due is None or at <= due:
-                for t in tallies(a_into, a_body, a_category, case_id):
-                    t.signed_on_time += 1
-        elif action == "resolve" and into is not None:
+        elif row.action in ASSIGNING:
+            due = _parse(data.get("sign_due_at"))
+            signed = row.next_action == "accept" and (due is None or row.next_at <= due)
+            for t in tallies(into, row.body_code, row):
+                t.assigned += 1
+                t.signed_on_time += signed
+        elif row.action == "resolve":
             due = _parse(data.get("due_at"))
-            for t in tallies(into, e_body, category, case_id):
+            for t in tallies(into, row.body_code, row):
                 t.resolved += 1
-                if due is None or at <= due:
-                    t.resolved_on_time += 1
-        elif action == "rate" and into is not None:
-            last_rating[case_id] = (data, e_body, category, into)
-    for case_id, (data, r_body, category, into) in last_rating.items():
-        for t in tallies(into, r_body, category, case_id):
+                t.resolved_on_time += due is None or row.at <= due
+        elif row.action == "rate":
+            last_rating[row.case_id] = (data, row, into)
+    for data, row, into in last_rating.values():
+        for t in tallies(into, row.body_code, row):
             t.rated += 1
             t.solved += bool(data.get("solved"))
             t.satisfied += data.get("satisfaction") in ("满意", "基本满意")
 
 
-def _case_places(service: CaseService) -> dict[int, tuple[str | None, str | None]]:
-    """Each case's (area, body) now: the area a case counts in, the body that holds it."""
+def _stat_rows(service: CaseService, start: datetime | None, end: datetime | None):
+    """The period's open, assigning, resolve and rate events (case and sequence order) with
+    their case's category, type, area and body; for an assignment, the case's next
+    assignment or signing in the period (`next_action`, `next_at`): it was signed on time
+    when that is the signing, before the sign deadline. Only the period's events are read."""
+    signing = ASSIGNING + ("accept",)
+    window = dict(partition_by=(EventRow.case_id, case((EventRow.action.in_(signing), 1), else_=0)),
+                  order_by=EventRow.seq)
+    inner = select(EventRow.case_id, EventRow.seq, EventRow.action, EventRow.at,
+                   EventRow.body_code, EventRow.data,
+                   func.lead(EventRow.action).over(**window).label("next_action"),
+                   func.lead(EventRow.at, type_=EventRow.at.type).over(**window).label("next_at"),
+                   ).where(EventRow.action.in_(signing + ("resolve", "rate", "open")))
+    if start is not None:
+        inner = inner.where(EventRow.at >= start)
+    if end is not None:
+        inner = inner.where(EventRow.at < end)
+    events = inner.subquery()
+    stmt = (select(events, CaseRow.category_code, CaseRow.case_type, CaseRow.area_code,
+                   CaseRow.body_code.label("case_body"))
+            .join(CaseRow, CaseRow.id == events.c.case_id)
+            .where(events.c.action != "accept")
+            .order_by(events.c.case_id, events.c.seq))
     with service.session_factory() as session:
-        rows = session.execute(select(CaseRow.id, CaseRow.area_code, CaseRow.body_code)).all()
-    return {case_id: (area, body) for case_id, area, body in rows}
+        yield from session.execute(stmt)
 
 
 def _lineage(service: CaseService):

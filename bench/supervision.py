@@ -1,0 +1,84 @@
+"""Benchmark of supervision at 100,000 cases over a year: `bot stats` figures, the dashboard's
+data and the XLSX export, on SQLite and PostgreSQL. Target (issue 13): p95 <= 1 s.
+
+    make bench            # or: .venv/app/bin/python -m bench.supervision [--cases 100000]
+
+The store is seeded as `bench.console` seeds it (cases in every state with their events).
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import tempfile
+import time
+from pathlib import Path
+
+from sqlalchemy import text
+
+from bench.cases import drop_postgres, postgres_url
+from bench.console import percentiles, seed
+from bot.cases import reports, supervision
+from bot.cases.stats import compute, previous_period
+from bot.container import Container
+from bot.settings import Settings
+
+
+def timed(call, repeats: int) -> tuple[float, float]:
+    samples = []
+    for _ in range(repeats):
+        t0 = time.perf_counter()
+        call()
+        samples.append((time.perf_counter() - t0) * 1000)
+    return percentiles(samples)
+
+
+def run(url: str, count: int, repeats: int) -> dict:
+    with tempfile.TemporaryDirectory() as var:
+        container = Container(Settings.from_env({**os.environ, "DATABASE_URL": url,
+                                                 "BOT_VAR_DIR": var}))
+        container.upgrade()
+        seed(container.engine, container.catalog, count)
+        steady = "ANALYZE" if url.startswith("sqlite") else "VACUUM ANALYZE"
+        with container.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+            conn.execute(text(steady))
+        service = container.cases
+        month = previous_period(supervision.default_period(service))   # a whole month
+        year = month[:4]
+        body = next(iter(container.catalog.bodies))
+        try:
+            return {
+                "stats month": timed(lambda: compute(service, month), repeats),
+                "stats year": timed(lambda: compute(service, year), repeats),
+                "dashboard month": timed(lambda: supervision.dashboard(service, month), repeats),
+                "dashboard month, one body": timed(
+                    lambda: supervision.dashboard(service, month, body=body), repeats),
+                "export month xlsx": timed(lambda: reports.to_xlsx(
+                    service, reports.build(service, month)), repeats),
+            }
+        finally:
+            container.engine.dispose()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--cases", type=int, default=100_000)
+    parser.add_argument("--repeats", type=int, default=5)
+    args = parser.parse_args()
+    tables = []
+    with tempfile.TemporaryDirectory() as tmp:
+        tables.append(("SQLite", run(f"sqlite:///{Path(tmp) / 's.db'}", args.cases, args.repeats)))
+    pg = postgres_url()
+    if pg:
+        try:
+            tables.append(("PostgreSQL", run(pg, args.cases, args.repeats)))
+        finally:
+            drop_postgres(pg)
+    print(f"\nSupervision ({args.cases:,} cases over a year, {args.repeats} calls each; ms p50 / p95)")
+    for name, results in tables:
+        for what, (p50, p95) in results.items():
+            print(f"{name:<12}{what:<28}{p50:>9.1f} /{p95:>8.1f}")
+    print("target: p95 <= 1000 ms")
+
+
+if __name__ == "__main__":
+    main()

@@ -267,7 +267,8 @@ def phones_in(text: str | None) -> list[str]:
 # Where a readable number may stay: the contact fields (design.md §8: shown masked, revealed
 # only by an audited role). Everything else that holds text must be masked.
 ALLOWED_COLUMNS = frozenset({"cases.contact_phone", "cases.contact_name", "cases.address",
-                             "outbox.address"})
+                             "outbox.address", "open311_requests.email",
+                             "open311_requests.device_id", "open311_requests.account_id"})
 
 
 @dataclass(frozen=True)

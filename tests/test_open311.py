@@ -389,3 +389,11 @@ def test_key_create_prints_once_and_revoke_ends_it(database_url, tmp_path, conta
     assert keys.find(data["key"]) is None
     again = bot("open311", "key", "revoke", "city-app")
     assert again.returncode == 2 and "没有名为" in again.stderr
+
+
+def test_nothing_readable_is_stored_outside_the_contact_fields(http, key, container):
+    from bot.privacy import scan_database
+
+    file_one(http, key, account_id="13900001111", device_id="dev-13900001111",
+             address_string="文化路28号，电话13987654321", description=NOISE + "，电话13987654321")
+    assert scan_database(container.engine) == []

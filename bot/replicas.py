@@ -6,8 +6,8 @@
 Shared state lives outside the processes, so any replica can take any request: cases, chat
 inbox and kept messages on PostgreSQL (DATABASE_URL), Rasa's trackers on Redis (REDIS_URL,
 its tracker store) and Rasa's lock store on the same Redis, which keeps each conversation's
-messages in order whichever Rasa replica takes them. HAProxy checks every replica each
-second and re-sends a request only when the connection failed (never one a replica may have
+messages in order whichever Rasa replica takes them. HAProxy checks every replica every two
+seconds and re-sends a request only when the connection failed (never one a replica may have
 started handling: the app's kept-message retry asks Rasa's tracker first, see
 bot/web/relay.py). The supervisor restarts a replica that dies.
 """
@@ -70,13 +70,19 @@ def redis_yaml(settings: Settings, tracker: bool = True) -> list[str]:
     return ["tracker_store:", "  type: redis", *common, *lock]
 
 
+# A replica is taken out at its first refused connection (killed: the request goes to another
+# one) or after three failed checks; a busy one that answers its check slowly stays in (a
+# short check timeout marked a lone Rasa down under load, and every message got a 503).
+SERVER_CHECK = "check inter 2s fall 3 rise 1 observe layer4 error-limit 1 on-error mark-down"
+
+
 def haproxy_cfg(app_port: int, app_ports: list[int], rasa_port: int, rasa_ports: list[int],
                 listen: str = "127.0.0.1") -> str:
     """Two HTTP frontends: the web app (public) and Rasa (for the app replicas)."""
     def backend(name: str, check: str, targets: list[int], server_timeout: str) -> list[str]:
         lines = [f"backend {name}", "  balance leastconn", f"  option httpchk GET {check}",
-                 f"  timeout server {server_timeout}"]
-        lines += [f"  server {name}{i + 1} 127.0.0.1:{port} check inter 1s fall 2 rise 1"
+                 f"  timeout server {server_timeout}", "  timeout check 10s"]
+        lines += [f"  server {name}{i + 1} 127.0.0.1:{port} {SERVER_CHECK}"
                   for i, port in enumerate(targets)]
         return lines
 

@@ -24,8 +24,14 @@ from bot.replicas import haproxy_bin
 from tests.conftest import CI, drop_postgres_database, new_postgres_database
 from tests.web_support import redis_url_or_skip
 
-CONVERSATION = ["小区门口的路灯坏了一排", "幸福小区3栋", "前天晚上开始的", "13912345678", "确认"]
-SECOND = ["楼下烧烤店天天半夜吵得睡不着", "文化路28号", "最近一个月", "13987654321", "确认"]
+def _phone() -> str:
+    import random
+
+    return "139" + "".join(random.choice("0123456789") for _ in range(8))
+
+
+CONVERSATION = ["小区门口的路灯坏了一排", "幸福小区3栋", "前天晚上开始的", _phone(), "确认"]
+SECOND = ["楼下烧烤店天天半夜吵得睡不着", "文化路28号", "最近一个月", _phone(), "确认"]
 
 
 def free_run(count: int) -> int:
@@ -96,6 +102,10 @@ def replicated(tmp_path, postgres_server):
     output: list[str] = []
     threading.Thread(target=lambda: output.extend(proc.stdout), daemon=True).start()
     base = f"http://127.0.0.1:{app_port}"
+    import redis
+
+    shared = redis.Redis.from_url(redis_url)
+    before = set(shared.scan_iter("jianjian:tracker:*"))
     try:
         deadline = time.monotonic() + 270
         while not any("Ctrl-C" in line for line in output):
@@ -112,6 +122,9 @@ def replicated(tmp_path, postgres_server):
             os.killpg(proc.pid, signal.SIGKILL)
             code = proc.wait(10)
         drop_postgres_database(postgres_server, database_url)
+        made = set(shared.scan_iter("jianjian:tracker:*")) - before
+        if made:
+            shared.delete(*made)
     assert code == 0 and "已全部停止" in "".join(output), "".join(output)
 
 

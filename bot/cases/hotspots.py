@@ -122,7 +122,7 @@ class Hotspot:
 
 def detect(service: CaseService, rules: HotspotRules | None = None, *,
            now: datetime | None = None, body: str | None = None) -> list[Hotspot]:
-    """The hot spots of the window ending `now`, most residents first. With `body`, only
+    """The hot spots of the window ending `now` (inclusive), most residents first. With `body`, only
     those holding at least one case of that body."""
     rules = rules or HotspotRules.from_env()
     now = now or service.clock()
@@ -198,7 +198,7 @@ def _window(service: CaseService, since: datetime, until: datetime) -> list[_Cas
     stmt = (select(CaseRow.id, CaseRow.number, CaseRow.category_code, CaseRow.area_code,
                    CaseRow.body_code, CaseRow.channel, CaseRow.address, CaseRow.text,
                    CaseRow.summary, CaseRow.state, CaseRow.created_at)
-            .where(CaseRow.created_at >= since, CaseRow.created_at < until,
+            .where(CaseRow.created_at >= since, CaseRow.created_at <= until,
                    CaseRow.state != State.MERGED.value)
             .order_by(CaseRow.id))
     with service.session_factory() as session:

@@ -430,9 +430,10 @@ def assess(text: str | None, rules: Rules | None = None) -> Safety:
     hazard = rules.hazard.search(said)
     if hazard:
         return Safety("urgent", None, f"安全隐患（{hazard.group(0)}）")
-    # the classifiers speak only where the rules found nothing, or only a feared emergency
+    # the classifiers speak only where the rules found nothing, or only a feared emergency; the
+    # crisis classifier never over words the rules read as negated, past or someone else's
     model = crisis_model(rules.model_dir) if rules.model_dir is not None else None
-    concerns = model.concerns(said) if model else ()
+    concerns = tuple(c for c in model.concerns(said) if not _mentioned(c, said, rules)) if model else ()
     if not found.feared and rules.model_dir is not None:
         emergency = emergency_model(rules.model_dir)
         number = emergency.hotline(raw) if emergency else None
@@ -444,6 +445,15 @@ def assess(text: str | None, rules: Rules | None = None) -> Safety:
     if found.feared:
         return Safety("urgent", None, f"安全隐患（担心{found.feared[0]}）")
     return NORMAL
+
+
+def _mentioned(concern: str, text: str, rules: Rules) -> bool:
+    """Whether the rules read words of `concern` and set them aside on purpose (negated, past,
+    someone else's). Violent words without a word of intent were not set aside, only not enough."""
+    if concern == "self_harm":
+        return bool(rules.self_harm.search(text))
+    return bool(rules.threat.search(text)) or any(
+        not _said_at(m, text, rules) for m in rules.threat_with_intent.finditer(text))
 
 
 def _concerned(concerns: tuple[str, ...], rules: Rules) -> Safety:

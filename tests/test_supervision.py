@@ -252,6 +252,8 @@ def test_a_planted_cluster_raises_one_alert_and_tells_the_supervisors_once(conta
     sup, csrf = login(app, "super1")
     listed = sup.get("/api/staff/hotspots").json()["items"]
     assert listed[0]["raised"] and listed[0]["alert_id"] == alerts[0]["id"]
+    other_body, _ = login(app, "envbody")                 # none of these cases is theirs
+    assert other_body.get("/api/staff/hotspots").json()["items"] == []
     r = sup.post(f"/api/staff/hotspots/{alerts[0]['id']}/merge", json={"into": planted[0]},
                  headers={"X-CSRF-Token": csrf})
     assert r.status_code == 200 and set(r.json()["merged"]) == set(planted[1:])
@@ -278,8 +280,8 @@ def test_a_cluster_older_than_the_window_or_far_away_is_no_hot_spot(container, c
     assert hotspots.detect(container.cases, rules) == []            # the first three are too old
 
 
-def test_the_bench_month_finds_most_planted_clusters():
-    """A smoke check of the benchmark's generator and judge (figures: `make bench`)."""
+def test_the_bench_judge_counts_right_alerts_and_found_clusters():
+    """How `bench.hotspots` scores alerts (its figures: `make bench`)."""
     from bench.hotspots import judge, Truth
     truth = Truth(cluster_of={"a": 0, "b": 0, "c": 1}, planted=[0, 1], decoys=[])
     assert judge([{"case_numbers": ["a", "b"]}, {"case_numbers": ["x", "y"]}], truth) == {
@@ -296,3 +298,20 @@ def test_dashboard_page_needs_a_login_and_carries_the_strict_csp(container):
         page = sup.get(path)
         assert page.status_code == 200 and "script-src 'self'" in page.headers["content-security-policy"]
         assert "/static/console/dashboard.js" in page.text and "<!--header-->" not in page.text
+
+
+def test_bot_hotspots_raise_prints_and_records_the_alert(sqlite_container, clock, tmp_path):
+    container = sqlite_container
+    plant(container, clock, LIFT[:5], [f"1380000{i:04d}" for i in range(5)])
+    env = {"DATABASE_URL": str(container.engine.url), "BOT_VAR_DIR": str(tmp_path / "var"),
+           "BOT_DATA_DIR": str(ROOT / "data")}
+    # the CLI's clock is the real one: a window reaching back to the planted cases
+    env["HOTSPOT_WINDOW_DAYS"] = str((datetime.utcnow() - clock.now).days + 8)
+    result = CliRunner().invoke(cli, ["hotspots", "--raise", "--json"], env=env,
+                                catch_exceptions=False)
+    assert result.exit_code == 0, result.output
+    items = json.loads(result.output)
+    assert len(items) == 1 and items[0]["raised"] and items[0]["residents"] == 5
+    assert len(hotspots.alerts(container.cases)) == 1
+    human = CliRunner().invoke(cli, ["hotspots"], env=env, catch_exceptions=False)
+    assert f"预警 #{items[0]['alert_id']}" in human.output and "5 位群众" in human.output

@@ -396,6 +396,7 @@ def end_group(pgid: int, grace: float) -> bool:
 def print_banner(settings: Settings, children: list[Child], seconds: float) -> None:
     app = f"http://127.0.0.1:{settings.app_port}"
     names = {c.name for c in children}
+    count = sum(1 for c in children if c.name.startswith("rasa") and c.name != "rasa")
     lines = [
         "",
         f"件件有着落 已启动，用时 {seconds:.1f} 秒 (ready in {seconds:.1f}s)",
@@ -406,6 +407,8 @@ def print_banner(settings: Settings, children: list[Child], seconds: float) -> N
         f"  动作服务     Action server http://127.0.0.1:{settings.action_port}",
         "  Telegram     " + ("已接入 (adapter running)" if "telegram" in names else
                             "未启用：设置 TELEGRAM_BOT_TOKEN 后接入 (set TELEGRAM_BOT_TOKEN to enable)"),
+        *([f"  副本         Replicas      {count} × Rasa、{count} × 网页服务，经 HAProxy 负载均衡 "
+           f"(behind HAProxy; logs rasaN.log / appN.log)"] if count else []),
         f"  日志         Logs          {_rel(settings.var_dir / 'log')}/",
         "按 Ctrl-C 停止 (press Ctrl-C to stop)",
     ]

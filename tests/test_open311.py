@@ -397,3 +397,6 @@ def test_nothing_readable_is_stored_outside_the_contact_fields(http, key, contai
     file_one(http, key, account_id="13900001111", device_id="dev-13900001111",
              address_string="文化路28号，电话13987654321", description=NOISE + "，电话13987654321")
     assert scan_database(container.engine) == []
+    contact = {"cases.contact_phone", "cases.contact_name", "cases.address", "outbox.address"}
+    hits = scan_database(container.engine, allowed=contact)       # the scan does look there
+    assert {h.column for h in hits if h.table == "open311_requests"} == {"account_id", "device_id"}

@@ -11,7 +11,9 @@ measurement). One staff member per role logs in over HTTP and the client times, 
 at a time on a keep-alive connection: the queue page (`/console`, then
 `/api/staff/cases?queue=…` over every queue), the case page (`/console/cases/{n}`,
 `/api/staff/cases/{n}`, its similar cases, templates and attachments) and the search
-(`/api/staff/cases?q=…`).
+(`/api/staff/cases?q=…`). Beside p50/p95/p99 of the wall clock it prints the mean CPU ms a
+request costs the app process and its PostgreSQL backends, which a busy machine does not
+inflate, and the load average.
 """
 from __future__ import annotations
 

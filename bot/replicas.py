@@ -73,7 +73,8 @@ def redis_yaml(settings: Settings, tracker: bool = True) -> list[str]:
 # A replica is taken out at its first refused connection (killed: the request goes to another
 # one) or after three failed checks; a busy one that answers its check slowly stays in (a
 # short check timeout marked a lone Rasa down under load, and every message got a 503).
-SERVER_CHECK = "check inter 2s fall 3 rise 1 observe layer4 error-limit 1 on-error mark-down"
+SERVER_CHECK = ("check inter 2s downinter 500ms fall 3 rise 1 "
+                "observe layer4 error-limit 1 on-error mark-down")
 
 
 def haproxy_cfg(app_port: int, app_ports: list[int], rasa_port: int, rasa_ports: list[int],

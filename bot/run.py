@@ -48,6 +48,7 @@ class Child:
     argv: list[str]
     health_url: str | None = None
     env: dict[str, str] = field(default_factory=dict)
+    more_health: tuple[str, ...] = ()      # further URLs that must answer 200 too
     proc: subprocess.Popen | None = None
     started_at: float = 0.0
     restarts: int = 0
@@ -151,8 +152,10 @@ def plan(settings: Settings, environ=os.environ, replica_count: int = 0) -> list
             *(rasa_child(f"rasa{i + 1}", p, "127.0.0.1") for i, p in enumerate(rasa_ports)),
             actions, *children[3:],
             *(app_child(f"app{i + 1}", p, "127.0.0.1") for i, p in enumerate(app_ports)),
+            # ready once it reaches an app and a Rasa replica
             Child("haproxy", [haproxy, "-db", "-f", str(cfg)],
-                  health_url=f"http://127.0.0.1:{settings.app_port}/livez"),
+                  health_url=f"http://127.0.0.1:{settings.app_port}/livez",
+                  more_health=(f"http://127.0.0.1:{rasa_port}/status",)),
         ]
     return children
 
@@ -260,7 +263,8 @@ class Supervisor:
         import httpx
 
         try:
-            return httpx.get(child.health_url, timeout=2).status_code == 200
+            return all(httpx.get(url, timeout=2).status_code == 200
+                       for url in (child.health_url, *child.more_health))
         except httpx.HTTPError:
             return False
 

@@ -112,7 +112,7 @@ def replicated(tmp_path, postgres_server):
             assert proc.poll() is None, "bot run --replicas exited:\n" + "".join(output)
             assert time.monotonic() < deadline, "not ready:\n" + "".join(output)
             time.sleep(0.5)
-        yield base, proc, output, database_url, redis_url
+        yield base, proc, output, database_url, redis_url, rasa_port
     finally:
         if proc.poll() is None:
             proc.send_signal(signal.SIGTERM)
@@ -168,6 +168,31 @@ def _user_messages(redis_url: str, phone: str) -> list[str]:
     return found[0]
 
 
+def _concurrent_messages_of_one_resident_all_kept(rasa_port: int, redis_url: str) -> None:
+    """Four messages of one sender at once through the balancer's Rasa frontend, so both
+    replicas get some: the Redis lock store makes them take turns, and each turn reads the
+    tracker the previous one wrote (without it, concurrent saves overwrite each other)."""
+    import uuid
+    from concurrent.futures import ThreadPoolExecutor
+
+    import redis
+
+    sender = f"order-{uuid.uuid4().hex[:8]}"
+    words = [f"你好{i}" for i in range(4)]
+    url = f"http://127.0.0.1:{rasa_port}/webhooks/rest/webhook"
+
+    def send(text_: str) -> int:
+        return httpx.post(url, json={"sender": sender, "message": text_}, timeout=60).status_code
+
+    with ThreadPoolExecutor(4) as pool:
+        assert list(pool.map(send, words)) == [200] * 4
+    shared = redis.Redis.from_url(redis_url)
+    events = json.loads(shared.get(f"jianjian:tracker:{sender}"))["events"]
+    said = [e.get("text") for e in events if e.get("event") == "user"]
+    assert sorted(said) == words, said
+    shared.delete(f"jianjian:tracker:{sender}")
+
+
 def _rasa_replicas(supervisor: int) -> list[int]:
     from tests.test_run_faults import children_of, cmdline
 
@@ -178,7 +203,8 @@ def _rasa_replicas(supervisor: int) -> list[int]:
 @pytest.mark.rasa
 @pytest.mark.postgres
 def test_two_replicas_behind_the_balancer_survive_a_sigkilled_rasa(replicated):
-    base, proc, output, database_url, redis_url = replicated
+    base, proc, output, database_url, redis_url, rasa_port = replicated
+    _concurrent_messages_of_one_resident_all_kept(rasa_port, redis_url)
     with httpx.Client(base_url=base, timeout=60) as client:
         client.get("/api/chat/session")
         answers = [_say(client, words) for words in CONVERSATION]

@@ -13,6 +13,7 @@ bot/web/relay.py). The supervisor restarts a replica that dies.
 """
 from __future__ import annotations
 
+import os
 import shutil
 from pathlib import Path
 from urllib.parse import unquote, urlparse
@@ -67,7 +68,10 @@ def redis_yaml(settings: Settings, tracker: bool = True) -> list[str]:
     lock = ["lock_store:", "  type: redis", *common]
     if not tracker:
         return lock
-    return ["tracker_store:", "  type: redis", *common, *lock]
+    # a conversation's tracker goes TRACKER_KEEP_DAYS after its last message (as `bot trackers
+    # purge --older-than` does for the SQL store): Redis does not keep residents' words forever
+    days = float(os.environ.get("TRACKER_KEEP_DAYS") or 30)
+    return ["tracker_store:", "  type: redis", *common, f"  record_exp: {int(days * 86400)}", *lock]
 
 
 # A replica is taken out at its first refused connection (killed: the request goes to another

@@ -39,6 +39,11 @@ class RevealBody(_Body):
     reason: Annotated[StrictStr, Field(max_length=200)]
 
 
+class MergeIntoBody(_Body):
+    """POST /api/staff/hotspots/{alert_id}/merge: the case the alert's cases are merged into."""
+    into: Short
+
+
 class StaffBody(_Body):
     """POST /api/staff/staff (admins)."""
     username: Annotated[StrictStr, Field(max_length=64)]

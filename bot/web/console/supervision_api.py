@@ -24,10 +24,12 @@ from bot.cases import hotspots, reports, supervision
 from bot.cases.errors import CaseError
 from bot.cases.stats import compute
 from bot.staff.principal import Role, Staff
-from bot.web import jsonsafe
+from bot.web import jsonsafe, schema
+from bot.web.console.bodies import MergeIntoBody
 from bot.web.console import auth, charts
 from bot.web.console.pages import page
 from bot.web.errors import WebError
+from bot.web.requests import parse
 
 BREAKDOWNS = {"body": "by_body", "category": "by_category", "area": "by_area", "type": "by_type"}
 NOT_ALLOWED = WebError(403, "督办看板只对督办、管理员和承办单位开放。", "forbidden")
@@ -158,15 +160,12 @@ def router() -> APIRouter:
                                        "window_days": rules.window_days,
                                        "min_score": rules.min_score}, "items": items})
 
-    @api.post("/api/staff/hotspots/{alert_id}/merge")
+    @api.post("/api/staff/hotspots/{alert_id}/merge", openapi_extra=schema.body(MergeIntoBody))
     async def merge(alert_id: int, request: Request,
                     staff: Staff = Depends(auth.writing_staff)) -> Response:
         if Role(staff.role) is not Role.SUPERVISOR:
             raise MERGE_ONLY_SUPERVISOR
-        body = await jsonsafe.json_body(request, 2000, "请求内容太长。")
-        into = body.get("into") if isinstance(body, dict) else None
-        if not isinstance(into, str) or not 0 < len(into) <= 32:
-            raise WebError(400, "请指定并入的目标诉求编号（into）。", "bad_param")
+        into = parse(MergeIntoBody, await jsonsafe.json_body(request, 2000, "请求内容太长。")).into
         done = await _run(hotspots.merge_all, _cases(request), alert_id, into.strip(),
                           actor=staff.actor)
         if not done.pop("found"):

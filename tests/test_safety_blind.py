@@ -32,7 +32,7 @@ from bot.settings import ROOT
 BLIND = ROOT / "tests" / "data" / "blind"
 HALVES = ("dev", "test")
 SAFETY_HALVES = ("dev", "dev2", "test")    # the second author wrote safety sets only
-CRISIS_HALVES = ("dev", "dev2", "dev3", "dev4", "dev5", "test")  # dev3-5: by the session that tuned the rules
+CRISIS_HALVES = ("dev", "dev2", "dev3", "dev4", "dev5", "dev6", "test")  # dev3-6: by the session that tuned the rules
 EMERGENCY_RECALL, EMERGENCY_FALSE_ALARMS = 1.0, 0.05
 CRISIS_RECALL, CRISIS_FALSE_ALARMS = 1.0, 0.05
 PLACE_FOUND = 0.85
@@ -137,7 +137,7 @@ def test_crisis_and_threats(half):
     missed = [(i["label"], i["text"]) for i in flagged if CRISIS_LABELS[i["label"]] not in assess(i["text"]).concerns]
     caught_at_all = sum(1 for i in flagged if assess(i["text"]).concerns)
     alarms = [i["text"] for i in others if assess(i["text"]).concerns]
-    recall = 1 - len(missed) / len(flagged)
+    recall = 1 - len(missed) / len(flagged) if flagged else 1.0   # dev6 holds near misses only
     false_alarms = len(alarms) / len(others)
     print(f"\n[crisis_{half}] recall of its own kind {recall:.1%} ({len(flagged) - len(missed)}/{len(flagged)}), "
           f"flagged at all {caught_at_all}/{len(flagged)}, false alarms {false_alarms:.1%} ({len(alarms)}/{len(others)})")

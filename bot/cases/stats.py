@@ -17,13 +17,12 @@ count per day, week or month of a period (the dashboard's trend charts), one pas
 """
 from __future__ import annotations
 
-import bisect
 import re
 from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta, timezone
 
-from sqlalchemy import case, func, select
+from sqlalchemy import DateTime, and_, case, cast, func, literal, or_, select
 
 from bot.cases.errors import InvalidInput
 from bot.cases.models import CaseRow, EventRow
@@ -200,74 +199,94 @@ def series(service: CaseService, period: str, unit: str = "day", *,
 
 def _count(service: CaseService, stats: list[Stats], edges: list[datetime | None],
            body: str | None) -> None:
-    """The one pass behind `compute` and `series`: the period's events (one query, see
-    `_stat_rows`), each counted in its bucket (`edges[i] <= at < edges[i + 1]`) and in the
-    breakdowns (an area's figures include the areas below it)."""
+    """The one aggregation behind `compute` and `series`: the database counts per bucket
+    (`edges[i] <= at < edges[i + 1]`) and per body, category, type and area; here the groups
+    are added into each Stats' breakdowns (an area's figures include the areas below it)."""
     lineage = _lineage(service)
-    inner = edges[1:-1]
-
-    def tallies(into: Stats, t_body: str | None, row) -> list[Tally]:
-        if body is not None and t_body != body:
-            return []
-        return [into.overall, into.by_body[t_body or "-"], into.by_category[row.category_code],
-                into.by_type[row.case_type or "-"], *(into.by_area[a] for a in lineage(row.area_code))]
-
-    last_rating: dict[int, tuple] = {}
-    for row in _stat_rows(service, edges[0], edges[-1]):
-        data = row.data or {}
-        into = stats[bisect.bisect_right(inner, row.at)]
-        if row.action == "open":
-            if body is None or row.case_body == body:
-                into.opened += 1
-                into.opened_by_type[row.case_type or "-"] += 1
-                into.opened_by_category[row.category_code] += 1
-                for a in lineage(row.area_code):
-                    into.opened_by_area[a] += 1
-        elif row.action in ASSIGNING:
-            due = _parse(data.get("sign_due_at"))
-            signed = row.next_action == "accept" and (due is None or row.next_at <= due)
-            for t in tallies(into, row.body_code, row):
-                t.assigned += 1
-                t.signed_on_time += signed
-        elif row.action == "resolve":
-            due = _parse(data.get("due_at"))
-            for t in tallies(into, row.body_code, row):
-                t.resolved += 1
-                t.resolved_on_time += due is None or row.at <= due
-        elif row.action == "rate":
-            last_rating[row.case_id] = (data, row, into)
-    for data, row, into in last_rating.values():
-        for t in tallies(into, row.body_code, row):
-            t.rated += 1
-            t.solved += bool(data.get("solved"))
-            t.satisfied += data.get("satisfaction") in ("满意", "基本满意")
+    for g in _grouped(service, edges):
+        into = stats[g.bucket]
+        if g.action == "open":
+            if body is None or g.case_body == body:
+                into.opened += g.n
+                into.opened_by_type[g.case_type or "-"] += g.n
+                into.opened_by_category[g.category_code] += g.n
+                for a in lineage(g.area_code):
+                    into.opened_by_area[a] += g.n
+            continue
+        if body is not None and g.body_code != body:
+            continue
+        for t in (into.overall, into.by_body[g.body_code or "-"], into.by_category[g.category_code],
+                  into.by_type[g.case_type or "-"], *(into.by_area[a] for a in lineage(g.area_code))):
+            if g.action == "resolve":
+                t.resolved += g.n
+                t.resolved_on_time += g.on_time
+            elif g.action == "rate":
+                t.rated += g.n
+                t.solved += g.solved
+                t.satisfied += g.satisfied
+            else:
+                t.assigned += g.n
+                t.signed_on_time += g.on_time
 
 
-def _stat_rows(service: CaseService, start: datetime | None, end: datetime | None):
-    """The period's open, assigning, resolve and rate events (case and sequence order) with
-    their case's category, type, area and body; for an assignment, the case's next
-    assignment or signing in the period (`next_action`, `next_at`): it was signed on time
-    when that is the signing, before the sign deadline. Only the period's events are read."""
+def _grouped(service: CaseService, edges: list[datetime | None]):
+    """Counts of the events between the first and last edge, grouped by bucket, kind (open,
+    assigning, resolve, rate), the event's body and the case's category, type, area and body.
+    An assignment is signed on time when the case's next assignment-or-signing in the range
+    is the signing, before the sign deadline; a resolution is on time before the due date;
+    only the latest rating of a case in the range counts. SQL does the counting."""
     signing = ASSIGNING + ("accept",)
-    window = dict(partition_by=(EventRow.case_id, case((EventRow.action.in_(signing), 1), else_=0)),
-                  order_by=EventRow.seq)
-    inner = select(EventRow.case_id, EventRow.seq, EventRow.action, EventRow.at,
-                   EventRow.body_code, EventRow.data,
-                   func.lead(EventRow.action).over(**window).label("next_action"),
-                   func.lead(EventRow.at, type_=EventRow.at.type).over(**window).label("next_at"),
-                   ).where(EventRow.action.in_(signing + ("resolve", "rate", "open")))
+    start, end = edges[0], edges[-1]
+    pair = case((EventRow.action.in_(signing), 1), else_=0)
+    data = EventRow.data
+    inner = select(
+        EventRow.case_id, EventRow.action, EventRow.at, EventRow.body_code,
+        func.lead(EventRow.action).over(partition_by=(EventRow.case_id, pair),
+                                        order_by=EventRow.seq).label("next_action"),
+        func.lead(EventRow.at, type_=EventRow.at.type).over(
+            partition_by=(EventRow.case_id, pair), order_by=EventRow.seq).label("next_at"),
+        func.row_number().over(partition_by=(EventRow.case_id, EventRow.action),
+                               order_by=EventRow.seq.desc()).label("latest"),
+        data["sign_due_at"].as_string().label("sign_due"), data["due_at"].as_string().label("due"),
+        data["solved"].as_boolean().label("solved"),
+        data["satisfaction"].as_string().label("satisfaction"),
+    ).where(EventRow.action.in_(signing + ("resolve", "rate", "open")))
     if start is not None:
         inner = inner.where(EventRow.at >= start)
     if end is not None:
         inner = inner.where(EventRow.at < end)
-    events = inner.subquery()
-    stmt = (select(events, CaseRow.category_code, CaseRow.case_type, CaseRow.area_code,
-                   CaseRow.body_code.label("case_body"))
-            .join(CaseRow, CaseRow.id == events.c.case_id)
-            .where(events.c.action != "accept")
-            .order_by(events.c.case_id, events.c.seq))
+    e = inner.subquery()
+    moment = _moment_of(service)
+    kind = case((e.c.action.in_(ASSIGNING), "assign"), else_=e.c.action)
+    signed = and_(e.c.action.in_(ASSIGNING), e.c.next_action == "accept",
+                  or_(e.c.sign_due.is_(None), moment(e.c.next_at) <= moment(e.c.sign_due)))
+    on_time_resolve = and_(e.c.action == "resolve",
+                           or_(e.c.due.is_(None), moment(e.c.at) <= moment(e.c.due)))
+    inner_edges = [x for x in edges[1:-1]]
+    bucket = case(*((e.c.at < x, i) for i, x in enumerate(inner_edges)),
+                  else_=len(inner_edges)) if inner_edges else literal(0)
+
+    def total(cond):
+        return func.coalesce(func.sum(case((cond, 1), else_=0)), 0)
+
+    keys = (bucket.label("bucket"), kind.label("action"), e.c.body_code, CaseRow.category_code,
+            CaseRow.case_type, CaseRow.area_code, CaseRow.body_code.label("case_body"))
+    stmt = (select(*keys, func.count().label("n"),
+                   total(or_(signed, on_time_resolve)).label("on_time"),
+                   total(e.c.solved.is_(True)).label("solved"),
+                   total(e.c.satisfaction.in_(("满意", "基本满意"))).label("satisfied"))
+            .join(CaseRow, CaseRow.id == e.c.case_id)
+            .where(e.c.action != "accept", or_(e.c.action != "rate", e.c.latest == 1))
+            .group_by(*(k.element if hasattr(k, "element") else k for k in keys)))
     with service.session_factory() as session:
-        yield from session.execute(stmt)
+        return session.execute(stmt).all()
+
+
+def _moment_of(service: CaseService):
+    """A timestamp column or an ISO string from JSON as something SQL compares in time order."""
+    if service.session_factory.kw["bind"].dialect.name == "sqlite":
+        return func.julianday
+    return lambda value: cast(value, DateTime)
 
 
 def _lineage(service: CaseService):
@@ -294,7 +313,3 @@ def _next_boundary(day: date, unit: str) -> date:
 def _utc(day: date, service: CaseService) -> datetime:
     local = datetime.combine(day, time(), tzinfo=service.calendar.tz)
     return local.astimezone(timezone.utc).replace(tzinfo=None)
-
-
-def _parse(value: str | None) -> datetime | None:
-    return datetime.fromisoformat(value.rstrip("Z")) if value else None

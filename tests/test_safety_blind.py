@@ -2,7 +2,7 @@
 who never saw the rules (tests/data/blind/). The *_dev.yml halves, and the *_dev2.yml sets of a
 second independent author (emergencies, crises and threats), were used to tune the rules; the
 dev sets now live in data/safety_examples/, where they also train the classifiers beside the
-rules (bot/nlu/safety_model.py), with crisis_dev3.yml to crisis_dev8.yml, written by the session that
+rules (bot/nlu/safety_model.py), with crisis_dev3.yml to crisis_dev9.yml, written by the session that
 tuned the crisis rules. The *_test.yml halves, urgency_fresh.yml and transcripts/ are the measure and are
 read only here.
 
@@ -32,7 +32,7 @@ from bot.settings import ROOT
 BLIND = ROOT / "tests" / "data" / "blind"
 HALVES = ("dev", "test")
 SAFETY_HALVES = ("dev", "dev2", "test")    # the second author wrote safety sets only
-CRISIS_HALVES = ("dev", "dev2", "dev3", "dev4", "dev5", "dev6", "dev7", "dev8", "test")  # dev3-8: by the session that tuned the rules
+CRISIS_HALVES = ("dev", "dev2", "dev3", "dev4", "dev5", "dev6", "dev7", "dev8", "dev9", "test")  # dev3-9: by the session that tuned the rules
 EMERGENCY_RECALL, EMERGENCY_FALSE_ALARMS = 1.0, 0.05
 CRISIS_RECALL, CRISIS_FALSE_ALARMS = 1.0, 0.05
 PLACE_FOUND = 0.85
@@ -48,7 +48,7 @@ KNOWN_SHORTFALLS: dict[tuple[str, str, str], str] = {
     ("urgency", "test", "recall"): "emergency recall 93.2% (82/88) on the test half (rules 79/88, the classifier beside them 3 more), target 100%",
     ("urgency", "test", "false_alarms"): "false alarms 5.9% (5/85) on the test half, target at most 5%",
     # crisis and threats 2026-12-02, second round (rules plus the crisis classifier, tuned on dev, dev2
-    # dev3 to dev8): before it 45/58 (self-harm 25/32, threats 20/26), false alarms 1/60; after, 2/60
+    # dev3 to dev9): before it 45/58 (self-harm 25/32, threats 20/26), false alarms 1/60; after, 2/60
     ("crisis", "test", "recall"): "crisis/threat recall 94.8% (55/58: self-harm 31/32, threats 24/26), target 100%",
     ("transcripts", "test", "places"): "address found 81.5% (22/27) on the blind transcripts, target 85%",
     # a third author's set (2026-12-02), measured once, never tuned on

@@ -90,15 +90,16 @@ def test_no_role_reveals_an_unknown_field():
     assert not policy.can_reveal(SUPERVISOR, view(), "password_hash", CATALOG)
 
 
-@pytest.mark.parametrize("role,intake,manage,audit", [
-    ("agent", False, False, False), ("body", False, False, False),
-    ("operator", True, False, False), ("supervisor", True, False, True),
-    ("admin", False, True, True)])
-def test_desk_rights(role, intake, manage, audit):
+@pytest.mark.parametrize("role,intake,manage,audit,dashboard", [
+    ("agent", False, False, False, False), ("body", False, False, False, True),
+    ("operator", True, False, False, False), ("supervisor", True, False, True, True),
+    ("admin", False, True, True, True)])
+def test_desk_rights(role, intake, manage, audit, dashboard):
     staff = STAFF[role]
     assert policy.can_open_intake(staff) is intake
     assert policy.can_manage_staff(staff) is manage
     assert policy.can_read_audit(staff) is audit
+    assert policy.can_see_dashboard(staff) is dashboard
 
 
 def test_an_agent_sees_the_cases_of_their_point_even_when_escalated_above_it():

@@ -23,6 +23,7 @@ def test_supervisor_sees_charts_follows_a_ranking_and_downloads_the_xlsx(site, c
     page, seen = login(context, site.base, "super1", "/console/dashboard")
     page.wait_for_selector("#rate-cards .card[data-rate='on_time_rate']")
     assert page.locator("#rate-cards .card").count() == 5
+    page.wait_for_selector("#nav-dashboard[aria-current=page]:not([hidden])")   # the header links it
     assert page.inner_text("#rate-cards .card[data-rate='opened'] .value") == "3"
     page.wait_for_function("() => ['chart-volume', 'chart-rates'].every(id => "
                            "document.getElementById(id).complete && "

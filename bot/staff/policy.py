@@ -148,5 +148,11 @@ def can_manage_staff(staff: Staff) -> bool:
     return Role(staff.role) is Role.ADMIN
 
 
+def can_see_dashboard(staff: Staff) -> bool:
+    """The 三率 dashboard: supervisors and admins (all bodies), body staff (their own body)."""
+    role = Role(staff.role)
+    return role in (Role.SUPERVISOR, Role.ADMIN) or (role is Role.BODY and bool(staff.body_code))
+
+
 def can_read_audit(staff: Staff) -> bool:
     return Role(staff.role) in (Role.SUPERVISOR, Role.ADMIN)

@@ -183,7 +183,8 @@ def router() -> APIRouter:
         return JSONResponse({
             "staff": staff.to_dict(), "csrf_token": found.csrf_token if found else None,
             "can": {"intake": policy.can_open_intake(staff), "audit": policy.can_read_audit(staff),
-                    "manage_staff": policy.can_manage_staff(staff)}})
+                    "manage_staff": policy.can_manage_staff(staff),
+                    "dashboard": policy.can_see_dashboard(staff)}})
 
     @api.get("/options")
     async def options(request: Request, staff: Staff = Depends(auth.current_staff)) -> Response:

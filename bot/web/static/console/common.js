@@ -73,7 +73,9 @@ const Console = (() => {
     if ($("nav-intake")) $("nav-intake").hidden = !me.can.intake;
     if ($("nav-audit")) $("nav-audit").hidden = !me.can.audit;
     if ($("nav-staff")) $("nav-staff").hidden = !me.can.manage_staff;
-    const here = { "/console/audit": "nav-audit", "/console/staff": "nav-staff" }[location.pathname] || "nav-queue";
+    if ($("nav-dashboard")) $("nav-dashboard").hidden = !me.can.dashboard;
+    const here = { "/console/audit": "nav-audit", "/console/staff": "nav-staff",
+                   "/console/dashboard": "nav-dashboard" }[location.pathname] || "nav-queue";
     if ($(here)) $(here).setAttribute("aria-current", "page");
     const logout = $("logout");
     if (logout) {

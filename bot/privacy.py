@@ -243,14 +243,33 @@ def _mask(text: str) -> str:
     return "".join(parts)
 
 
-def mask_value(value):
-    """Mask every string inside a JSON-like value (dicts, lists, strings); keys are kept."""
+# Exact addresses (issue 11 part 6): the house, building, unit and room numbers go, the road or
+# compound stays, so a handler still knows where a matter is ("文化路**号", "幸福里小区*栋*单元***").
+# Only digits that an address word follows (or that follow 单元), so "12月5号" keeps its date.
+_DIGITS = "0-9０-９"
+_ADDRESS_NUMBER = re.compile(
+    rf"(?<=[路街道巷弄村区苑园里庄屯湾组坊城府院邸])[{_DIGITS}]+(?:[-－][{_DIGITS}]+)?(?=号)"
+    rf"|[{_DIGITS}]+(?:[-－][{_DIGITS}]+)?(?=\s*(?:号楼|号院|栋|幢|座|单元|室|户))"
+    rf"|(?<=单元)\s*[{_DIGITS}]{{2,5}}")
+
+
+def mask_address(text: str | None) -> str | None:
+    """`text` with the numbers of exact addresses masked (see above); everything else kept."""
+    if not text:
+        return text
+    return _ADDRESS_NUMBER.sub(lambda m: "*" * len(m.group(0).strip()), text)
+
+
+def mask_value(value, mask=None):
+    """Mask every string inside a JSON-like value (dicts, lists, strings) with `mask`
+    (`mask_text` by default); keys are kept."""
+    mask = mask or mask_text
     if isinstance(value, str):
-        return mask_text(value)
+        return mask(value)
     if isinstance(value, dict):
-        return {k: mask_value(v) for k, v in value.items()}
+        return {k: mask_value(v, mask) for k, v in value.items()}
     if isinstance(value, (list, tuple)):
-        return [mask_value(v) for v in value]
+        return [mask_value(v, mask) for v in value]
     return value
 
 

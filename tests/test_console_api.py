@@ -180,6 +180,23 @@ def test_the_case_json_is_masked_with_actions_and_deadlines(app, case):
     listed = client.get("/api/staff/cases?queue=pending_sign").json()
     assert [i["number"] for i in listed["items"]] == [case] and listed["counts"]["pending_sign"] == 1
     assert listed["items"][0]["deadlines"]["sign"]
+    # the exact address: the road stays, the house number goes, in the page and in the list
+    assert "文化路**号楼下" in data["text"] and "28号" not in str(data) + str(listed)
+
+
+def test_the_place_is_masked_until_revealed_with_a_reason(app, container):
+    number = container.cases.open_case(OpenCase(
+        text="小区里的路灯坏了，12月5号就不亮了", category="urban.municipal_facility", area="S1P1G1",
+        place="幸福里小区3栋2单元501门口", actor="chat")).number
+    client, csrf = login(app, "agent1")
+    data = client.get(f"/api/staff/cases/{number}").json()
+    assert data["place"] == "幸福里小区*栋*单元***门口" and "12月5号" in data["text"]
+    r = client.post(f"/api/staff/cases/{number}/reveal", json={"field": "place", "reason": "上门查看"},
+                    headers={"X-CSRF-Token": csrf})
+    assert r.status_code == 200 and r.json()["value"] == "幸福里小区3栋2单元501门口"
+    with container.engine.connect() as conn:
+        rows = conn.execute(select(audit_log)).all()
+    assert [(x.username, x.case_number, x.field) for x in rows] == [("agent1", number, "place")]
 
 
 def test_an_illegal_transition_is_409_in_chinese_and_a_forbidden_one_403(app, container, case):

@@ -187,3 +187,18 @@ def test_installed_masking_keeps_argument_shapes_for_formatters_that_unpack_them
 
     formatted = uvicorn.logging.AccessFormatter("%(client_addr)s %(request_line)s").format(record)
     assert "139****5678" in formatted and "13912345678" not in formatted
+
+
+@pytest.mark.parametrize("text, masked", [
+    ("文化路28号楼下烧烤店", "文化路**号楼下烧烤店"),
+    ("幸福里小区3栋2单元501", "幸福里小区*栋*单元***"),
+    ("东方苑12幢1203室", "东方苑**幢****室"),
+    ("人民路18-2号", "人民路****号"),
+    ("12月5号开始停水", "12月5号开始停水"),          # a date, not an address
+    ("我家在二楼，上个月15号报修过", "我家在二楼，上个月15号报修过"),
+])
+def test_exact_addresses_lose_their_numbers_and_keep_their_road(text, masked):
+    from bot.privacy import mask_address
+
+    assert mask_address(text) == masked
+    assert mask_address(masked) == masked

@@ -21,6 +21,7 @@ from bot.cases.models import CaseRow
 from bot.cases.queries import QUEUES, CaseFilter, CaseQueries
 from bot.cases.views import CaseView, iso
 from bot.nlu.case_type import CASE_TYPES
+from bot.privacy import mask_address, mask_value
 from bot.staff import policy
 from bot.staff.audit import Audit
 from bot.staff.errors import StaffError
@@ -97,7 +98,7 @@ def case_json(container, staff: Staff, view: CaseView) -> dict:
     """The README case JSON (masked) plus what the page needs: allowed actions, deadlines,
     fields this staff member may reveal."""
     catalog = container.catalog
-    data = view.to_dict()
+    data = masked_addresses(view.to_dict())
     actions = policy.actions_for(staff, view, catalog)
     data["actions"] = actions
     data["action_labels"] = {**{a: a for a in (*ACTIONS, *actions)}, **ACTION_LABELS}
@@ -106,6 +107,18 @@ def case_json(container, staff: Staff, view: CaseView) -> dict:
     data["deadlines"] = deadlines(container, view)
     data["can_reveal"] = {f: label for f, label in policy.REVEALABLE.items()
                           if policy.can_reveal(staff, view, f, catalog)}
+    return data
+
+
+def masked_addresses(data: dict) -> dict:
+    """A case (or a list item) as the console shows it: exact addresses masked in the place,
+    summary, text and event texts; "查看完整信息" (reveal, audited) shows the place whole."""
+    for key in ("place", "summary", "text"):
+        if isinstance(data.get(key), str):
+            data[key] = mask_address(data[key])
+    for event in data.get("events") or ():
+        for key in ("public_text", "internal_note", "data"):
+            event[key] = mask_value(event.get(key), mask_address)
     return data
 
 
@@ -198,6 +211,7 @@ def router() -> APIRouter:
             spec = CaseFilter(**wanted)
             result = await asyncio.to_thread(queries(request).page, staff, spec)
             for item in result["items"]:
+                masked_addresses(item)
                 item["deadlines"] = pending_deadlines(item)
         except CaseError as exc:          # a queue, state or type the read side does not know
             raise case_refusal(exc) from None

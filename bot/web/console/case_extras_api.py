@@ -25,7 +25,7 @@ from bot.cases.similar import similar_cases
 from bot.staff import policy
 from bot.staff.principal import Staff
 from bot.web.console import auth
-from bot.web.console.api import visible_case
+from bot.web.console.api import masked_addresses, visible_case
 from bot.web.errors import WebError
 
 NO_FILE = WebError(404, "没有找到这个附件。", "not_found")
@@ -78,7 +78,7 @@ def router() -> APIRouter:
                                   visible=lambda other: policy.can_view(staff, other, catalog))
             return {"number": view.number,
                     "can_merge": "merge" in policy.actions_for(staff, view, catalog),
-                    "items": [s.to_dict() for s in found]}
+                    "items": [masked_addresses(s.to_dict()) for s in found]}
 
         return JSONResponse(await asyncio.to_thread(load))
 

@@ -68,7 +68,11 @@ def ranking(tracker: Tracker, known: set[str] | None = None) -> list[tuple[str, 
 
 def message_key(tracker: Tracker) -> str:
     """A stable id of the latest message: the channel's message id, Rasa's, or a text hash."""
-    message = tracker.latest_message or {}
+    return message_key_of(tracker.latest_message or {})
+
+
+def message_key_of(message: dict) -> str:
+    """The key of one message (the latest message or a tracker's user event)."""
     metadata = message.get("metadata") or {}
     raw = metadata.get("message_id") or message.get("message_id")
     if not raw:

@@ -9,6 +9,7 @@ from rasa_sdk.executor import CollectingDispatcher
 
 from actions import runtime, texts
 from actions.conversation import idempotency_key, latest_text, message_key, sender
+from actions.excerpt import conversation_excerpt
 from bot.cases import OpenCase
 from bot.nlu.places import find_area
 from bot.nlu.urgency import HOTLINE_LABELS, detect_urgency, hotline_label
@@ -35,7 +36,7 @@ def refer_emergency(dispatcher: CollectingDispatcher, tracker: Tracker, text: st
         view = services.cases.open_case(OpenCase(
             text=text or "（紧急求助）", category=EMERGENCY,
             area=find_area(services.catalog, text), channel=channel, address=address,
-            refer=referral, actor="chat", inline_ack=True,
+            refer=referral, actor="chat", inline_ack=True, excerpt=conversation_excerpt(tracker),
             idempotency_key=idempotency_key(tracker, turn_key or message_key(tracker))))
     except Exception:  # noqa: BLE001 - the number to call was already given; never fail here
         log.exception("recording an emergency from %s failed", channel)

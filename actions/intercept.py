@@ -33,6 +33,7 @@ from actions.conversation import (idempotency_key, latest_intent, latest_text, m
                                   sender)
 from actions.emergency import refer_emergency
 from actions.language import CANTONESE, ENGLISH, language_of, simplified
+from actions.excerpt import conversation_excerpt
 from bot.cases import OpenCase
 from bot.nlu import urgency as urgency_rules
 from bot.nlu.urgency import Safety
@@ -188,7 +189,7 @@ def _open_flagged(tracker, request: OpenCase, *, note: str, key: str) -> str | N
         services = runtime.container()
         request.area = find_area(services.catalog, request.text)
         request.channel, request.address, request.actor = channel, address, "chat"
-        request.inline_ack = True
+        request.inline_ack, request.excerpt = True, conversation_excerpt(tracker)
         request.idempotency_key = idempotency_key(tracker, f"{key}-{message_key(tracker)}")
         view = services.cases.open_case(request)
         if not any(e.action == "note" for e in view.events):      # a retried turn: noted once

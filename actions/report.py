@@ -17,6 +17,7 @@ from actions.conversation import (MAX_KEEP, clean, entity, has_chinese, idempote
                                   informative, latest_intent, latest_text, message_key, ranking,
                                   sender)
 from actions.intercept import intercepted
+from actions.excerpt import conversation_excerpt
 from bot.cases import CaseError, OpenCase
 from bot.cases.messages import deadline_label
 from bot.cases.validation import MAX_SHORT
@@ -404,7 +405,7 @@ class ActionOpenCase(Action):
             contact_name=None if contact in (None, texts.ANONYMOUS) else slots.get("contact_name"),
             anonymous=contact == texts.ANONYMOUS,
             place=slots.get("place"), summary=description[:60] or None, channel=channel,
-            address=address, actor="chat", inline_ack=True,
+            address=address, actor="chat", inline_ack=True, excerpt=conversation_excerpt(tracker),
             idempotency_key=idempotency_key(tracker, slots.get("report_key") or message_key(tracker)))
         try:
             view = services.cases.open_case(request)

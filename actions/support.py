@@ -13,6 +13,7 @@ from actions.emergency import handle_emergency
 from actions.intercept import EMERGENCY, assess
 from actions.language import TRADITIONAL, language_of
 from actions.status import my_cases
+from actions.excerpt import conversation_excerpt
 from bot.cases import OpenCase
 from bot.cases.lifecycle import OPEN_STATES
 from bot.nlu.places import find_area
@@ -66,6 +67,7 @@ def _open_handoff_case(tracker) -> str:
         text=text,
         category=HANDOFF_CATEGORY, summary="群众要求转人工服务", channel=channel, address=address,
         area=find_area(services.catalog, " ".join(said)), actor="chat", inline_ack=True,
+        excerpt=conversation_excerpt(tracker),
         idempotency_key=idempotency_key(tracker, message_key(tracker))))
     return view.number
 

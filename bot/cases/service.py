@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session, selectinload, sessionmaker
 
 from bot.catalog import AGENT_TIERS, KINDS, Agent, Body, Catalog
 from bot.cases import extension, messages as msg
+from bot.cases.excerpt import clean_excerpt
 from bot.cases.calendar import WorkCalendar
 from bot.cases.errors import CaseNotFound, IllegalTransition, InvalidInput
 from bot.cases.lifecycle import OPEN_STATES, STATE_LABELS, TERMINAL_STATES, State, next_state
@@ -66,6 +67,7 @@ class OpenCase:
     auto_assign: bool = True
     case_type: str | None = None    # 12345 type 咨询/求助/投诉/举报/建议/表扬; predicted when None
     anonymous: bool = False         # the resident declined to leave a number: none is kept
+    excerpt: tuple[dict, ...] = ()  # the chat/transcript lines it came from: {"who", "text"}
 
 
 @dataclass
@@ -104,7 +106,11 @@ class CaseService:
             yield session
 
     # ================================================================== opening
-    def open_case(self, request: OpenCase) -> CaseView:
+    def open_case(self, request: OpenCase, *,
+                  with_case: Callable[[Session, CaseView], None] | None = None) -> CaseView:
+        """Open a case. `with_case(session, view)`, if given, runs inside the opening
+        transaction once the case is written, so a door's own row commits with the case or
+        not at all; it is not called when an idempotency key finds an earlier case."""
         req = self._validated(request)
         if req.idempotency_key:
             existing = self.find_by_idempotency_key(req.idempotency_key)
@@ -114,6 +120,8 @@ class CaseService:
             with self._tx() as session:
                 case, events = self._insert_case(session, req)
                 view = self._view(case, events, merged_into=None)
+                if with_case is not None:
+                    with_case(session, view)
         except IntegrityError:
             if req.idempotency_key:
                 existing = self.find_by_idempotency_key(req.idempotency_key)
@@ -155,6 +163,7 @@ class CaseService:
             refer=clean_text(req.refer, field="referral", required=False),
             inline_ack=req.inline_ack, auto_assign=req.auto_assign,
             case_type=case_type or predict_case_type(text), anonymous=req.anonymous,
+            excerpt=clean_excerpt(req.excerpt),
         )
 
     def _insert_case(self, session: Session, req: OpenCase) -> tuple[CaseRow, list[dict]]:
@@ -174,8 +183,9 @@ class CaseService:
             due_at=self.calendar.resolve_due(now, category.limits), event_count=0,
         )
         batch: list[dict] = []
+        opened = {"text": req.text, **({"excerpt": list(req.excerpt)} if req.excerpt else {})}
         self._record(batch, case, None, _Change("open", msg.received(case.summary, number),
-                                                data={"text": req.text}), actor=req.actor, now=now)
+                                                data=opened), actor=req.actor, now=now)
         if req.refer:
             self._apply(session, batch, case, "refer", actor=req.actor, text=req.refer, now=now)
         elif req.auto_assign:

@@ -29,6 +29,7 @@ class Proposal:
     case_numbers: list[str]          # case numbers the call mentions
     duplicates: list[dict]           # [{number, summary, score, reason, …}]
     warnings: list[str] = field(default_factory=list)
+    excerpt: list[dict] = field(default_factory=list)   # the call's turns: [{who, text}]
 
     def to_dict(self) -> dict:
         data = asdict(self)
@@ -43,7 +44,7 @@ class Proposal:
                     "phone_detail": None, "phone_tail": None, "incident_time": None,
                     "referral": None, "body": None, "place": {}, "area": None, "name": None,
                     "phone": None, "source": "web", "id": "web", "kind": None,
-                    "urgency": {"level": "normal"}}
+                    "urgency": {"level": "normal"}, "excerpt": []}
         values = {**defaults, **{k: v for k, v in data.items() if k in names}}
         missing = [n for n in ("key", "summary", "text", "category") if not values.get(n)]
         if missing:

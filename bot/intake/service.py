@@ -21,6 +21,7 @@ from functools import cached_property
 from pathlib import Path
 
 from bot.cases import CaseError, InvalidInput, OpenCase
+from bot.cases.excerpt import MAX_LINE, MAX_LINES
 from bot.cases.lifecycle import OPEN_STATES, State
 from bot.cases.service import CaseService
 from bot.cases.validation import MAX_TEXT, mask_phone, normalize_phone
@@ -32,6 +33,7 @@ from bot.intake.extract import Extraction, extract
 from bot.intake.places import PlaceMatcher
 from bot.intake.proposal import Proposal
 from bot.intake.reader import Item, ReadFailure, Transcript, read_text
+from bot.intake.speakers import CALLER, OPERATOR
 from bot.nlu import Alternative, Classification, Classifier
 from bot.nlu.urgency import hotline_label
 
@@ -172,7 +174,7 @@ class IntakeService:
             urgency={"level": urgency.level, "hotline": urgency.hotline,
                      "hotlines": list(urgency.hotlines), "reason": urgency.reason},
             referral=referral, case_numbers=found.case_numbers, duplicates=[],
-            warnings=list(found.warnings),
+            warnings=list(found.warnings), excerpt=transcript_excerpt(transcript),
         )
         proposal.key = self.confirm_key(proposal.to_dict())
         imported = self.cases.find_by_idempotency_key(proposal.key)
@@ -271,6 +273,7 @@ class IntakeService:
             contact=phone, contact_name=(p.get("name") or None), place=address or None,
             summary=summary or None, channel=channel, idempotency_key=p["key"], actor=actor,
             refer=referral, auto_assign=merge_into is None,
+            excerpt=tuple(p.get("excerpt") or ()),
         ), merge_into
 
     def _check_merge_target(self, number: str) -> None:
@@ -323,6 +326,13 @@ def _apply(proposal: Proposal, corrections: dict) -> dict:
             value = value.strip()
         data[key] = value
     return data
+
+
+def transcript_excerpt(transcript: Transcript) -> list[dict]:
+    """The call's last turns with a known speaker, as case excerpt lines (caller/operator)."""
+    lines = [{"who": t.speaker_role, "text": t.text.strip()[:MAX_LINE]} for t in transcript.turns
+             if t.speaker_role in (CALLER, OPERATOR) and t.text and t.text.strip()]
+    return lines[-MAX_LINES:]
 
 
 def _case_text(caller_text: str) -> str:

@@ -119,6 +119,23 @@
     $("timeline").replaceChildren(...items.reverse());
   }
 
+  const SPEAKERS = { resident: "群众", bot: "智能助手", caller: "来电人", operator: "话务员" };
+
+  function excerptOf(c) {
+    const opened = (c.events || []).find((e) => e.action === "open");
+    const lines = opened && opened.data && opened.data.excerpt;
+    return Array.isArray(lines) ? lines : [];
+  }
+
+  function renderExcerpt(c) {
+    const lines = excerptOf(c).filter((line) => SPEAKERS[line.who] && line.text);
+    $("excerpt-lines").replaceChildren(...lines.map((line) =>
+      el("li", { className: "excerpt-line " + line.who },
+        el("span", { className: "excerpt-who", text: SPEAKERS[line.who] }),
+        el("span", { className: "excerpt-text", text: line.text }))));
+    $("case-excerpt").hidden = lines.length === 0;
+  }
+
   function renderActions(c) {
     const labels = c.action_labels || {};
     const box = $("action-buttons");
@@ -136,6 +153,7 @@
     current = c;
     document.title = c.number + " · 诉求详情";
     renderFacts(c);
+    renderExcerpt(c);
     renderReveal(c);
     renderActions(c);
     renderTimeline(c);

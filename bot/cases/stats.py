@@ -13,7 +13,8 @@ at the top is every case opened in the period.
 
 `compute(..., body=)` keeps only one body's figures (what body staff may see): its overall
 figures are that body's `by_body` entry of the unrestricted figures. `series` runs the same
-count per day, week or month of a period (the dashboard's trend charts), one pass over events.
+count per day, week or month of a period (the dashboard's trend charts), one pass over events;
+`with_previous` gives a period, the one before it and the period's series from one query.
 """
 from __future__ import annotations
 
@@ -63,6 +64,14 @@ class Tally:
                 "resolved", "resolved_on_time")},
         }
 
+    def add(self, other: "Tally") -> None:
+        for k in _TALLY_FIELDS:
+            setattr(self, k, getattr(self, k) + getattr(other, k))
+
+
+_TALLY_FIELDS = ("assigned", "signed_on_time", "rated", "solved", "satisfied", "resolved",
+                 "resolved_on_time")
+
 
 @dataclass
 class Stats:
@@ -78,6 +87,20 @@ class Stats:
     opened_by_type: dict[str, int] = field(default_factory=lambda: defaultdict(int))
     opened_by_category: dict[str, int] = field(default_factory=lambda: defaultdict(int))
     opened_by_area: dict[str, int] = field(default_factory=lambda: defaultdict(int))
+
+    def add(self, other: "Stats") -> None:
+        """Count `other`'s figures (a later bucket of the same window) into these."""
+        self.overall.add(other.overall)
+        self.opened += other.opened
+        for mine, theirs in ((self.by_body, other.by_body), (self.by_category, other.by_category),
+                             (self.by_type, other.by_type), (self.by_area, other.by_area)):
+            for k, v in theirs.items():
+                mine[k].add(v)
+        for mine, theirs in ((self.opened_by_type, other.opened_by_type),
+                             (self.opened_by_category, other.opened_by_category),
+                             (self.opened_by_area, other.opened_by_area)):
+            for k, v in theirs.items():
+                mine[k] += v
 
     def to_dict(self) -> dict:
         def with_opened(tallies: dict[str, Tally], opened: dict[str, int]) -> dict:
@@ -182,6 +205,29 @@ def compute(service: CaseService, period: str | None = None, *, body: str | None
 def series(service: CaseService, period: str, unit: str = "day", *,
            body: str | None = None) -> list[Stats]:
     """The period's figures per local day, ISO week or month (buckets clipped to the period)."""
+    buckets = _buckets(service, period, unit)
+    _count(service, buckets, [b.start for b in buckets] + [buckets[-1].end], body)
+    return buckets
+
+
+def with_previous(service: CaseService, period: str, unit: str = "day", *,
+                  body: str | None = None) -> tuple[Stats, Stats, list[Stats]]:
+    """`compute(period)`, `compute(previous_period(period))` and `series(period, unit)` from
+    one query: each period's events form their own window (as two separate calls would), and
+    the period's figures are the sum of its buckets."""
+    buckets = _buckets(service, period, unit)
+    before_name = previous_period(period)
+    before_start, _ = parse_period(before_name, service)
+    before = Stats(before_name, before_start, buckets[0].start)
+    edges = [before_start] + [b.start for b in buckets] + [buckets[-1].end]
+    _count(service, [before, *buckets], edges, body, split=buckets[0].start)
+    now = Stats(period, buckets[0].start, buckets[-1].end)
+    for b in buckets:
+        now.add(b)
+    return now, before, buckets
+
+
+def _buckets(service: CaseService, period: str, unit: str) -> list[Stats]:
     if unit not in UNITS:
         raise InvalidInput(f"unknown unit {unit!r}", f"趋势的时间单位只能是 日、周、月（day/week/month）")
     first, stop = local_range(period)
@@ -191,19 +237,17 @@ def series(service: CaseService, period: str, unit: str = "day", *,
         if len(days) > MAX_BUCKETS + 1:
             raise InvalidInput("too many points", f"时段太长，按{UNITS[unit]}画不下，请换更大的时间单位")
     edges = [_utc(d, service) for d in days]
-    buckets = [Stats(d.isoformat(), a, b) for d, a, b in zip(days, edges, edges[1:])]
-
-    _count(service, buckets, edges, body)
-    return buckets
+    return [Stats(d.isoformat(), a, b) for d, a, b in zip(days, edges, edges[1:])]
 
 
 def _count(service: CaseService, stats: list[Stats], edges: list[datetime | None],
-           body: str | None) -> None:
-    """The one aggregation behind `compute` and `series`: the database counts per bucket
-    (`edges[i] <= at < edges[i + 1]`) and per body, category, type and area; here the groups
-    are added into each Stats' breakdowns (an area's figures include the areas below it)."""
+           body: str | None, split: datetime | None = None) -> None:
+    """The one aggregation behind `compute`, `series` and `with_previous`: the database counts
+    per bucket (`edges[i] <= at < edges[i + 1]`) and per body, category, type and area; here
+    the groups are added into each Stats' breakdowns (an area's figures include the areas
+    below it). Events before and after `split` are windowed apart (two periods in one query)."""
     lineage = _lineage(service)
-    for g in _grouped(service, edges):
+    for g in _grouped(service, edges, split):
         into = stats[g.bucket]
         if g.action == "open":
             if body is None or g.case_body == body:
@@ -215,21 +259,26 @@ def _count(service: CaseService, stats: list[Stats], edges: list[datetime | None
             continue
         if body is not None and g.body_code != body:
             continue
-        for t in (into.overall, into.by_body[g.body_code or "-"], into.by_category[g.category_code],
-                  into.by_type[g.case_type or "-"], *(into.by_area[a] for a in lineage(g.area_code))):
-            if g.action == "resolve":
-                t.resolved += g.n
-                t.resolved_on_time += g.on_time
-            elif g.action == "rate":
-                t.rated += g.n
-                t.solved += g.solved
-                t.satisfied += g.satisfied
-            else:
-                t.assigned += g.n
-                t.signed_on_time += g.on_time
+        targets = (into.overall, into.by_body[g.body_code or "-"], into.by_category[g.category_code],
+                   into.by_type[g.case_type or "-"], *(into.by_area[a] for a in lineage(g.area_code)))
+        n, on_time = g.n, g.on_time
+        if g.action == "resolve":
+            for t in targets:
+                t.resolved += n
+                t.resolved_on_time += on_time
+        elif g.action == "rate":
+            solved, satisfied = g.solved, g.satisfied
+            for t in targets:
+                t.rated += n
+                t.solved += solved
+                t.satisfied += satisfied
+        else:
+            for t in targets:
+                t.assigned += n
+                t.signed_on_time += on_time
 
 
-def _grouped(service: CaseService, edges: list[datetime | None]):
+def _grouped(service: CaseService, edges: list[datetime | None], split: datetime | None = None):
     """Counts of the events between the first and last edge, grouped by bucket, kind (open,
     assigning, resolve, rate), the event's body and the case's category, type, area and body.
     An assignment is signed on time when the case's next assignment-or-signing in the range
@@ -238,14 +287,15 @@ def _grouped(service: CaseService, edges: list[datetime | None]):
     signing = ASSIGNING + ("accept",)
     start, end = edges[0], edges[-1]
     pair = case((EventRow.action.in_(signing), 1), else_=0)
+    apart = () if split is None else (case((EventRow.at < split, 0), else_=1),)
     data = EventRow.data
     inner = select(
         EventRow.case_id, EventRow.action, EventRow.at, EventRow.body_code,
-        func.lead(EventRow.action).over(partition_by=(EventRow.case_id, pair),
+        func.lead(EventRow.action).over(partition_by=(EventRow.case_id, pair, *apart),
                                         order_by=EventRow.seq).label("next_action"),
         func.lead(EventRow.at, type_=EventRow.at.type).over(
-            partition_by=(EventRow.case_id, pair), order_by=EventRow.seq).label("next_at"),
-        func.row_number().over(partition_by=(EventRow.case_id, EventRow.action),
+            partition_by=(EventRow.case_id, pair, *apart), order_by=EventRow.seq).label("next_at"),
+        func.row_number().over(partition_by=(EventRow.case_id, EventRow.action, *apart),
                                order_by=EventRow.seq.desc()).label("latest"),
         data["sign_due_at"].as_string().label("sign_due"), data["due_at"].as_string().label("due"),
         data["solved"].as_boolean().label("solved"),

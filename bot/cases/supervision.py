@@ -8,7 +8,7 @@ from datetime import date, timedelta
 from urllib.parse import urlencode
 
 from bot.cases.service import CaseService
-from bot.cases.stats import compute, local_range, previous_period, series
+from bot.cases.stats import Stats, local_range, series, with_previous
 
 RATE_KEYS = ("response_rate", "resolution_rate", "satisfaction_rate", "on_time_rate")
 RATE_LABELS = {"response_rate": "响应率", "resolution_rate": "解决率",
@@ -31,9 +31,8 @@ def default_unit(period: str) -> str:
 def dashboard(service: CaseService, period: str, unit: str | None = None, *,
               body: str | None = None) -> dict:
     unit = unit or default_unit(period)
-    now = compute(service, period, body=body).to_dict()
-    before_name = previous_period(period)
-    before = compute(service, before_name, body=body).to_dict()
+    figures, previous, buckets = with_previous(service, period, unit, body=body)
+    now, before, before_name = figures.to_dict(), previous.to_dict(), previous.period
     first, stop = local_range(period)
     today = service.calendar.local_day(service.clock())
     window = {"since": first.isoformat(), "until": (stop - timedelta(days=1)).isoformat()}
@@ -51,15 +50,19 @@ def dashboard(service: CaseService, period: str, unit: str | None = None, *,
                   for k, (part, whole) in zip(RATE_KEYS, (
                       ("signed_on_time", "assigned"), ("solved", "rated"),
                       ("satisfied", "rated"), ("resolved_on_time", "resolved")))],
-        "trend": trend(service, period, unit, body=body),
+        "trend": _points(buckets, unit),
         "rankings": rankings(service, now, window),
         "tiers": tiers(service, now, window),
     }
 
 
 def trend(service: CaseService, period: str, unit: str, *, body: str | None = None) -> list[dict]:
+    return _points(series(service, period, unit, body=body), unit)
+
+
+def _points(buckets: list[Stats], unit: str) -> list[dict]:
     points = []
-    for bucket in series(service, period, unit, body=body):
+    for bucket in buckets:
         d = bucket.to_dict()
         counts = d["counts"]
         points.append({"label": _label(bucket.period, unit), "start": bucket.period,

@@ -16,6 +16,7 @@ from bot.staff.passwords import Passwords
 from bot.web.app import create_app
 from tests.chat_helpers import chat, run, tracker  # noqa: F401
 from tests.helpers import TEXT
+from tests.test_intake_web import make_client
 from tests.web_support import web_settings
 
 NOISE = "楼下烧烤店每天半夜还很吵，吵得孩子睡不着"
@@ -117,6 +118,19 @@ def test_intake_passes_the_transcript_turns(sqlite_container):
     lines = opened_excerpt(sqlite_container.cases.get(view.number))
     assert lines[0] == {"who": "operator", "text": "您好，代理热线，请讲。"}
     assert lines[3] == {"who": "caller", "text": "姓王，138****5678。希望管一管。"}
+
+
+def test_web_intake_confirm_keeps_the_turns(sqlite_container):
+    client = make_client(sqlite_container)
+    proposal = client.post("/api/intake", content=CALL.encode(),
+                           headers={"Content-Type": "text/plain; charset=utf-8"}).json()
+    assert len(proposal["excerpt"]) == 5
+    number = client.post("/api/intake/confirm", json={"proposal": proposal}).json()["case"]["number"]
+    lines = opened_excerpt(sqlite_container.cases.get(number))
+    assert [line["who"] for line in lines] == ["operator", "caller", "operator", "caller", "operator"]
+    forged = {**proposal, "excerpt": [{"who": "bot", "text": "伪造的一句"}]}
+    r = client.post("/api/intake/confirm", json={"proposal": forged})
+    assert r.status_code == 400 and r.json()["error"]
 
 
 # ---------------------------------------------------------------- console

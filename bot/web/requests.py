@@ -18,6 +18,7 @@ from typing import Annotated, Any, Literal, TypeVar
 from pydantic import (AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, StrictFloat, StrictInt,
                       StrictStr, ValidationError)
 
+from bot.cases.excerpt import MAX_LINE, MAX_LINES
 from bot.cases.validation import MAX_SHORT, MAX_TEXT
 from bot.web.config import MAX_MESSAGE
 from bot.web.errors import WebError
@@ -105,6 +106,13 @@ class Place(BaseModel):
     matched: Any = None
 
 
+class ExcerptLine(BaseModel):
+    """One turn of the call, as the proposal carries it (the case service checks it again)."""
+    model_config = ConfigDict(extra="ignore", strict=True)
+    who: Literal["caller", "operator"]
+    text: Text(MAX_LINE)
+
+
 class ProposalBody(BaseModel):
     """The proposal as `POST /api/intake` answered it. Its `key` is ignored: the server derives
     the idempotency key from the content (see `IntakeService.confirm_key`)."""
@@ -130,6 +138,7 @@ class ProposalBody(BaseModel):
     case_numbers: Annotated[list[Code], Field(max_length=200)] = []
     duplicates: Annotated[list[Display], Field(max_length=50)] = []
     warnings: Annotated[list[Text(MAX_TEXT)], Field(max_length=100)] = []
+    excerpt: Annotated[list[ExcerptLine], Field(max_length=MAX_LINES)] = []
 
 
 class Corrections(_Body):

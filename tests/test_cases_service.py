@@ -233,3 +233,26 @@ def test_list_filters(service, clock):
     assert service.owns(a, "telegram", "10001") and not service.owns(a, "telegram", "99")
     with pytest.raises(InvalidInput):
         service.list_cases(state="lost")
+
+
+def test_with_case_writes_in_the_opening_transaction(service):
+    seen = []
+
+    def with_case(session, view):
+        assert session.scalar(select(CaseRow.number).where(CaseRow.number == view.number)) == view.number
+        seen.append(view.number)
+
+    view = service.open_case(OpenCase(text=TEXT, category="env.noise", idempotency_key="door:1"),
+                             with_case=with_case)
+    assert seen == [view.number]
+    again = service.open_case(OpenCase(text=TEXT, category="env.noise", idempotency_key="door:1"),
+                              with_case=with_case)
+    assert again.number == view.number and seen == [view.number]     # not called on a retry
+
+    def failing(session, view):
+        raise RuntimeError("the door's row could not be written")
+
+    before = table_counts(service)
+    with pytest.raises(RuntimeError):
+        service.open_case(OpenCase(text=TEXT, category="env.noise"), with_case=failing)
+    assert table_counts(service) == before        # nothing of the case was committed

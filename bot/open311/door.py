@@ -15,7 +15,7 @@ import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 
-from sqlalchemy import and_, insert, select
+from sqlalchemy import and_, bindparam, insert, select
 from sqlalchemy.exc import IntegrityError
 
 from bot.cases import OpenCase
@@ -39,6 +39,13 @@ MAX_RESULTS = 1000
 MAX_IDS = 200
 NOTICE = "您的诉求已受理，编号 {number}，将在 {due} 前办结；办理进展可用此编号查询。"
 ANONYMOUS = {"yes", "true", "1", "是"}
+
+# Built once: filing is the hot path (ix_open311_requests_repeat serves the lookup).
+_INSERT = insert(r)
+_REPEAT = (select(r.c.case_number, r.c.token)
+           .where(r.c.client_id == bindparam("client_id"), r.c.fingerprint == bindparam("fingerprint"),
+                  r.c.created_at >= bindparam("since"))
+           .order_by(r.c.id.desc()).limit(1))
 
 ATTRIBUTES = [
     {"variable": True, "code": "place", "datatype": "string", "required": False,
@@ -107,24 +114,33 @@ class Open311Door:
         bucket = int(now.replace(tzinfo=timezone.utc).timestamp() // REPEAT_WINDOW.total_seconds())
         key = (f"o311:{client.id}:k:{_hash(sub.idempotency_key)[:40]}" if sub.idempotency_key
                else f"o311:{client.id}:f:{fingerprint[:40]}:{bucket}")
+        values = self._values(client, sub, fingerprint, now, anonymous)
+        written: list[str] = []
+
+        def with_case(session, view) -> None:
+            """The door's row, in the case's own transaction."""
+            session.execute(_INSERT, {**values, "case_number": view.number})
+            written.append(values["token"])
+
         try:
             view = self.cases.open_case(OpenCase(
                 text=_text(sub), category=sub.service_code, place=_place(sub),
                 contact=None if anonymous else sub.phone,
                 contact_name=None if anonymous else sub.name, anonymous=anonymous,
-                channel=CHANNEL, address=client.name, idempotency_key=key, actor=CHANNEL))
+                channel=CHANNEL, address=client.name, idempotency_key=key, actor=CHANNEL),
+                with_case=with_case)
         except InvalidInput as exc:
             raise bad(exc.zh, str(exc.args[0])) from None
-        token = self._record(client, sub, view.number, fingerprint, now, anonymous)
+        token = written[0] if written else self._token_of(view.number, values)
         log.info("open311 client %s filed %s", client.name, view.number)
         return Filed(view.number, token, NOTICE.format(number=view.number, due=self._local(view.due_at)),
                      sub.account_id)
 
     def _repeat(self, client: Client, fingerprint: str, now: datetime) -> dict | None:
+        """The same request from the same client within a minute: one indexed lookup."""
         with self.cases.session_factory() as session:
-            row = session.execute(select(r.c.case_number, r.c.token).where(
-                r.c.client_id == client.id, r.c.fingerprint == fingerprint,
-                r.c.created_at >= now - REPEAT_WINDOW).order_by(r.c.id.desc()).limit(1)).first()
+            row = session.execute(_REPEAT, {"client_id": client.id, "fingerprint": fingerprint,
+                                            "since": now - REPEAT_WINDOW}).first()
         return row._asdict() if row else None
 
     def _filed(self, row: dict, account_id: str | None) -> Filed:
@@ -132,25 +148,30 @@ class Open311Door:
         return Filed(row["case_number"], row["token"],
                      NOTICE.format(number=view["number"], due=self._local(view["due_at"])), account_id)
 
-    def _record(self, client: Client, sub: Submission, number: str, fingerprint: str,
-                now: datetime, anonymous: bool) -> str:
-        """The Open311 row of a case; a retry (same idempotency key) finds the first one."""
-        token = str(uuid.uuid4())
-        values = dict(case_number=number, client_id=client.id, token=token, fingerprint=fingerprint,
-                      service_code=sub.service_code, lat=sub.lat, long=sub.long,
-                      address_string=mask_text(sub.address_string), address_id=sub.address_id,
-                      media_url=sub.media_url, email=None if anonymous else sub.email,
-                      device_id=sub.device_id, account_id=sub.account_id, created_at=now)
+    @staticmethod
+    def _values(client: Client, sub: Submission, fingerprint: str, now: datetime,
+                anonymous: bool) -> dict:
+        """The Open311 row of a case, but for its number."""
+        return dict(client_id=client.id, token=str(uuid.uuid4()), fingerprint=fingerprint,
+                    service_code=sub.service_code, lat=sub.lat, long=sub.long,
+                    address_string=mask_text(sub.address_string), address_id=sub.address_id,
+                    media_url=sub.media_url, email=None if anonymous else sub.email,
+                    device_id=sub.device_id, account_id=sub.account_id, created_at=now)
+
+    def _token_of(self, number: str, values: dict) -> str:
+        """A retry (same idempotency key) found an earlier case: its token, or, for a case
+        whose row is missing (opened before rows were written with the case), a new row."""
+        with self.cases.session_factory() as session:
+            found = session.scalar(select(r.c.token).where(r.c.case_number == number))
+        if found is not None:
+            return found
         try:
             with self.cases.session_factory() as session, session.begin():
-                session.execute(insert(r).values(**values))
+                session.execute(_INSERT, {**values, "case_number": number})
         except IntegrityError:
             with self.cases.session_factory() as session:
-                found = session.scalar(select(r.c.token).where(r.c.case_number == number))
-            if found is None:
-                raise
-            return found
-        return token
+                return session.scalar(select(r.c.token).where(r.c.case_number == number))
+        return values["token"]
 
     def _local(self, due_at: str | None) -> str:
         """A due time (UTC, `Z`) as the county's local date."""

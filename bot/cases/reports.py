@@ -4,6 +4,7 @@ and CSV (`part="cases"` or `"figures"`), Chinese headers, personal data masked.
 The figures are `bot.cases.stats.compute`'s (what `bot stats --json` prints), never counted
 again here. The case list is the cases opened in the period (all of them, or one body's),
 read in one query; phones and names masked as every view masks them, free text masked.
+The XLSX is streamed by `bot.cases.xlsx` (openpyxl's per-cell objects were most of the time).
 """
 from __future__ import annotations
 
@@ -13,12 +14,12 @@ import re
 from dataclasses import dataclass
 from datetime import datetime
 
-from openpyxl import Workbook
 from sqlalchemy import select
 
 from bot.cases.lifecycle import OPEN_STATES, STATE_LABELS, State
 from bot.cases.models import CaseRow
 from bot.cases.service import CaseService
+from bot.cases.xlsx import Book
 from bot.cases.stats import compute
 from bot.cases.validation import mask_name, mask_phone
 from bot.privacy import mask_text
@@ -71,27 +72,23 @@ def figure_rows(service: CaseService, figures: dict) -> list[list]:
 
 
 def to_xlsx(service: CaseService, report: Report) -> bytes:
-    book = Workbook(write_only=True)
-    sheet = book.create_sheet("统计")
-    sheet.append([f"统计周期：{report.period}"])
-    sheet.append(FIGURE_HEADERS)
-    for row in figure_rows(service, report.figures):
-        sheet.append(row)
-    everything = book.create_sheet("全部诉求")
-    everything.append(CASE_HEADERS)
+    book = Book()
+    book.sheet("统计", [[f"统计周期：{report.period}"], FIGURE_HEADERS,
+                        *figure_rows(service, report.figures)])
+    book.sheet("全部诉求", _case_rows(report.cases))
     by_body: dict[str, list[dict]] = {}
     for case in report.cases:
-        everything.append([case[h] for h in CASE_HEADERS])
         by_body.setdefault(case["承办单位"] or "未派单", []).append(case)
     taken = {"统计", "全部诉求"}
     for name in sorted(by_body):
-        sheet = book.create_sheet(_sheet_name(name, taken))
-        sheet.append(CASE_HEADERS)
-        for case in by_body[name]:
-            sheet.append([case[h] for h in CASE_HEADERS])
-    out = io.BytesIO()
-    book.save(out)
-    return out.getvalue()
+        book.sheet(_sheet_name(name, taken), _case_rows(by_body[name]))
+    return book.save()
+
+
+def _case_rows(cases: list[dict]):
+    yield CASE_HEADERS
+    for case in cases:
+        yield [case[h] for h in CASE_HEADERS]
 
 
 def to_csv(service: CaseService, report: Report, part: str = "cases") -> bytes:

@@ -23,7 +23,7 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta, timezone
 
-from sqlalchemy import DateTime, and_, case, cast, func, literal, or_, select
+from sqlalchemy import DateTime, and_, case, cast, func, literal, or_, select, text
 
 from bot.cases.errors import InvalidInput
 from bot.cases.models import CaseRow, EventRow
@@ -35,6 +35,7 @@ ASSIGNING = ("assign", "transfer", "escalate")
 MIN_YEAR, MAX_YEAR = 1970, 2999
 MAX_RANGE_DAYS = 366 * 5          # a custom range longer than five years is refused
 MAX_BUCKETS = 400                 # points of one trend chart
+SORT_MEMORY = "64MB"              # PostgreSQL work_mem for the aggregation's sorts
 UNITS = {"day": "日", "week": "周", "month": "月"}
 PERIOD_HELP = "例如 2026、2026Q4、2026-11、2026-W48、2026-11-05 或 2026-11-01..2026-11-30"
 _PERIOD = re.compile(r"(\d{4})(?:Q([1-4])|-W(\d{1,2})|-(\d{1,2})(?:-(\d{1,2}))?)?")
@@ -329,6 +330,9 @@ def _grouped(service: CaseService, edges: list[datetime | None], split: datetime
             .where(e.c.action != "accept", or_(e.c.action != "rate", e.c.latest == 1))
             .group_by(*(k.element if hasattr(k, "element") else k for k in keys)))
     with service.session_factory() as session:
+        if session.get_bind().dialect.name == "postgresql":
+            # a year's events sort in memory rather than in temporary files (this transaction only)
+            session.execute(text(f"SET LOCAL work_mem = '{SORT_MEMORY}'"))
         return session.execute(stmt).all()
 
 

@@ -86,4 +86,6 @@ def _cell(value) -> str:
     if isinstance(value, (int, float)) and not isinstance(value, bool):
         return f"<c><v>{value}</v></c>"
     text = str(value).translate(_ESCAPE)
+    if not text:
+        return "<c/>"
     return f'<c t="inlineStr"><is><t xml:space="preserve">{text}</t></is></c>'

@@ -12,7 +12,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta, timezone
 
-from sqlalchemy import insert, select
+from sqlalchemy import bindparam, insert, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, selectinload, sessionmaker
 
@@ -40,6 +40,7 @@ _INSERT_CASE = insert(CaseRow.__table__).returning(CaseRow.__table__.c.id)
 _INSERT_EVENTS = insert(EventRow.__table__).returning(EventRow.__table__.c.id,
                                                       sort_by_parameter_order=True)
 _INSERT_OUTBOX = insert(OutboxRow.__table__)
+_NUMBER_BY_KEY = select(CaseRow.number).where(CaseRow.idempotency_key == bindparam("key"))
 RESIDENT = "resident"
 
 
@@ -195,7 +196,7 @@ class CaseService:
     def find_by_idempotency_key(self, key: str) -> CaseView | None:
         """The case opened with this idempotency key, if any."""
         with self._sessions() as session:
-            number = session.scalar(select(CaseRow.number).where(CaseRow.idempotency_key == key))
+            number = session.scalar(_NUMBER_BY_KEY, {"key": key})
         return self.get(number) if number else None
 
     # ================================================================== actions

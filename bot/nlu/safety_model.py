@@ -26,17 +26,33 @@ _SENTENCE = re.compile(r"[。！？!?\n；;]")
 CRISIS_LABELS = {"self_harm": "self_harm", "crisis": "self_harm", "suicide": "self_harm", "threat": "threat"}
 
 
+def _vectorise(texts: list[str]):
+    """A character 1-3-gram TF-IDF vectoriser fitted on `texts`, and their matrix."""
+    from sklearn.feature_extraction.text import TfidfVectorizer
+
+    vectorizer = TfidfVectorizer(analyzer="char", ngram_range=(1, 3), sublinear_tf=True)
+    return vectorizer, vectorizer.fit_transform(texts)
+
+
+def _classifier(matrix, labels: list):
+    """The linear classifier both models use, fitted on `matrix` and `labels`."""
+    from sklearn.svm import LinearSVC
+
+    return LinearSVC(C=0.5, class_weight="balanced").fit(matrix, labels)
+
+
+def _items(path: Path) -> list[dict]:
+    """The `items` of one safety example file."""
+    return (yaml.safe_load(path.read_text(encoding="utf-8")) or {}).get("items") or []
+
+
+
 class EmergencyModel:
     def __init__(self, texts: list[str], labels: list[bool], hotlines: list[str | None]) -> None:
-        from sklearn.feature_extraction.text import TfidfVectorizer
-        from sklearn.svm import LinearSVC
-
-        self.vectorizer = TfidfVectorizer(analyzer="char", ngram_range=(1, 3), sublinear_tf=True)
-        matrix = self.vectorizer.fit_transform(texts)
-        self.detector = LinearSVC(C=0.5, class_weight="balanced").fit(matrix, labels)
+        self.vectorizer, matrix = _vectorise(texts)
+        self.detector = _classifier(matrix, labels)
         urgent = [i for i, label in enumerate(labels) if label and hotlines[i]]
-        self.numbers = LinearSVC(C=0.5, class_weight="balanced").fit(
-            matrix[urgent], [hotlines[i] for i in urgent])
+        self.numbers = _classifier(matrix[urgent], [hotlines[i] for i in urgent])
 
     def hotline(self, text: str) -> str | None:
         """The number to call when `text` is clearly an emergency, else None."""
@@ -53,7 +69,7 @@ def emergency_model(directory: Path) -> EmergencyModel | None:
 
     texts, labels, hotlines = [], [], []
     for path in sorted((directory / "safety_examples").glob("urgency_*.yml")):
-        for item in (yaml.safe_load(path.read_text(encoding="utf-8")) or {}).get("items") or []:
+        for item in _items(path):
             texts.append(normalize(str(item["text"])))
             labels.append(item.get("label") == "emergency")
             hotlines.append(str(item["hotline"]) if item.get("hotline") else None)
@@ -70,13 +86,9 @@ class CrisisModel:
     figures of speech blanked ("累死了") before training and scoring alike."""
 
     def __init__(self, texts: list[str], labels: list[str], cues: re.Pattern, threshold: float) -> None:
-        from sklearn.feature_extraction.text import TfidfVectorizer
-        from sklearn.svm import LinearSVC
-
         self.cues, self.threshold = cues, threshold
-        self.vectorizer = TfidfVectorizer(analyzer="char", ngram_range=(1, 3), sublinear_tf=True)
-        matrix = self.vectorizer.fit_transform(texts)
-        self.detectors = {kind: LinearSVC(C=0.5, class_weight="balanced").fit(matrix, [label == kind for label in labels])
+        self.vectorizer, matrix = _vectorise(texts)
+        self.detectors = {kind: _classifier(matrix, [label == kind for label in labels])
                           for kind in CONCERNS}
 
     def units(self, text: str) -> list[str]:
@@ -105,11 +117,11 @@ def crisis_examples(directory: Path) -> tuple[list[str], list[str]]:
     texts, labels = [], []
     folder = directory / "safety_examples"
     for path in sorted(folder.glob("crisis_*.yml")):
-        for item in (yaml.safe_load(path.read_text(encoding="utf-8")) or {}).get("items") or []:
+        for item in _items(path):
             texts.append(str(item["text"]))
             labels.append(CRISIS_LABELS.get(str(item.get("label")), "none"))
     for path in sorted(folder.glob("urgency_*.yml")):
-        for item in (yaml.safe_load(path.read_text(encoding="utf-8")) or {}).get("items") or []:
+        for item in _items(path):
             if item.get("label") != "emergency":
                 texts.append(str(item["text"]))
                 labels.append("none")

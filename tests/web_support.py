@@ -181,7 +181,10 @@ def chromium_or_skip():
     try:
         import playwright  # noqa: F401
     except ImportError:
-        pytest.skip("playwright (Python package) not installed: pip install -r requirements/dev.txt")
+        reason = "playwright (Python package) not installed: pip install -r requirements/dev.txt"
+        if os.environ.get("CI") == "true":
+            pytest.fail(reason)
+        pytest.skip(reason)
 
 
 @contextmanager

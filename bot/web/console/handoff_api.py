@@ -29,8 +29,7 @@ from bot.staff.errors import StaffError
 from bot.staff.handoff import CLOSED, LIVE, MAX_STAFF_TEXT, RETURNED, HandoffService
 from bot.staff.principal import Staff
 from bot.web import jsonsafe, schema
-from bot.web.console.api import staff_refusal
-from bot.web.console.auth import current_staff, writing_staff
+from bot.web.console.auth import current_staff, staff_refusal, writing_staff
 from bot.web.errors import WebError, is_database_unavailable
 from bot.web.hub import CLOSED as HUB_CLOSED
 from bot.web.requests import _Body, parse

@@ -324,15 +324,16 @@ async def _stream(request: Request, staff: Staff):
 def _staff_routes(api: APIRouter) -> None:
     """Staff management for admins: list, add, disable, reset a password."""
 
-    async def admin(request: Request, staff: Staff = Depends(auth.writing_staff)) -> Staff:
+    def only_admin(staff: Staff) -> Staff:
         if not policy.can_manage_staff(staff):
             raise forbidden("只有管理员可以管理账号。")
         return staff
 
-    async def admin_reader(request: Request, staff: Staff = Depends(auth.current_staff)) -> Staff:
-        if not policy.can_manage_staff(staff):
-            raise forbidden("只有管理员可以管理账号。")
-        return staff
+    async def admin(staff: Staff = Depends(auth.writing_staff)) -> Staff:
+        return only_admin(staff)
+
+    async def admin_reader(staff: Staff = Depends(auth.current_staff)) -> Staff:
+        return only_admin(staff)
 
     def call(fn, *args, **kwargs):
         try:

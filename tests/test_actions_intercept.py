@@ -32,7 +32,7 @@ def rules(monkeypatch):
     """Stand-in safety rules: {text: verdict}; anything else is normal."""
     table: dict[str, SimpleNamespace] = {}
     monkeypatch.setattr(urgency_rules, "assess",
-                        lambda text: table.get(text, verdict("normal")), raising=False)
+                        lambda text: table.get(text, verdict("normal")))
     return table
 
 
@@ -74,7 +74,7 @@ def test_first_look_leaves_ordinary_messages_alone(chat, rules):
 def test_first_look_failure_never_blocks_the_dialogue(chat, monkeypatch):
     def broken(text):
         raise RuntimeError("rules file unreadable")
-    monkeypatch.setattr(urgency_rules, "assess", broken, raising=False)
+    monkeypatch.setattr(urgency_rules, "assess", broken)
     assert run(intercept.ActionFirstLook(), tracker(FIRE))[0] == []
 
 

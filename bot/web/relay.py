@@ -236,9 +236,7 @@ class Relay:
                 messages = [asdict(m) for m in replies]
                 self.buttons.remember(session, messages)
                 await self._register_handoff(session, messages)
-                item = await asyncio.to_thread(self.store.add, session, "bot",
-                                               {"messages": messages})
-                await asyncio.to_thread(self.hub.publish, session, item)
+                await self._deliver(session, messages)
             await asyncio.to_thread(self.store.done, row["id"])
             log.info("webchat message %s delivered to rasa after %s tries", message_id, row["tries"])
             done += 1
@@ -253,11 +251,14 @@ class Relay:
         if said is None:
             return False
         if said:
-            item = await asyncio.to_thread(self.store.add, row["session"], "bot",
-                                           {"messages": [asdict(BotMessage(text=t)) for t in said]})
-            await asyncio.to_thread(self.hub.publish, row["session"], item)
+            await self._deliver(row["session"], [asdict(BotMessage(text=t)) for t in said])
         await asyncio.to_thread(self.store.done, row["id"])
         return True
+
+    async def _deliver(self, session: str, messages: list[dict]) -> None:
+        """Late replies into the session's inbox, and live to an open page."""
+        item = await asyncio.to_thread(self.store.add, session, "bot", {"messages": messages})
+        await asyncio.to_thread(self.hub.publish, session, item)
 
     async def _already_answered(self, session: str, message_id: str) -> list[BotMessage] | None:
         """The bot's replies if Rasa has this message in its tracker, else None."""

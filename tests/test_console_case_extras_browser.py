@@ -14,7 +14,12 @@ from tests.conftest import make_container
 from tests.test_console_api import PASSWORD
 from tests.web_support import browser, live_server, web_settings
 
-JPEG = bytes.fromhex("ffd8ffe000104a46494600010100000100010000ffdb004300") + b"\x01" * 64 + b"\xff\xd9"
+# a real 1×1 grey JPEG (the browser must decode it: the thumbnail check below needs a width)
+JPEG = bytes.fromhex(
+    "ffd8ffe000104a46494600010100000100010000ffdb00430050373c463c32504641465a55505f78c882786e6e78f5"
+    "afb991c8ffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffc0000b08"
+    "0001000101011100ffc40014000100000000000000000000000000000000ffc4001410010000000000000000000000"
+    "0000000000ffda0008010100003f003fffd9")
 
 
 @pytest.fixture
@@ -84,7 +89,7 @@ def test_templates_extension_attachments_and_merge(site):
         # the resident's photo: a thumbnail and a download
         link = page.locator(f"#attachment-{photo.id}")
         assert link.get_attribute("href") == f"/api/staff/attachments/{photo.id}"
-        page.wait_for_function("document.querySelector('.attachment-thumb').naturalWidth >= 0")
+        page.wait_for_function("document.querySelector('.attachment-thumb').naturalWidth > 0")
         with page.expect_download() as download:
             link.click()
         assert open(download.value.path(), "rb").read() == JPEG

@@ -54,3 +54,7 @@ class WorkCalendar:
 
     def local_day(self, moment: datetime) -> date:
         return self.local(moment).date()
+
+    def day_start(self, day: date) -> datetime:
+        """Local midnight at the start of `day` as a naive UTC timestamp (as stored)."""
+        return datetime.combine(day, time(), tzinfo=self.tz).astimezone(UTC).replace(tzinfo=None)

@@ -22,7 +22,7 @@ SQLite (`bot.db.make_read_session_factory`): a queue page never holds the write 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, datetime, time, timedelta, timezone
+from datetime import date, datetime, timedelta, timezone
 
 from sqlalchemy import Integer, and_, case, exists, false, func, or_, select, true
 from sqlalchemy.ext.compiler import compiles
@@ -211,9 +211,7 @@ class CaseQueries:
     def _moment(self, value: date | datetime, *, end: bool = False) -> datetime:
         if isinstance(value, datetime):
             return value.astimezone(timezone.utc).replace(tzinfo=None) if value.tzinfo else value
-        day = value + timedelta(days=1) if end else value
-        local = datetime.combine(day, time(), tzinfo=self.service.calendar.tz)
-        return local.astimezone(timezone.utc).replace(tzinfo=None)
+        return self.service.calendar.day_start(value + timedelta(days=1) if end else value)
 
     def _first_replies(self, session, ids: list[int]) -> dict[int, datetime]:
         if not ids:

@@ -21,7 +21,7 @@ from __future__ import annotations
 import re
 from collections import defaultdict
 from dataclasses import dataclass, field
-from datetime import date, datetime, time, timedelta, timezone
+from datetime import date, datetime, timedelta
 
 from sqlalchemy import DateTime, and_, case, cast, func, literal, or_, select, text
 
@@ -365,5 +365,4 @@ def _next_boundary(day: date, unit: str) -> date:
 
 
 def _utc(day: date, service: CaseService) -> datetime:
-    local = datetime.combine(day, time(), tzinfo=service.calendar.tz)
-    return local.astimezone(timezone.utc).replace(tzinfo=None)
+    return service.calendar.day_start(day)

@@ -40,6 +40,13 @@ def page(name: str) -> Response:
                         headers={"Content-Security-Policy": PAGE_CSP, "Cache-Control": "no-cache"})
 
 
+def staff_page(name: str):
+    """An endpoint serving page `name` to a logged-in staff member, else the login redirect."""
+    async def show(request: Request, staff: Staff | None = Depends(page_staff)) -> Response:
+        return page(name) if staff else login_redirect(request)
+    return show
+
+
 def router() -> APIRouter:
     site = APIRouter(include_in_schema=False)
 
@@ -47,25 +54,11 @@ def router() -> APIRouter:
     async def login() -> Response:
         return page("login.html")
 
-    @site.get("/console")
-    async def queues(request: Request, staff: Staff | None = Depends(page_staff)) -> Response:
-        return page("console.html") if staff else login_redirect(request)
-
     @site.get("/console/")
     async def slash() -> Response:
         return RedirectResponse(HOME, status_code=308)
 
-    @site.get("/console/cases/{number}")
-    async def one_case(number: str, request: Request,
-                       staff: Staff | None = Depends(page_staff)) -> Response:
-        return page("case.html") if staff else login_redirect(request)
-
-    @site.get("/console/audit")
-    async def audit(request: Request, staff: Staff | None = Depends(page_staff)) -> Response:
-        return page("audit.html") if staff else login_redirect(request)
-
-    @site.get("/console/staff")
-    async def accounts(request: Request, staff: Staff | None = Depends(page_staff)) -> Response:
-        return page("staff.html") if staff else login_redirect(request)
-
+    for path, name in (("/console", "console.html"), ("/console/cases/{number}", "case.html"),
+                       ("/console/audit", "audit.html"), ("/console/staff", "staff.html")):
+        site.get(path)(staff_page(name))
     return site

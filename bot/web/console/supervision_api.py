@@ -27,7 +27,7 @@ from bot.staff.principal import Role, Staff
 from bot.web import jsonsafe, schema
 from bot.web.console.bodies import MergeIntoBody
 from bot.web.console import auth, charts
-from bot.web.console.pages import page
+from bot.web.console.pages import staff_page
 from bot.web.errors import WebError
 from bot.web.requests import parse
 
@@ -192,14 +192,7 @@ def router() -> APIRouter:
             "Content-Disposition": f'attachment; filename="{name}.{fmt}"',
             "Cache-Control": "no-store", "X-Content-Type-Options": "nosniff"})
 
-    @api.get("/console/dashboard", include_in_schema=False)
-    async def dashboard_page(request: Request,
-                             staff: Staff | None = Depends(auth.page_staff)) -> Response:
-        return page("dashboard.html") if staff else auth.login_redirect(request)
-
-    @api.get("/console/report", include_in_schema=False)
-    async def report_page(request: Request,
-                          staff: Staff | None = Depends(auth.page_staff)) -> Response:
-        return page("dashboard_report.html") if staff else auth.login_redirect(request)
+    api.get("/console/dashboard", include_in_schema=False)(staff_page("dashboard.html"))
+    api.get("/console/report", include_in_schema=False)(staff_page("dashboard_report.html"))
 
     return api

@@ -285,12 +285,8 @@ class TelegramAdapter:
         """One turn with the dialogue; replies go back to the chat. While the chat is handed
         off to a person, the words are kept for them instead (bot/channels/handoff.py)."""
         chat_id = update.effective_chat.id
-        if self.handoffs is not None:
-            held = await self.handoffs.intercept("telegram", str(chat_id), _said(text, extra or {}))
-            if held is not None:
-                for reply in held:
-                    await self._say(chat_id, reply)
-                return
+        if await self._held_for_person(chat_id, _said(text, extra or {})):
+            return
         message = update.effective_message
         user = update.effective_user
         metadata = {"channel": "telegram",
@@ -318,6 +314,16 @@ class TelegramAdapter:
             await self._say(chat_id, attached)
         if self.handoffs is not None:
             await self.handoffs.register("telegram", str(chat_id), [asdict(r) for r in replies])
+
+    async def _held_for_person(self, chat_id: int, words: str) -> bool:
+        """While a person holds the chat: keep `words` for them, say what the app says itself,
+        and return True (the dialogue is not asked)."""
+        if self.handoffs is None:
+            return False
+        held = await self.handoffs.intercept("telegram", str(chat_id), words)
+        for reply in held or []:
+            await self._say(chat_id, reply)
+        return held is not None
 
     async def _typing(self, chat_id: int) -> None:
         """'正在输入…' only when the dialogue is slow: every request counts against the flood
@@ -454,11 +460,8 @@ class TelegramAdapter:
             await self._say(message.chat_id, told)
         text = (resident_words((message.caption or "").strip()) or "").strip()
         if number and not text:     # kept on the case and said so: nothing for the dialogue,
-            if self.handoffs is not None:       # but a person holding the chat reads of it
-                held = await self.handoffs.intercept("telegram", str(message.chat_id),
-                                                     texts.SENT_ATTACHMENT)
-                for reply in held or []:
-                    await self._say(message.chat_id, reply)
+            # but a person holding the chat reads of it
+            await self._held_for_person(message.chat_id, texts.SENT_ATTACHMENT)
             return
         await self.converse(update, text or texts.ATTACHMENT_INTENT,
                             {"attachments": [saved.to_metadata()]})

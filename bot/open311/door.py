@@ -177,8 +177,8 @@ class Open311Door:
         """A due time (UTC, `Z`) as the county's local date."""
         if not due_at:
             return "规定时限"
-        moment = datetime.fromisoformat(due_at.replace("Z", "+00:00")).astimezone(self.cases.calendar.tz)
-        return f"{moment.year}年{moment.month}月{moment.day}日"
+        day = self.cases.calendar.local_day(datetime.fromisoformat(due_at.removesuffix("Z")))
+        return f"{day.year}年{day.month}月{day.day}日"
 
     # ------------------------------------------------------------ reading
     def one(self, number: str) -> dict:

@@ -40,8 +40,7 @@ class WorkCalendar:
             day += timedelta(days=1)
             if self.is_workday(day):
                 counted += 1
-        end = datetime.combine(day, time(23, 59, 59), tzinfo=self.tz)
-        return end.astimezone(UTC).replace(tzinfo=None)
+        return self.day_end(day)
 
     def resolve_due(self, start: datetime, limits: TimeLimits) -> datetime:
         if limits.resolve_working_days is not None:
@@ -54,6 +53,10 @@ class WorkCalendar:
 
     def local_day(self, moment: datetime) -> date:
         return self.local(moment).date()
+
+    def day_end(self, day: date) -> datetime:
+        """23:59:59 local on `day` as a naive UTC timestamp (as stored): a deadline's end."""
+        return datetime.combine(day, time(23, 59, 59), tzinfo=self.tz).astimezone(UTC).replace(tzinfo=None)
 
     def day_start(self, day: date) -> datetime:
         """Local midnight at the start of `day` as a naive UTC timestamp (as stored)."""

@@ -10,7 +10,7 @@ import logging
 from collections.abc import Callable, Collection, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import date, datetime, time, timedelta, timezone
+from datetime import date, datetime, timedelta, timezone
 
 from sqlalchemy import bindparam, insert, select
 from sqlalchemy.exc import IntegrityError
@@ -487,7 +487,7 @@ class CaseService:
             raise InvalidInput(f"new deadline {day} is more than {most} working days ahead",
                                f"延期最多 {most} 个工作日，新的期限不能晚于 "
                                f"{self.calendar.local_day(latest).isoformat()}")
-        return _end_of_local_day(self.calendar, day)
+        return self.calendar.day_end(day)
 
     # ================================================================== reading
     def get(self, number: str) -> CaseView:
@@ -604,8 +604,3 @@ def _value(state) -> str | None:
 def _require(value, action: str, zh: str) -> None:
     if not value:
         raise InvalidInput(f"{action} needs more input", zh)
-
-
-def _end_of_local_day(calendar: WorkCalendar, day: date) -> datetime:
-    local_end = datetime.combine(day, time(23, 59, 59), tzinfo=calendar.tz)
-    return local_end.astimezone(timezone.utc).replace(tzinfo=None)

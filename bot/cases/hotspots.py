@@ -31,7 +31,7 @@ from bot.cases.models import CaseRow
 from bot.cases.service import CaseService
 from bot.cases.similar import SIBLING_WEIGHT, neighbourhood
 from bot.cases.views import iso
-from bot.intake.duplicates import bigrams, cosine_matrix
+from bot.intake.duplicates import bigrams, cosine_matrix, matter_text
 from bot.privacy import mask_text
 
 ACTOR = "system:hotspots"
@@ -205,7 +205,7 @@ def _window(service: CaseService, since: datetime, until: datetime) -> list[_Cas
         rows = session.execute(stmt).all()
     return [_Case(r.id, r.number, r.category_code, r.area_code, r.body_code,
                   f"{r.channel}:{r.address}" if r.channel and r.address else f"case:{r.number}",
-                  f"{r.summary}\n{(r.text or '')[:2000]}", r.summary, r.state, r.created_at)
+                  matter_text(r.summary, r.text), r.summary, r.state, r.created_at)
             for r in rows]
 
 

@@ -15,7 +15,7 @@ from dataclasses import asdict, dataclass
 from bot.cases.service import CaseService
 from bot.cases.views import CaseView
 from bot.catalog import Catalog
-from bot.intake.duplicates import cosine_scores
+from bot.intake.duplicates import cosine_scores, matter_text
 
 LIMIT = 5
 MIN_SCORE = 0.1          # below this the texts share little more than common words
@@ -69,9 +69,9 @@ def similar_cases(cases: CaseService, case: CaseView, *, limit: int = LIMIT,
                   if c.number != case.number and visible(c)]
     if not candidates:
         return []
-    texts = [f"{c.summary}\n{c.text[:2000]}" for c in candidates]
+    texts = [matter_text(c.summary, c.text) for c in candidates]
     found = []
-    for other, score in zip(candidates, cosine_scores(f"{case.summary}\n{case.text[:2000]}", texts)):
+    for other, score in zip(candidates, cosine_scores(matter_text(case.summary, case.text), texts)):
         same = other.category["code"] == code
         score = score if same else score * SIBLING_WEIGHT
         if score < MIN_SCORE:

@@ -12,6 +12,7 @@ from bot.cases.views import CaseView
 from bot.privacy import mask_text
 
 THRESHOLD = 0.3
+TEXT_CHARS = 2000        # a case is compared by its summary and this much of its text
 _KEEP = re.compile(r"[\u4e00-\u9fffA-Za-z0-9]+")
 
 
@@ -59,6 +60,11 @@ def _cosine(a: tuple[dict[str, float], float], b: tuple[dict[str, float], float]
     return sum(w * bw.get(g, 0.0) for g, w in aw.items()) / (an * bn)
 
 
+def matter_text(summary: str, text: str | None) -> str:
+    """What a case is compared by: its summary and the start of its text."""
+    return f"{summary}\n{(text or '')[:TEXT_CHARS]}"
+
+
 def cosine_scores(query: str, documents: list[str]) -> list[float]:
     """TF-IDF cosine between `query` and each document (IDF over the documents and the query)."""
     weighted = _weighted([*(bigrams(d) for d in documents), bigrams(query)])
@@ -92,7 +98,7 @@ def rank(query: str, candidates: list[CaseView], *, threshold: float = THRESHOLD
          limit: int = 5, phone_mask: str | None = None) -> list[Duplicate]:
     if not candidates:
         return []
-    texts = [f"{c.summary}\n{c.text[:2000]}" for c in candidates]
+    texts = [matter_text(c.summary, c.text) for c in candidates]
     out = []
     for case, score in zip(candidates, cosine_scores(query, texts)):
         same_caller = bool(phone_mask and case.contact and case.contact == phone_mask)

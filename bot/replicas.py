@@ -5,8 +5,9 @@
 
 Shared state lives outside the processes, so any replica can take any request: cases, chat
 inbox and kept messages on PostgreSQL (DATABASE_URL), Rasa's trackers on Redis (REDIS_URL,
-its tracker store) and Rasa's lock store on the same Redis, which keeps each conversation's
-messages in order whichever Rasa replica takes them. HAProxy checks every replica every two
+its tracker store) and a lock store on the same Redis (rasa_tools/lock_store.py: Rasa's own
+is not exclusive across processes), which keeps each conversation's messages in order
+whichever Rasa replica takes them. HAProxy checks every replica every two
 seconds and re-sends a request only when the connection failed (never one a replica may have
 started handling: the app's kept-message retry asks Rasa's tracker first, see
 bot/web/relay.py). The supervisor restarts a replica that dies.
@@ -65,7 +66,7 @@ def redis_yaml(settings: Settings, tracker: bool = True) -> list[str]:
         common.append(f'  password: "{unquote(redis.password)}"')
     if redis.scheme == "rediss":
         common.append("  use_ssl: true")
-    lock = ["lock_store:", "  type: redis", *common]
+    lock = ["lock_store:", "  type: rasa_tools.lock_store.AtomicRedisLockStore", *common]
     if not tracker:
         return lock
     # a conversation's tracker goes TRACKER_KEEP_DAYS after its last message (as `bot trackers

@@ -36,7 +36,7 @@ def test_endpoints_default_to_sqlite_tracker_and_local_actions(tmp_path):
 def test_redis_url_adds_the_redis_lock_store(tmp_path):
     data = yaml.safe_load(endpoints_yaml(settings_for(
         tmp_path, REDIS_URL="redis://:s3cret@10.0.0.5:6380/2")))
-    assert data["lock_store"] == {"type": "redis", "url": "10.0.0.5", "port": 6380, "db": 2,
+    assert data["lock_store"] == {"type": "rasa_tools.lock_store.AtomicRedisLockStore", "url": "10.0.0.5", "port": 6380, "db": 2,
                                   "key_prefix": "jianjian", "password": "s3cret"}
 
 

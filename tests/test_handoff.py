@@ -245,6 +245,23 @@ def test_web_chat_handed_off_never_reaches_rasa_until_handed_back(web):
     assert fake.received[-1]["message"] == "谢谢"                # the bot answers again
 
 
+def test_the_resident_can_leave_the_person_and_the_agent_sees_it(web):
+    container, fake, hub, client = web
+    agent = bearer(container, "agent1", "agent", agent_code=POINT_AGENT)
+    client.get("/api/chat/session")
+    say(client, "转人工")
+    assert "结束人工" in say(client, "你好")[0]["text"]          # the wait notice says how to leave
+    assert [m["text"] for m in say(client, "结束人工。")] == [RETURNED]
+    [item] = client_json(client, "/api/staff/handoffs?state=closed", agent)["items"]
+    detail = client_json(client, f"/api/staff/handoffs/{item['id']}", agent)
+    assert detail["handoff"]["state"] == CLOSED
+    assert detail["messages"][-1]["sender"] == "system" and "群众结束" in detail["messages"][-1]["text"]
+    say(client, "结束人工")                                      # no hand-off now: the bot answers
+    assert fake.received[-1]["message"] == "结束人工"
+    say(client, "我要结束人工服务的话怎么弄")                     # not the whole message: kept for Rasa
+    assert fake.received[-1]["message"] == "我要结束人工服务的话怎么弄"
+
+
 def test_a_message_kept_while_rasa_was_down_goes_to_the_person_once_handed_off(web):
     import asyncio
 

@@ -6,7 +6,8 @@
 - `HandoffDoor.intercept`: while a hand-off is live the resident's words do not go to the
   dialogue; they are stored (masked) for the staff member. The safety check still runs on
   every message: an emergency is answered by the app itself with the number to call, and the
-  staff member sees a safety note. The resident is told once that a person will answer.
+  staff member sees a safety note. The resident is told once that a person will answer, and
+  that "结束人工" takes them back to the assistant (the staff member sees that they left).
 - `ResidentDelivery`: what a staff member writes reaches the resident live: the web chat
   inbox + push (the open page shows it at once), or Telegram's sendMessage.
 
@@ -21,7 +22,8 @@ import logging
 from sqlalchemy.exc import SQLAlchemyError
 
 from bot.nlu.urgency import assess, hotline_label
-from bot.staff.handoff import STAFF_LABEL, WAIT_NOTICE, Handoff, HandoffService
+from bot.staff.handoff import (END_REQUEST, RETURNED, STAFF_LABEL, WAIT_NOTICE, Handoff,
+                               HandoffService)
 from bot.web.errors import is_database_unavailable
 from bot.web.hub import Hub
 from bot.web.store import ChatStore
@@ -83,6 +85,9 @@ class HandoffDoor:
     async def intercept(self, channel: str, address: str, text: str) -> list[str] | None:
         """None when the dialogue should answer; else what the app says itself (maybe nothing)."""
         try:
+            if END_REQUEST.match(text):
+                ended = await asyncio.to_thread(self.service.resident_ends, channel, address)
+                return [RETURNED] if ended is not None else None
             held = await asyncio.to_thread(self.service.resident_message, channel, address, text)
         except SQLAlchemyError as exc:
             if not is_database_unavailable(exc):

@@ -19,6 +19,7 @@ their agent code and those whose case is in their scope (`bot.staff.policy.scope
 """
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from datetime import datetime, timedelta, timezone
@@ -48,9 +49,14 @@ MAX_STAFF_TEXT = 2000
 IDLE = timedelta(hours=72)
 
 # What the resident is told (by the doors and the console).
-WAIT_NOTICE = "已为您转接人工代理员，请稍候，代理员会在这里回复您。"
+WAIT_NOTICE = "已为您转接人工代理员，请稍候，代理员会在这里回复您。如不再需要人工，回复“结束人工”即可。"
 RETURNED = "已转回智能助手，您可以继续和我对话。如需人工帮助，随时说“转人工”。"
 STAFF_LABEL = "人工代理员"
+RESIDENT_ENDED = "群众结束了人工服务，已转回智能助手"
+
+# A resident's whole message asking to leave the person and go back to the assistant.
+END_REQUEST = re.compile(r"^\s*(?:请)?(?:结束人工(?:服务|对话)?|退出人工(?:服务)?|不(?:用|需要)人工了?|"
+                         r"转回(?:智能)?助手|/end)\s*[。.!！~～]*\s*$", re.IGNORECASE)
 
 NOT_FOUND = StaffError("没有找到这段转人工对话。", "no such hand-off", "not_found", status=404)
 NOT_YOURS = StaffError("这段对话已由其他工作人员接手，您不能在这里回复。", "taken by someone else",
@@ -318,6 +324,16 @@ class HandoffService:
             conn.execute(update(handoffs).where(handoffs.c.id == held.id)
                          .values(updated_at=said.at))
             return held, said.to_dict(), not earlier
+
+    def resident_ends(self, channel: str, address: str) -> Handoff | None:
+        """The resident leaves the person: the live hand-off closes (the staff member sees
+        why); None when there was none."""
+        with self.engine.begin() as conn:
+            held = self._live(conn, channel, address)
+            if held is None:
+                return None
+            self._close(conn, held.id, None, RESIDENT_ENDED)
+            return self._get(conn, held.id)
 
     def alert(self, handoff_id: int, text: str) -> dict:
         """A system note for the staff member (a safety answer the app gave, say)."""

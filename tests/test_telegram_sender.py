@@ -42,6 +42,19 @@ def test_reply_on_a_telegram_case_reaches_the_chat(container, tg):
     assert outbox.counts() == {"sent": result.sent}
 
 
+def test_a_resolved_notice_offers_the_two_rating_answers_as_a_keyboard(container, tg):
+    number = open_case(container.cases, channel="telegram", address=str(CHAT))
+    for action, extra in (("accept", {}), ("start", {}), ("resolve", {"text": "路灯已修好"})):
+        container.cases.act(number, action, actor="agent", **extra)
+    container.outbox(senders_from_settings(container.settings)).drain_once()
+    sent = [m for m in tg.state.sent if m["chat_id"] == CHAT and m["method"] == "sendMessage"]
+    keyed = [m for m in sent if m.get("reply_markup")]
+    assert len(keyed) == 1 and "路灯已修好" in keyed[0]["text"], [m["text"] for m in sent]
+    rows = keyed[0]["reply_markup"]["keyboard"]
+    assert [b["text"] for b in rows[0]] == ["问题解决了", "没有解决"]
+    assert keyed[0]["reply_markup"]["one_time_keyboard"] is True
+
+
 def test_flood_limit_is_waited_out(container, tg):
     number = open_case(container.cases, channel="telegram", address=str(CHAT))
     tg.fail_next("sendMessage", 429, retry_after=1)

@@ -59,9 +59,14 @@ def escalated(number: str, tier_label: str) -> str:
     return f"编号 {number} 的诉求未能按时办理，已提请{tier_label}督办，我们会继续跟进。"
 
 
+# The question a resolved notice ends with, and the one-tap answers the doors offer under it
+# (web chat quick replies, a Telegram reply keyboard); the dialogue reads them as words.
+RATING_QUESTION = "问题解决了吗？您对办理结果满意吗？欢迎回复评价。"
+RATING_REPLIES = ("问题解决了", "没有解决")
+
+
 def resolved(number: str, body: str, text: str) -> str:
-    return (f"编号 {number} 的诉求已办结。{body} 的办理结果：{text}\n"
-            "问题解决了吗？您对办理结果满意吗？欢迎回复评价。")
+    return f"编号 {number} 的诉求已办结。{body} 的办理结果：{text}\n{RATING_QUESTION}"
 
 
 def reopened(number: str) -> str:

@@ -4,6 +4,8 @@ Synchronous, like the outbox: one sendMessage per chunk (texts over 4096 charact
 split) to the chat id kept as the case's address. A 429 is waited out when Telegram asks for
 at most `max_wait` seconds; any other failure raises, so the outbox retries and finally
 dead-letters the message where staff see it. Errors never carry the token-bearing URL.
+A resolved notice (it ends with the rating question) carries a one-time reply keyboard with
+the two answers, which come back as the resident's own words.
 """
 from __future__ import annotations
 
@@ -11,9 +13,14 @@ import time
 
 import httpx
 
+from bot.cases.messages import RATING_QUESTION, RATING_REPLIES
 from bot.channels.telegram.render import split_text
 from bot.channels.telegram.urls import api_root
 from bot.settings import Settings
+
+
+RATING_KEYBOARD = {"keyboard": [[{"text": reply} for reply in RATING_REPLIES]],
+                   "one_time_keyboard": True, "resize_keyboard": True}
 
 
 class TelegramSendError(RuntimeError):
@@ -38,13 +45,17 @@ class TelegramSender:
             chat_id = int(str(address).strip())
         except ValueError:
             raise TelegramSendError(f"not a Telegram chat id: {address!r}") from None
-        for chunk in split_text(text):
-            self._send_message(chat_id, chunk)
+        chunks = split_text(text)
+        for i, chunk in enumerate(chunks):
+            last = i == len(chunks) - 1
+            self._send_message(chat_id, chunk, RATING_KEYBOARD if last and
+                               text.rstrip().endswith(RATING_QUESTION) else None)
 
-    def _send_message(self, chat_id: int, text: str) -> None:
+    def _send_message(self, chat_id: int, text: str, markup: dict | None = None) -> None:
+        body = {"chat_id": chat_id, "text": text, **({"reply_markup": markup} if markup else {})}
         for _ in range(3):
             try:
-                response = self._client.post(self._url, json={"chat_id": chat_id, "text": text})
+                response = self._client.post(self._url, json=body)
                 data = response.json()
             except (httpx.HTTPError, ValueError) as exc:
                 raise TelegramSendError(f"Telegram unreachable: {type(exc).__name__}") from None

@@ -228,6 +228,9 @@ def test_web_chat_handed_off_never_reaches_rasa_until_handed_back(web):
     said = [(m["sender"], m["text"]) for m in detail["messages"]]
     assert ("resident", "还要等多久") in said and not any("13812345678" in t for _, t in said)
     assert any(s == "system" and "119" in t for s, t in said)   # the agent sees the safety note
+    [note] = [t for s, t in said if s == "system" and "119" in t]
+    referred = container.cases.get(note.split("诉求 ")[1].rstrip("。"))   # and the referred case
+    assert referred.category["code"] == "security.emergency" and referred.state == "referred"
 
     written = client.post(f"/api/staff/handoffs/{item['id']}/messages", headers=agent,
                           json={"text": "您好，我是代理员，马上联系物业。"})

@@ -21,6 +21,8 @@ import logging
 
 from sqlalchemy.exc import SQLAlchemyError
 
+from bot.cases import CaseService, OpenCase
+from bot.nlu.places import find_area
 from bot.nlu.urgency import assess, hotline_label
 from bot.staff.handoff import (END_REQUEST, RETURNED, STAFF_LABEL, WAIT_NOTICE, Handoff,
                                HandoffService)
@@ -31,10 +33,12 @@ from bot.web.store import ChatStore
 log = logging.getLogger(__name__)
 
 SAFETY_LEVELS = ("emergency", "crisis")
+EMERGENCY = "security.emergency"      # the category of a referred emergency (actions/emergency.py)
 
 
-def safety_answer(text: str) -> tuple[str, tuple[str, ...]] | None:
-    """(what the app says at once, the numbers in it) for an emergency or a crisis, else None."""
+def safety_answer(text: str) -> tuple[str, tuple[str, ...], str] | None:
+    """(what the app says at once, the numbers in it, the level) for an emergency or a crisis,
+    else None."""
     safety = assess(text)
     if safety.level not in SAFETY_LEVELS or not safety.hotlines:
         return None
@@ -42,7 +46,7 @@ def safety_answer(text: str) -> tuple[str, tuple[str, ...]] | None:
     lines = [f"请马上拨打 {first}（{hotline_label(first)}）求助，不要等代理员回复！"]
     lines += [f"需要的话，也请拨打 {n}（{hotline_label(n)}）。" for n in others]
     lines.append("代理员也会看到您的消息。")
-    return "\n".join(lines), tuple(safety.hotlines)
+    return "\n".join(lines), tuple(safety.hotlines), safety.level
 
 
 def handoff_case(messages: list[dict]) -> str | None:
@@ -55,8 +59,11 @@ def handoff_case(messages: list[dict]) -> str | None:
 
 
 class HandoffDoor:
-    def __init__(self, service: HandoffService) -> None:
+    def __init__(self, service: HandoffService, cases: CaseService | None = None) -> None:
+        """`cases` records an emergency told during a hand-off as a referred case, as the
+        dialogue does outside one."""
         self.service = service
+        self.cases = cases
 
     @classmethod
     def for_settings(cls, settings, engine) -> "HandoffDoor":
@@ -65,7 +72,7 @@ class HandoffDoor:
 
         container = Container(settings)
         container.engine = engine           # share the caller's engine (cached_property)
-        return cls(HandoffService.for_container(container))
+        return cls(HandoffService.for_container(container), container.cases)
 
     async def register(self, channel: str, address: str, messages: list[dict]) -> Handoff | None:
         """Open the hand-off a reply announces (idempotent); never fails the reply."""
@@ -97,18 +104,41 @@ class HandoffDoor:
             return None
         if held is None:
             return None
-        handoff, _, first = held
+        handoff, said, first = held
         replies: list[str] = []
         answer = safety_answer(text)
         if answer is not None:
-            replies.append(answer[0])
+            words, numbers, level = answer
+            replies.append(words)
+            number = None
+            if level == "emergency":
+                number = await asyncio.to_thread(self._refer, channel, address, text, numbers,
+                                                 f"handoff:{handoff.id}:{said['id']}")
+            recorded = f"紧急求助已登记为诉求 {number}。" if number else ""
             await asyncio.to_thread(self.service.alert, handoff.id,
-                                    f"安全提示：群众的话像是紧急情况，已告知群众拨打 {'、'.join(answer[1])}。")
+                                    f"安全提示：群众的话像是紧急情况，已告知群众拨打 {'、'.join(numbers)}。"
+                                    + recorded)
             log.warning("%s: emergency words in hand-off %s; numbers given: %s", channel,
-                        handoff.id, ",".join(answer[1]))
+                        handoff.id, ",".join(numbers))
         if first:
             replies.append(WAIT_NOTICE)
         return replies
+
+    def _refer(self, channel: str, address: str, text: str, numbers: tuple[str, ...],
+               key: str) -> str | None:
+        """The referred case of an emergency (once per message); None when it could not be
+        recorded (the resident was told the number to call either way)."""
+        if self.cases is None:
+            return None
+        try:
+            view = self.cases.open_case(OpenCase(
+                text=text, category=EMERGENCY, area=find_area(self.service.catalog, text),
+                channel=channel, address=address, actor="chat", idempotency_key=key,
+                refer=f"紧急情况，已告知群众立即拨打{'、'.join(numbers)}"))
+        except Exception:  # noqa: BLE001 - never fail the resident's turn over the record
+            log.exception("%s: recording an emergency told during a hand-off failed", channel)
+            return None
+        return view.number
 
 
 class DeliveryFailed(RuntimeError):

@@ -52,7 +52,7 @@ def create_app(container: Container, *, hub: Hub | None = None,
     store = ChatStore(container.engine)
     gateway = gateway or RasaGateway(settings.rasa_url, timeout=web.rasa_timeout)
     relay = Relay(gateway, store, hub, settings.rasa_url,
-                  handoffs=HandoffDoor(HandoffService.for_container(container)),
+                  handoffs=HandoffDoor(HandoffService.for_container(container), container.cases),
                   startup_wait=web.rasa_startup_wait)
     loops = Background(container, store, hub, relay, notifier_interval=web.notifier_interval,
                        watchdog_interval=web.watchdog_interval,

@@ -20,6 +20,7 @@ from __future__ import annotations
 import os
 import re
 from functools import lru_cache
+from pathlib import Path
 
 import pytest
 import yaml
@@ -55,6 +56,12 @@ KNOWN_SHORTFALLS: dict[tuple[str, str, str], str] = {
     ("urgency_fresh", "test", "recall"): "emergency recall 90.1% (82/91) on the fresh set, target 100%",
     ("urgency_fresh", "test", "crisis_recall"): "self-harm recall 92.0% (23/25) on the fresh set (before the crisis classifier 20/25), target 100%",
     # threat recall on the fresh set reached its target in the second crisis round (14/15 -> 15/15)
+    # raw ASR transcripts by an independent author (2026-12-02, 39fcd76), first measured before
+    # any tuning: 0 item errors in 40, emergencies 11/12, false alarms 1/28, address 26/37
+    ("transcripts_asr", "dev", "recall"): "emergency recall 83.3% (5/6) on the ASR dev half, target 100%",
+    ("transcripts_asr", "dev", "places"): "address found 68.4% (13/19) on the ASR dev half, target 85%",
+    ("transcripts_asr", "test", "false_alarms"): "false alarms 7.1% (1/14) on the ASR test half, target at most 5%",
+    ("transcripts_asr", "test", "places"): "address found 72.2% (13/18) on the ASR test half, target 85%",
 }
 
 
@@ -183,10 +190,9 @@ def test_address_found_is_neither_too_strict_nor_too_loose():
 
 
 # ---------------------------------------------------------------------- transcripts
-def _transcript_expectations() -> list[tuple[str, dict]]:
-    """(file name, expectations) from transcripts/expected.yml, in either layout the blind sets
-    use: `items: [{file, …}]`, or a mapping of ids to {file, …}."""
-    folder = BLIND / "transcripts"
+def _transcript_expectations(folder: Path) -> list[tuple[str, dict]]:
+    """(file name, expectations) from the folder's expected.yml, in either layout the blind
+    sets use: `items: [{file, …}]`, or a mapping of ids to {file, …}."""
     path = folder / "expected.yml"
     if not path.exists():
         if os.environ.get("CI") == "true":
@@ -205,13 +211,27 @@ def _transcript_expectations() -> list[tuple[str, dict]]:
     return out
 
 
-def test_blind_transcripts():
+# (folder, half): transcripts/ is one blind test set; transcripts_asr/ (raw ASR output, most
+# without speaker labels) is split by file number, odd files the dev half, even ones the test half
+TRANSCRIPT_SETS = [("transcripts", "test"), ("transcripts_asr", "dev"), ("transcripts_asr", "test")]
+
+
+def _in_half(name: str, half: str, folder: str) -> bool:
+    if folder == "transcripts":
+        return True
+    number = int(re.search(r"\d+", name).group(0))
+    return (number % 2 == 1) == (half == "dev")
+
+
+@pytest.mark.parametrize("folder_name, half", TRANSCRIPT_SETS, ids=[f"{f}-{h}" for f, h in TRANSCRIPT_SETS])
+def test_blind_transcripts(folder_name, half):
     from bot.intake.errors import IntakeError
     from bot.intake.extract import extract
     from bot.intake.reader import ReadFailure, read_path
 
-    folder = BLIND / "transcripts"
-    expectations = _transcript_expectations()
+    folder = BLIND / folder_name
+    expectations = [(name, want) for name, want in _transcript_expectations(folder)
+                    if _in_half(name, half, folder_name)]
     errors, emergencies, missed, alarms, others, places, place_misses = [], 0, [], [], 0, 0, []
     phones = phone_right = 0
     for name, want in expectations:
@@ -251,12 +271,12 @@ def test_blind_transcripts():
                     place_misses.append((name, want["address"], found.place.address))
     recall = 1 - len(missed) / emergencies if emergencies else 1.0
     place_rate = 1 - len(place_misses) / places if places else 1.0
-    print(f"\n[transcripts] {len(expectations)} files, item errors {len(errors)}, emergency recall {recall:.1%} "
+    print(f"\n[{folder_name}_{half}] {len(expectations)} files, item errors {len(errors)}, emergency recall {recall:.1%} "
           f"({emergencies - len(missed)}/{emergencies}), false alarms {len(alarms)}/{others}, "
           f"address found {place_rate:.1%} ({places - len(place_misses)}/{places}), "
           f"phone {phone_right}/{phones}")
     assert not errors, f"{len(errors)} transcripts gave an error"
-    _judge("transcripts", "test", [
+    _judge(folder_name, half, [
         ("recall", recall >= EMERGENCY_RECALL, missed),
         ("false_alarms", not others or len(alarms) / others <= EMERGENCY_FALSE_ALARMS, alarms),
         ("places", place_rate >= PLACE_FOUND, place_misses)])

@@ -74,7 +74,9 @@ def endpoints_yaml(settings: Settings, shared: bool = False) -> str:
     return "\n".join(lines) + "\n"
 
 
-CREDENTIALS_YAML = "# Written by `bot run`: channels reach Rasa through its REST channel.\nrest:\n"
+# Rasa's REST channel, answering 503 for a turn that missed the action server (rasa_tools/rest.py)
+CREDENTIALS_YAML = ("# Written by `bot run`: channels reach Rasa through its REST channel.\n"
+                    "rasa_tools.rest.RestInput:\n")
 
 
 def write_rasa_config(settings: Settings, shared: bool = False) -> tuple[Path, Path]:

@@ -77,7 +77,8 @@ def test_plan_runs_rasa_actions_and_app_and_telegram_with_a_token(tmp_path):
     assert [c.name for c in with_token][-1] == "telegram"
     rasa = with_token[0].argv
     assert rasa[1:4] == ["run", "--enable-api", "-m"] and "--cors" in rasa
-    assert (tmp_path / "var" / "rasa" / "credentials.yml").read_text().strip().endswith("rest:")
+    credentials = (tmp_path / "var" / "rasa" / "credentials.yml").read_text()
+    assert credentials.strip().endswith("rasa_tools.rest.RestInput:")
 
 
 def test_crashed_child_is_restarted_with_backoff_and_all_stop_cleanly(tmp_path):

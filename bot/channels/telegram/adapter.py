@@ -70,6 +70,7 @@ class AdapterConfig:
     retry_delays: tuple[float, ...] = (5, 15, 30, 60, 120, 300)
     give_up_after: timedelta = timedelta(hours=24)     # dialogue down this long: tell, drop
     poison_tries: int = 6                              # fails this often while Rasa is up
+    claim_lease: timedelta = timedelta(minutes=2)      # > one turn; then a crashed one's retried
     sweep_interval: float = 5.0
     max_concurrency: int = 32
     prune_every: float = 3600.0
@@ -211,17 +212,24 @@ class TelegramAdapter:
         try:
             while True:
                 self._again.discard(chat_id)
-                blocked = False
+                blocked = busy = False
+                handled = 0
                 rows = await self._db.run(self.store.pending_for_chat, chat_id, BATCH)
                 for row in rows:
                     if not blocked and row.next_attempt_at > self.store.clock():
-                        blocked = True      # an earlier update waits for the dialogue
+                        # An earlier update waits: for the dialogue (its resident was told,
+                        # and later ones are told too), or in another replica's hands.
+                        blocked, busy = True, row.notified
                     if blocked:
-                        if not row.notified:
+                        if busy and not row.notified:
                             await self._tell_busy(row)
                         continue
-                    blocked = not await self._process(row)
-                if chat_id not in self._again and (blocked or len(rows) < BATCH):
+                    if not await self._db.run(self.store.claim, row.update_id,
+                                              self.config.claim_lease):
+                        return      # another replica took it; it drains the chat from here
+                    handled += 1
+                    blocked = busy = not await self._process(row)
+                if chat_id not in self._again and (blocked or not handled):
                     return
         except Exception:  # noqa: BLE001 - the sweeper reschedules the chat later
             log.exception("telegram worker for %s failed", mask_chat(chat_id))

@@ -4,6 +4,8 @@
   a webhook, or a poll repeats after a crash) is recognised and changes nothing;
 * nothing lost: an update stays `pending` until handled, so a restart, or the dialogue being
   down, only delays it; `next_attempt_at` spaces the retries;
+* one handler: adapter replicas share the table, and a replica handles an update only after
+  `claim` moved its `next_attempt_at` a lease ahead (a crashed holder's lease runs out);
 * `done` / `skipped` rows are pruned after two weeks (Telegram never redelivers that late);
   `failed` rows stay for staff.
 
@@ -106,6 +108,14 @@ class UpdateStore:
                 t.c.status == PENDING, t.c.next_attempt_at <= self.clock(),
                 t.c.chat_id.is_not(None), ~older_pending).limit(limit)).all()
         return [r.chat_id for r in rows]
+
+    def claim(self, update_id: int, lease: timedelta) -> bool:
+        """Take a due update for handling: False when another replica took it meanwhile."""
+        t, now = telegram_updates, self.clock()
+        with self.engine.begin() as conn:
+            return conn.execute(update(t).where(
+                t.c.update_id == update_id, t.c.status == PENDING, t.c.next_attempt_at <= now)
+                .values(next_attempt_at=now + lease)).rowcount == 1
 
     def _set(self, update_id: int, **values) -> None:
         with self.engine.begin() as conn:

@@ -47,9 +47,17 @@ def test_the_crisis_model_catches_what_the_rules_miss_and_only_adds_help():
     "我拼老命干了一年 工资只发了一半", "累死了 跑了三趟才办完", "我要去刀具市场买把好菜刀",
     "我爸上个月去世了 他的养老金账户怎么处理", "我心情不太好 最近失眠 想问社区有没有心理咨询",
     "楼下的烧烤烟熏得我快死了", "我宁死也不搬 请依法补偿", "谁也不想长期在外面飘着，谢谢",
+    "修了新路以后 总算拔掉了压在我们村心头的这颗大炸弹", "加油站离学校这么近 就像一颗定时炸弹",
+    "还是通管道气安全 煤气罐炸了能把半栋楼掀翻", "水费电费年年涨 我们退休的都快活不起了",
+    "补偿不到位就断水断电 这是把人往死里逼", "以上是我的全部建议 到此结束 谢谢领导",
+    "这个结论没有数据支撑 请公开测算依据", "楼上每天晚上蹦跳到十二点 孩子没法睡觉",
 ])
 def test_figures_of_speech_and_lawful_pressure_are_no_crisis_or_threat(text):
     assert not assess(text, RULES).concerns, text
+
+
+def test_a_bomb_made_of_a_gas_tank_is_still_a_threat():
+    assert "threat" in assess("你们再不解决 我就用煤气罐炸了你们办公楼", RULES).concerns
 
 
 @pytest.mark.parametrize("text", ["我没想过自杀，就是心里烦", "上周隔壁小区有人跳楼 天台门也没锁",

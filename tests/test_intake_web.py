@@ -112,6 +112,16 @@ def test_page_and_options(client):
     assert any(a["code"] == "S1P1" for a in options["areas"])
 
 
+def test_a_staff_member_who_may_not_take_calls_gets_a_page_saying_so(sqlite_container):
+    sqlite_container.staff.add("agent1", "agent", OPERATOR_PASSWORD, agent_code="A-S1P1")
+    token = sqlite_container.staff.create_token("agent1")
+    r = make_client(sqlite_container, login=False).get(
+        "/intake", headers={"Authorization": f"Bearer {token}"})
+    assert r.status_code == 403 and r.headers["content-type"].startswith("text/html")
+    assert "没有权限" in r.text and "话务员" in r.text and 'href="/console"' in r.text
+    assert "来电转写登记" not in r.text
+
+
 def test_the_api_needs_an_operator_login(sqlite_container):
     anonymous = make_client(sqlite_container, login=False)
     for path in ("/api/intake", "/api/intake/confirm"):

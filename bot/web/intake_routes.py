@@ -23,6 +23,7 @@ from bot.staff import policy
 from bot.staff.principal import Staff
 from bot.web import jsonsafe, schema
 from bot.web.console.auth import current_staff, login_redirect, page_staff, writing_staff
+from bot.web.console.pages import refused_page
 from bot.web.errors import WebError, error_response, is_database_unavailable, unavailable
 from bot.web.requests import Confirm, TranscriptObject, Turn, parse
 from bot.web.textbody import decode_text
@@ -149,7 +150,8 @@ def router() -> APIRouter:
     async def page(request: Request, staff: Staff | None = Depends(page_staff)) -> Response:
         if staff is None:
             return login_redirect(request)
-        _operator(staff)
+        if not policy.can_open_intake(staff):
+            return refused_page(NOT_OPERATOR.zh)
         return _static("intake.html", "text/html; charset=utf-8")
 
     @api.get("/intake/intake.js", include_in_schema=False)

@@ -2,11 +2,12 @@
 
 Plain HTML files from `bot/web/static/console/` under the same strict CSP as the chat page (no
 inline script, no other origin). A page asked for without a session redirects to
-`/console/login?next=<this page>`. The pages of owners D and E (`handoff.js`,
-`case_extras.js`) are loaded when their files exist.
+`/console/login?next=<this page>`; a staff member whose role may not open a page gets a
+short Chinese page saying so, with the way back to the console.
 """
 from __future__ import annotations
 
+import html
 from functools import lru_cache
 from pathlib import Path
 
@@ -20,24 +21,34 @@ STATIC = Path(__file__).resolve().parent.parent / "static" / "console"
 PAGE_CSP = ("default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
             "connect-src 'self'; object-src 'none'; base-uri 'none'; form-action 'self'; "
             "frame-ancestors 'none'")
-OPTIONAL = {"console.html": ("handoff.js",), "case.html": ("case_extras.js",)}
-SCRIPTS_MARK, HEADER_MARK = "<!--optional-scripts-->", "<!--header-->"
+HEADER_MARK = "<!--header-->"
+HEADER = STATIC / "_header.html"
+REFUSED = """<!doctype html>
+<html lang="zh-CN"><head><meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>没有权限</title><link rel="stylesheet" href="/static/console/console.css"></head>
+<body><main class="refused"><h1>没有权限</h1><p>{message}</p>
+<p><a href="{home}">返回工作台</a></p></main></body></html>
+"""
 
 
 @lru_cache(maxsize=None)
-def _html(name: str, mtime: float) -> str:
-    """The page with the shared header (`_header.html`) and the optional scripts that exist."""
+def _html(name: str, mtimes: tuple[float, float]) -> str:
+    """The page with the shared header (`_header.html`); cached until either file changes."""
     text = (STATIC / name).read_text(encoding="utf-8")
-    tags = "\n  ".join(f'<script src="/static/console/{js}" defer></script>'
-                       for js in OPTIONAL.get(name, ()) if (STATIC / js).is_file())
-    header = (STATIC / "_header.html").read_text(encoding="utf-8").strip()
-    return text.replace(SCRIPTS_MARK, tags).replace(HEADER_MARK, header)
+    return text.replace(HEADER_MARK, HEADER.read_text(encoding="utf-8").strip())
 
 
 def page(name: str) -> Response:
-    path = STATIC / name
-    return HTMLResponse(_html(name, path.stat().st_mtime),
+    mtimes = ((STATIC / name).stat().st_mtime, HEADER.stat().st_mtime)
+    return HTMLResponse(_html(name, mtimes),
                         headers={"Content-Security-Policy": PAGE_CSP, "Cache-Control": "no-cache"})
+
+
+def refused_page(message: str) -> Response:
+    """403 as a page a person reads (an API caller gets the JSON refusal instead)."""
+    return HTMLResponse(REFUSED.format(message=html.escape(message), home=HOME), status_code=403,
+                        headers={"Content-Security-Policy": PAGE_CSP, "Cache-Control": "no-store"})
 
 
 def staff_page(name: str):

@@ -29,6 +29,22 @@ def test_the_model_never_overrides_feared_past_or_figurative_readings():
         assert assess(text, RULES).level == assess(text, RULES_ONLY).level, text
 
 
+@pytest.mark.parametrize("text", [
+    "这条路是南北交通大动脉，车流量很大", "地铁大动脉非常有必要", "治疗肺动脉高压的药太贵，建议纳入医保",
+    "公交倒地铁真的很不方便", "众人拾柴火焰高，欢迎大家都来参加义务植树", "停水了，求书记救救我们！",
+    "消防栓没有水，失火后果不堪设想", "脚手架上的钢管没绑牢，砸到人，后果严重",
+])
+def test_words_of_letters_are_no_emergency(text):
+    """Figures of speech and feared consequences in letters, which the rules once read as
+    emergencies on the real board messages (python -m bench.safety)."""
+    assert assess(text, RULES).level != "emergency", text
+
+
+@pytest.mark.parametrize("text", ["他割到大动脉了 血止不住", "厨房着火了，后果不堪设想，快来人！"])
+def test_the_same_words_in_an_emergency_still_are_one(text):
+    assert assess(text, RULES).level == "emergency", text
+
+
 def test_no_examples_no_model(tmp_path):
     assert emergency_model(tmp_path) is None
 

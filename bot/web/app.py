@@ -56,7 +56,8 @@ def create_app(container: Container, *, hub: Hub | None = None,
                   startup_wait=web.rasa_startup_wait)
     loops = Background(container, store, hub, relay, notifier_interval=web.notifier_interval,
                        watchdog_interval=web.watchdog_interval,
-                       retry_interval=web.retry_interval) if background else None
+                       retry_interval=web.retry_interval,
+                       hotspot_interval=web.hotspot_interval) if background else None
 
     @asynccontextmanager
     async def lifespan(app: FastAPI):

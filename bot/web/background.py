@@ -1,10 +1,12 @@
 """Loops the app process runs under `bot run`: the notifier (outbox → residents' doors), the
-watchdog, and the retry of messages kept while Rasa was away.
+watchdog, the hot-spot scan that raises alerts for the supervisors (预警, every
+HOTSPOT_INTERVAL seconds), and the retry of messages kept while Rasa was away.
 
 With several app replicas (`bot run --replicas N`) every replica runs them: the notifier and
 the retry claim their rows (outbox: FOR UPDATE SKIP LOCKED and a lease; webchat_pending: a
 compare-and-set lease), so a row goes out once; the watchdog, which escalates whatever is
-overdue, runs only on the replica holding its Redis lease (bot/leader.py).
+overdue, and the hot-spot scan run only on the replica holding their Redis lease
+(bot/leader.py).
 
 The notifier runs here, in the app process, because in the single-machine default the web
 chat push is in-process; with REDIS_URL any replica's notifier reaches any replica's page.
@@ -44,18 +46,22 @@ def senders(container: Container, store: ChatStore, hub: Hub) -> dict[str, Sende
 
 class Background:
     def __init__(self, container: Container, store: ChatStore, hub: Hub, relay: Relay, *,
-                 notifier_interval: float, watchdog_interval: float, retry_interval: float) -> None:
+                 notifier_interval: float, watchdog_interval: float, retry_interval: float,
+                 hotspot_interval: float = 0.0) -> None:
         self.container = container
         self.store, self.hub, self.relay = store, hub, relay
         self.notifier_interval = notifier_interval
         self.watchdog_interval = watchdog_interval
         self.retry_interval = retry_interval
+        self.hotspot_interval = hotspot_interval
         self._stop = threading.Event()
         self._threads: list[threading.Thread] = []
         self._task: asyncio.Task | None = None
         # held across passes: the lease outlives the pause between two of them
         self.watchdog_leader = Leader(container.settings.redis_url, "watchdog",
                                       ttl=watchdog_interval * 2 + 10)
+        self.hotspot_leader = Leader(container.settings.redis_url, "hotspots",
+                                     ttl=hotspot_interval * 2 + 10)
 
     def start(self) -> None:
         outbox = self.container.outbox(senders(self.container, self.store, self.hub))
@@ -71,7 +77,21 @@ class Background:
                 log.info("watchdog escalated %s", " ".join(done))
 
         self._spawn("watchdog", self.watchdog_interval, watchdog)
+        if self.hotspot_interval > 0:
+            self._spawn("hotspots", self.hotspot_interval, self.hotspot_pass)
         self._task = asyncio.get_running_loop().create_task(self._retry_loop())
+
+    def hotspot_pass(self) -> int:
+        """One scan that records new hot spots and notes the supervisors; the hot spots seen
+        (0 on a replica that does not hold the lease)."""
+        from bot.cases import hotspots
+
+        if not self.hotspot_leader.held():
+            return 0
+        found = hotspots.scan(self.container.cases, raise_alerts=True)
+        if found:
+            log.info("hot spots: %s", ", ".join(f"#{s.alert_id} ({s.residents})" for s in found))
+        return len(found)
 
     def _spawn(self, name: str, interval: float, step) -> None:
         def loop() -> None:
@@ -108,3 +128,4 @@ class Background:
         for thread in self._threads:
             await asyncio.to_thread(thread.join, 10)
         await asyncio.to_thread(self.watchdog_leader.release)
+        await asyncio.to_thread(self.hotspot_leader.release)

@@ -22,6 +22,7 @@ class WebSettings:
     rasa_startup_wait: float = 0.0
     notifier_interval: float = 0.3   # seconds between outbox passes
     watchdog_interval: float = 60.0
+    hotspot_interval: float = 900.0  # seconds between hot-spot scans that raise alerts (0: none)
     retry_interval: float = 2.0      # seconds between passes over queued messages
     cookie_secure: bool = False      # set WEBCHAT_COOKIE_SECURE=1 behind HTTPS
     # messages one chat session may send (a person types far slower), and one client address
@@ -39,6 +40,7 @@ class WebSettings:
             rasa_startup_wait=float(env.get("RASA_STARTUP_WAIT", "0")),
             notifier_interval=float(env.get("NOTIFIER_INTERVAL", "0.3")),
             watchdog_interval=float(env.get("WATCHDOG_INTERVAL", "60")),
+            hotspot_interval=float(env.get("HOTSPOT_INTERVAL", "900")),
             retry_interval=float(env.get("WEBCHAT_RETRY_INTERVAL", "2")),
             cookie_secure=env.get("WEBCHAT_COOKIE_SECURE", "") in ("1", "true", "yes"),
             rate_per_session=env.get("WEBCHAT_RATE_PER_SESSION") or cls.rate_per_session,

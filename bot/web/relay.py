@@ -1,6 +1,9 @@
 """Resident messages to Rasa, and what happens when Rasa is down or slow.
 
-A message Rasa does not answer in time is kept in `webchat_pending` and the resident gets a
+Every message is written to `webchat_pending` before it goes to Rasa, its retry a lease
+ahead (the gateway's timeout and `IN_FLIGHT_MARGIN`), and marked done once Rasa answered: if
+the process relaying it dies (SIGKILL, a crash), the retry loop of any replica takes it up when
+the lease runs out. A message Rasa does not answer in time stays there, and the resident gets a
 polite reply at once. A retry loop sends kept messages in order, one session at a time; the
 bot's answer reaches the page as an inbox item (live via SSE, or on return).
 
@@ -51,6 +54,7 @@ STARTING_REPLY = "您好，服务正在启动，马上就好。您的话已经�
 STARTUP_HOLD = 8.0         # seconds a request waits for a starting Rasa before it is kept
 GIVE_UP_AFTER = timedelta(hours=24)
 SPILL_LIMIT = 2000         # messages kept in memory while the database cannot take them
+IN_FLIGHT_MARGIN = 10.0    # seconds past the gateway's timeout before a relayed message is retried
 
 _MARKUP = re.compile(r"<\s*/?\s*[a-zA-Z][a-zA-Z0-9-]*(\s[^<>]*)?/?\s*>|<\s*script|javascript\s*:",
                      re.IGNORECASE)
@@ -126,17 +130,52 @@ class Relay:
             await self._keep(session, message_id, text, "rasa starting", 0.0)
             log.info("webchat message %s kept until rasa has started", message_id)
             return [asdict(BotMessage(text=STARTING_REPLY))], True
+        kept = await self._write_ahead(session, message_id, text)
         try:
             replies = await self.gateway.send(sender_id(session), text, _metadata(message_id))
         except GatewayDown as exc:
-            await self._keep(session, message_id, text, str(exc))
+            if kept is None:
+                await self._keep(session, message_id, text, str(exc))
+            else:
+                await self._postpone(kept, str(exc))
             log.warning("rasa unavailable (%s); webchat message %s kept for retry: %s",
                         str(exc)[:120] or type(exc).__name__, message_id, excerpt(text))
             return [asdict(BotMessage(text=QUEUED_REPLY))], True
+        if kept is not None:
+            await self._relayed(kept, message_id)
         messages = [asdict(m) for m in replies]
         self.buttons.remember(session, messages)
         await self._register_handoff(session, messages)
         return messages, False
+
+    async def _write_ahead(self, session: str, message_id: str, text: str) -> int | None:
+        """Keep the message before Rasa is asked (see the module's docstring); None when the
+        database cannot take it now: it is sent on regardless, as without the queue check."""
+        lease = getattr(self.gateway, "timeout", 15.0) + IN_FLIGHT_MARGIN
+        try:
+            return await asyncio.to_thread(self.store.enqueue, session, message_id, text,
+                                           "in flight", lease, 0)
+        except SQLAlchemyError as exc:
+            if not is_database_unavailable(exc):
+                raise
+            return None
+
+    async def _postpone(self, kept: int, error: str) -> None:
+        try:
+            await asyncio.to_thread(self.store.postpone, kept, error)
+        except SQLAlchemyError as exc:
+            if not is_database_unavailable(exc):
+                raise          # else it is retried when its lease runs out
+
+    async def _relayed(self, kept: int, message_id: str) -> None:
+        try:
+            await asyncio.to_thread(self.store.done, kept)
+        except SQLAlchemyError as exc:
+            if not is_database_unavailable(exc):
+                raise
+            # Its retry asks Rasa's tracker first: the answer reaches the inbox, not Rasa again.
+            log.warning("webchat message %s answered but not marked done (database "
+                        "unavailable): %s", message_id, str(exc).splitlines()[0][:160])
 
     async def _register_handoff(self, session: str, messages: list[dict]) -> None:
         if self.handoffs is not None:

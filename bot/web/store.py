@@ -3,7 +3,9 @@
 - `webchat_inbox`: pushes for a session (case updates from the notifier, and bot replies to
   messages that waited for Rasa). A row is undelivered until the page acknowledges it, so a
   closed tab gets it on return and a dropped connection gets it again.
-- `webchat_pending`: messages a resident sent while Rasa was down or slow, retried in order.
+- `webchat_pending`: every message on its way to Rasa (kept before it is sent, so a replica
+  killed while it relays leaves it to the retry loop), and messages a resident sent while
+  Rasa was down or slow, retried in order.
 
 The tables live beside the cases (SQLite by default, PostgreSQL for real use) so nothing is
 lost on a restart; they are created by the migrations (`bot db upgrade`).
@@ -84,13 +86,20 @@ class ChatStore:
 
     # ------------------------------------------------------------------ queued messages
     def enqueue(self, session: str, message_id: str, text: str, error: str,
-                delay: float = 5.0) -> None:
+                delay: float = 5.0, tries: int = 1) -> int:
         now = utcnow()
         with self.engine.begin() as conn:
-            conn.execute(insert(pending), {
+            return conn.execute(insert(pending).returning(pending.c.id), {
                 "session": session, "message_id": message_id, "text": text, "status": "pending",
-                "tries": 1, "next_attempt_at": now + timedelta(seconds=delay), "created_at": now,
-                "last_error": error[:500]})
+                "tries": tries, "next_attempt_at": now + timedelta(seconds=delay),
+                "created_at": now, "last_error": error[:500]}).scalar_one()
+
+    def postpone(self, row_id: int, error: str, delay: float = 5.0) -> None:
+        """A try failed: the next one after `delay` seconds."""
+        with self.engine.begin() as conn:
+            conn.execute(update(pending).where(pending.c.id == row_id).values(
+                tries=pending.c.tries + 1, last_error=error[:500],
+                next_attempt_at=utcnow() + timedelta(seconds=delay)))
 
     def has_pending(self, session: str) -> bool:
         with self.engine.connect() as conn:

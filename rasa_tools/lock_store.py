@@ -35,6 +35,7 @@ from rasa.utils.endpoints import EndpointConfig
 logger = logging.getLogger(__name__)
 
 POLL_SECONDS = 0.02
+RELEASE_RETRY_SECONDS = 0.25
 
 # KEYS: counter, queue, ticket prefix · ARGV: lifetime ms → the new ticket number
 _ISSUE = """
@@ -84,6 +85,7 @@ class AtomicRedisLockStore(LockStore):
         self._issue = self.red.register_script(_ISSUE)
         self._turn = self.red.register_script(_TURN)
         self._release = self.red.register_script(_RELEASE)
+        self._releasing: set[asyncio.Future] = set()
         super().__init__()
 
     def _keys(self, conversation_id: str) -> tuple[str, str, str]:
@@ -109,5 +111,22 @@ class AtomicRedisLockStore(LockStore):
         finally:
             try:
                 await self._release(keys=[queue, tickets], args=[ticket])
-            except redis.RedisError as error:      # the ticket key expires on its own
-                logger.warning("could not release lock ticket %s: %s", ticket, error)
+            except redis.RedisError as error:
+                # Left alone, the ticket would hold the conversation up until it expires (a
+                # minute: Redis restarting with its data kept); released once Redis is back.
+                logger.warning("could not release lock ticket %s, retrying: %s", ticket, error)
+                later = asyncio.ensure_future(self._release_later(queue, tickets, ticket,
+                                                                  lock_lifetime))
+                self._releasing.add(later)
+                later.add_done_callback(self._releasing.discard)
+
+    async def _release_later(self, queue: str, tickets: str, ticket: int, within: float) -> None:
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + within
+        while loop.time() < deadline:
+            await asyncio.sleep(RELEASE_RETRY_SECONDS)
+            try:
+                await self._release(keys=[queue, tickets], args=[ticket])
+                return
+            except redis.RedisError:
+                continue

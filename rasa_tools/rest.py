@@ -1,5 +1,9 @@
-"""Rasa's REST channel, except that a turn the action server missed is refused (HTTP 503) and
-leaves the conversation as it was (runs in the Rasa environment).
+"""Rasa's REST channel, except that a turn that was not saved is refused (HTTP 503), so the
+channels send it again (runs in the Rasa environment).
+
+Rasa's channel answers 200, with whatever the bot said so far, when handling a message raised
+(the lock store or the tracker store down, e.g. Redis restarting): the turn was never saved,
+yet the channels took it as handled and the resident's message was lost. Here it is 503.
 
 Rasa 3.6 carries on when it cannot reach the action server: the custom action's events are
 lost, the turn ends with whatever was said before, the tracker is saved with the resident's
@@ -91,15 +95,15 @@ class RestInput(RasaRestInput):
             token = _unreachable.set(failed)
             try:
                 await on_new_message(message)
-            except ActionServerUnreachable as exc:
-                logger.warning("turn not saved, the message is to be sent again: %s", exc)
-            except Exception:  # noqa: BLE001 - as Rasa's channel: log, answer what was said
-                logger.exception("an exception occurred while handling a user message")
+            except Exception as exc:  # noqa: BLE001 - the turn was not saved: to be sent again
+                if isinstance(exc, ActionServerUnreachable):
+                    logger.warning("turn not saved, the message is to be sent again: %s", exc)
+                else:
+                    logger.exception("turn not saved, the message is to be sent again")
+                return response.json({"error": "turn not saved", "reason": str(exc)[:200],
+                                      "actions_unreachable": failed}, status=503)
             finally:
                 _unreachable.reset(token)
-            if failed:
-                return response.json({"error": "action server unreachable",
-                                      "actions": failed}, status=503)
             return response.json(collector.messages)
 
         return hook

@@ -2,7 +2,9 @@
 
 A small linear model (TF-IDF over character uni- and bigrams, LinearSVC) trained on the
 sentences of `data/case_types.yml`, plus cue words that 12345 practice reads as the type
-(请问 → 咨询, 建议 → 建议, 拖欠/投诉 → 投诉, 举报 → 举报 …) added to the model's scores.
+(请问 → 咨询, 建议 → 建议, 拖欠/投诉 → 投诉, 举报 → 举报 …) added to the model's scores. A letter
+often opens with the trouble and ends with the ask, so a few cues count again when they are in
+its ending sentence (a question there → 咨询, a proposal → 建议, a plea to solve it → 投诉).
 It runs in the app environment without Rasa and trains in well under a second, on first use.
 
 Measured on the real development set by `bench/case_type.py` (see docs there).
@@ -34,12 +36,33 @@ _CUES = [
     ("投诉", 1.0, r"投诉|拖欠|欠薪|不作为|扰民|退款|退费"),
     ("投诉", 0.5, r"多次|至今|一直|物业|噪音|违章|违规|没人管|无人管|推脱|敷衍"),
     ("投诉", 0.3, r"\d{4}年\d{1,2}月|\d+元"),
+    ("投诉", 0.4, r"\d{1,2}月|\d{1,2}日|\d+元"),        # a dated grievance, a sum of money
+    ("投诉", 0.75, r"物业|诉求|业主|开发商|商家|押金"),
+    ("建议", 0.4, r"部长|总理|国务院|两会|人大代表|政协委员|我国"),   # a national addressee
     ("求助", 1.0, r"求助|求帮|帮帮|救助"),
     ("举报", 1.0, r"举报"),
     ("表扬", 1.0, r"表扬|点赞|感谢.{0,30}(?:帮|解决|办)"),
 ]
+# The same, read in the ending sentence only (see `ending_sentence`).
+_ENDING_CUES = [
+    ("咨询", 0.4, r"[？?]"),
+    ("建议", 0.4, r"建议|出台|国家|考虑|规范|全国"),
+    ("投诉", 0.4, r"解决|帮帮|帮助|做主|处理|严查|查处|退"),
+]
 _CUE_PATTERNS = [(t, w, re.compile(p)) for t, w, p in _CUES]
+_ENDING_PATTERNS = [(t, w, re.compile(p)) for t, w, p in _ENDING_CUES]
+_SENTENCE = re.compile(r"[^。！？!?\n；;]+[。！？!?；;]*")
+_COURTESY_TAIL = re.compile(   # thanks and sign-offs after the ask
+    r"(?:[，,。.！!\s*]*(?:谢谢|感谢|万分感谢|非常感谢|此致|敬礼|辛苦了|麻烦了)"
+    r"[^。！？!?]{0,12}[，,。.！!\s]*)+$")
 _WHITESPACE = re.compile(r"\s\s+")    # what sklearn's char analyzer collapses
+
+
+def ending_sentence(text: str) -> str:
+    """The last sentence of `text` that says something, with its end mark (thanks dropped)."""
+    text = _COURTESY_TAIL.sub("", text.strip()) or text.strip()
+    sentences = [s for s in _SENTENCE.findall(text) if len(s.strip("*，, \n")) >= 2]
+    return sentences[-1] if sentences else text
 
 
 @dataclass(frozen=True)
@@ -100,9 +123,11 @@ class CaseTypeModel:
         out = []
         for text in texts:
             scores = dict(zip(self._classes, self._scores(text)))
-            for label, weight, pattern in _CUE_PATTERNS:
-                if label in scores and pattern.search(text):
-                    scores[label] += CUE_WEIGHT * weight
+            ending = ending_sentence(text)
+            for patterns, where in ((_CUE_PATTERNS, text), (_ENDING_PATTERNS, ending)):
+                for label, weight, pattern in patterns:
+                    if label in scores and pattern.search(where):
+                        scores[label] += CUE_WEIGHT * weight
             out.append(TypePrediction(max(scores, key=scores.get), scores))
         return out
 

@@ -32,7 +32,8 @@ def _sessions(database_url: str) -> list[str]:
     engine = create_engine(database_url)
     try:
         with engine.connect() as conn:
-            return [r[0] for r in conn.execute(text("select distinct session from webchat_pending"))]
+            rows = conn.execute(text("select distinct session from webchat_pending"))
+            return [r[0] for r in rows]
     finally:
         engine.dispose()
 

@@ -8,7 +8,6 @@ same port, its append-only file kept as a real server's would be). Every report 
 case and every message is in its conversation's tracker exactly once."""
 from __future__ import annotations
 
-import os
 import shutil
 import signal
 import subprocess

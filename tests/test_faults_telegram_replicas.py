@@ -62,7 +62,8 @@ def replicas(tmp_path, tg, shared_url):
         # A turn that outlasts the gateway's timeout is retried, a second turn by design:
         # not the fault under test, so the timeout is generous (the first case is slow).
         config = dict(mode="webhook", sweep_interval=0.1, gateway_timeout=60)
-        with LiveAdapter(first, **config) as a, LiveAdapter(container("b", rasa.url), **config) as b:
+        second = container("b", rasa.url)
+        with LiveAdapter(first, **config) as a, LiveAdapter(second, **config) as b:
             yield a, b, rasa, first
     for c in made:
         c.engine.dispose()

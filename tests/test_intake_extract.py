@@ -169,9 +169,38 @@ def test_places_as_people_name_them(places, text, address):
     "公司拖欠工资三个月了",
     "学校门口的小摊不卫生",              # which school is not said
     "我家小区门口天天有人乱停车",
+    "您注意安全先离开现场",           # 现场 is no place
+    "晚上去吃烧烤了",
+    "闻到一股烧烤味",
+    "坐18路车去的",                   # a bus route, not a road
+    "等了一小时",
 ])
 def test_no_fragments_and_no_nameless_places(places, text):
     assert places.find(text).address is None
+
+
+@pytest.mark.parametrize("text, address", [
+    ("就在解放路老王火锅门口打起来了", "解放路老王火锅门口"),     # a shop named after the road
+    ("昨晚在中山路金樽KTV被人打了", "中山路金樽KTV"),
+    ("去建设银行城北支行取钱", "建设银行城北支行"),               # not 建设银行城
+    ("北关夜市里面有人吵架", "北关夜市里面"),
+    ("高新区第二小学乱收费", "高新区第二小学"),                   # the district prefix stays
+    ("我们是丽水华亭3期5栋的", "丽水华亭3期5栋"),                 # 华庭 as ASR writes it
+    ("就是 那个 幸福 小区 八栋 楼上漏水", "幸福 小区 八栋 楼上"),  # ASR blanks inside the name
+    ("金桂苑 金桂苑9号楼 有人在楼顶", "金桂苑9号楼"),              # said again with the building
+    ("家住幸福家园幺栋幺单元五零二", "幸福家园幺栋幺单元五零二"),
+    ("在三零八国道往县城方向撞了", "三零八国道"),
+    ("我是县二中的老师", "县二中"),
+])
+def test_places_as_callers_say_them_on_the_phone(places, text, address):
+    assert places.find(text).address == address
+
+
+def test_a_line_said_to_the_caller_is_never_the_callers_place(places):
+    t = read_text("快点 打起来了 有人拿刀\n您在什么地方\n就在那个烧烤摊 两帮人\n"
+                  "您先离开那家理发店门口\n我姓张 电话13540276618")
+    found = extract(t, places)
+    assert found.place.address is None and found.place.landmark is None
 
 
 def test_the_area_is_resolved_inside_a_longer_address(places):

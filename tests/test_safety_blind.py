@@ -51,7 +51,8 @@ KNOWN_SHORTFALLS: dict[tuple[str, str, str], str] = {
     # crisis and threats 2026-12-02, second round (rules plus the crisis classifier, tuned on dev, dev2
     # dev3 to dev9): before it 45/58 (self-harm 25/32, threats 20/26), false alarms 1/60; after, 2/60
     ("crisis", "test", "recall"): "crisis/threat recall 94.8% (55/58: self-harm 31/32, threats 24/26), target 100%",
-    ("transcripts", "test", "places"): "address found 81.5% (22/27) on the blind transcripts, target 85%",
+    # address on the blind transcripts reached its target in the places round for the ASR set
+    # (22/27 -> 23/27), where the places test half went 97/110 -> 100/110
     # a third author's set (2026-12-02), measured once, never tuned on
     ("urgency_fresh", "test", "recall"): "emergency recall 90.1% (82/91) on the fresh set, target 100%",
     ("urgency_fresh", "test", "crisis_recall"): "self-harm recall 92.0% (23/25) on the fresh set (before the crisis classifier 20/25), target 100%",
@@ -59,9 +60,10 @@ KNOWN_SHORTFALLS: dict[tuple[str, str, str], str] = {
     # raw ASR transcripts by an independent author (2026-12-02, 39fcd76), first measured before
     # any tuning: 0 item errors in 40, emergencies 11/12, false alarms 1/28, address 26/37
     ("transcripts_asr", "dev", "recall"): "emergency recall 83.3% (5/6) on the ASR dev half, target 100%",
-    ("transcripts_asr", "dev", "places"): "address found 68.4% (13/19) on the ASR dev half, target 85%",
+    # address on the ASR dev half reached its target after tuning on it (13/19 -> 19/19)
     ("transcripts_asr", "test", "false_alarms"): "false alarms 7.1% (1/14) on the ASR test half, target at most 5%",
-    ("transcripts_asr", "test", "places"): "address found 72.2% (13/18) on the ASR test half, target 85%",
+    ("transcripts_asr", "test", "places"): "address found 72.2% (13/18) on the ASR test half (unchanged by the "
+                                           "places round that took the dev half 13/19 -> 19/19), target 85%",
 }
 
 

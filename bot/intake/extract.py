@@ -114,6 +114,35 @@ def caller_sentences(transcript: Transcript) -> list[str]:
     return kept
 
 
+# A clause said to the caller ("您注意安全先离开现场", "您可以到服务中心问问") is the operator's
+# even where the script does not know it: in text without speakers the caller's place is never
+# read from it.
+_TO_CALLER = re.compile(r"您(?!好)")
+_SELF = re.compile(r"我|俺|咱")
+_SEGMENT_END = re.compile(rf"([。！？!?；;\n，,]+\s*|{_ASR_BLANK.pattern})")
+
+
+def _said_to_caller(clause: str) -> bool:
+    return bool(_TO_CALLER.search(clause)) and not _SELF.search(clause)
+
+
+def _place_text(transcript: Transcript) -> str:
+    """The caller's words as said, for reading the place: the blanks an ASR engine leaves
+    inside an address (城关镇 新华社区, 幸福 小区 八栋) are kept; without speakers, every
+    clause of the operator's (or said to the caller) becomes a line break no address crosses."""
+    if transcript.has_speakers:
+        return "\n".join(t.text for t in transcript.turns if t.speaker_role == CALLER)
+    out: list[str] = []
+    for turn in transcript.turns:
+        parts = _SEGMENT_END.split(turn.text)
+        for segment, end in zip(parts[::2], parts[1::2] + [""]):
+            clause = segment.strip()
+            own = clause and not (is_operator_sentence(clause) or _GREETING.match(clause) or _said_to_caller(clause))
+            out.append(segment + end if own else "\n")
+        out.append("\n")
+    return "".join(out)
+
+
 def _sentences(text: str) -> list[str]:
     """Sentences by their punctuation; the blanks an ASR engine leaves between segments of
     Chinese speech end a sentence too."""
@@ -126,7 +155,7 @@ def extract(transcript: Transcript, places: PlaceMatcher, reference: datetime | 
     operator_text = transcript.text_of(OPERATOR)
     warnings: list[str] = []
 
-    place = places.find(caller_text)
+    place = places.find(_place_text(transcript))
     if place.area is None and operator_text:
         # The operator often reads the address back ("您说的是滨河社区3栋对吧").
         echoed = places.find(operator_text)

@@ -16,6 +16,11 @@ A place word is found by its suffix (小区, 路, 村, 超市 …); its name is 
 nearest word that cannot be part of a name (我, 在, 反映, 那个 …), so "我要反映厂里" gives no
 "反映厂" and "跳广场舞" no "跳广场". Adjacent parts are chained into one address
 (城关街道阳光花园小区8栋门口); the most specific chain is the address.
+
+Real calls come as ASR text: shops and banks named after the road (红旗路老马烧烤, 城南支行),
+districts before what is in them (开发区实验小学), suffixes as the engine hears them (华亭 for
+华庭), a blank inside a name (幸福 小区 八栋) and a place said twice, the second time with more
+(金桂苑 金桂苑9号楼): the later, longer mention is the address.
 """
 from __future__ import annotations
 
@@ -40,18 +45,34 @@ def _add(kind: str, min_name: int, words: str, reject: str = "") -> None:
 
 _add("compound", 1, "小区 花园 家园 公寓 大厦 华庭 华府 新城 商城 新村 山庄 家属院 家属楼 宿舍 大院 嘉园 名苑 "
                     "雅苑 公馆 名邸 名都 广场 园区 绿洲 天地 世家 豪庭 雅居 丽都 水岸 半岛", "舞长")
+# What an ASR engine writes for those suffixes (华庭 heard as 华亭 or 华廷, 名邸 as 名第).
+_add("compound", 2, "华亭 华廷 豪亭 豪廷 名第 花圆", "长")
+_add("compound", 2, "名郡 郡 国际 名居 佳居 新居", "长贸化关友象学机旅")
 _add("compound", 2, "苑 园 府 湾 城 庭 邸", "长丁艺林区管市面子外边头")
+_add("compound", 2, "院", "长子里内士办校落墙")       # 家属院, and 苑 as ASR hears it
 _add("road", 2, "大道 大街 路 街 巷 胡同", "灯面费线况由演数人子过道坊费牌标障政")
+_add("road", 2, "国道 省道 县道 乡道 公路 高速", "费发度运")
 _add("admin", 2, "社区 街道 县 镇 乡", "长民下亲干委政府里")
 _add("village", 2, "村 屯 寨 庄", "民长干支主委务稼口头边")
 _add("landmark", 0, "超市 便利店 商店 商场 菜市场 农贸市场 市场 学校 小学 中学 高中 大学 幼儿园 医院 卫生院 "
                     "卫生室 诊所 药店 车站 汽车站 火车站 高铁站 地铁站 公交站 加油站 银行 饭店 酒店 宾馆 旅馆 "
                     "餐馆 饭馆 烧烤店 网吧 酒吧 公园 体育馆 图书馆 博物馆 文化馆 科技馆 客运站 派出所 政府 村委会 居委会 街道办 仓库 工地 "
-                    "码头 停车场 菜场 浴室 驾校 营业厅 卫生间 公厕 垃圾站 养殖场 工业园 开发区 厂房 工厂 街道办事处 "
+                    "码头 停车场 菜场 浴室 驾校 库房 冷库 车间 营业厅 卫生间 公厕 垃圾站 养殖场 工业园 厂房 工厂 街道办事处 "
                     "办事处 管委会",
      "监价经化营销部卡长员主")
-_add("landmark", 2, "厂 店 桥 场", "家长商主员梁子景所景")
+# Shops, banks and markets named by their own name (老马烧烤, 星光KTV, 城南支行, 南门夜市): the
+# name is needed, so a bare 吃烧烤 or 去夜市 names no place.
+_add("landmark", 2, "烧烤 火锅 烤鱼 大排档 KTV ktv 歌厅 舞厅 酒楼 茶楼 棋牌室 足浴 会所 影院 电影院 网咖 台球厅 健身房 "
+                    "夜市 早市 集市 支行 分行 分理处 储蓄所 信用社 营业部 营业所", "味烟底料摊长员主")
+_add("landmark", 2, "驿站 收费站 服务区 站 局 水库 池塘 河道 河堤 水渠", "长员主着住在起立岗点面")
+_add("landmark", 2, "厂 店 桥 场 馆 厅", "家长商主员梁子景所景局级里内")
 _add("landmark", 2, "中心", "小")
+# Districts and development zones: a place by themselves, and the prefix of what follows
+# (开发区实验小学, 高新区管委会).
+_add("district", 0, "开发区 高新区 经开区 新区 老城区 城区 工业区 保税区", "长委域")
+# Common words that end like a place word but name none (离开现场, 当场, 立场).
+_NOT_PLACES = set("现场 当场 在场 到场 立场 下场 出场 收场 上场 开场 散场 退场 登场 官场 排场 冷场 "
+                  "网站 出院 住院 入院 转院 格局 布局 结局 当局 骗局 出局 大局 全局 饭局".split())
 
 # Facilities a county has one of: said bare they still name a place (高铁站出站口).
 _ONE_OF_A_KIND = set("火车站 高铁站 汽车站 客运站 体育馆 图书馆 博物馆 文化馆 科技馆 会展中心 体育中心".split())
@@ -61,23 +82,30 @@ _MAX_NAME = 8
 # Words that end a name when reading leftwards: pronouns, verbs, time words, fillers.
 _STOP_WORDS = (
     "我们 你们 他们 她们 咱们 俺们 大家 自己 我家 俺家 他家 她家 咱家 你家 老家 回家 家里 家住 这里 那里 哪里 "
-    "这边 那边 这儿 那儿 这个 那个 哪个 这家 那家 一家 一个 一下 一直 一些 一点 就是 还是 但是 可是 因为 所以 然后 "
+    "这边 那边 这儿 那儿 这个 那个 哪个 这家 那家 一家 这条 那条 哪条 一条 这座 那座 一座 这片 那片 这所 那所 "
+    "这间 那间 这块 那块 一个 一下 一直 一些 一点 就是 还是 但是 可是 因为 所以 然后 "
     "现在 今天 昨天 前天 明天 晚上 早上 上午 下午 中午 半夜 凌晨 每天 天天 经常 总是 老是 已经 刚才 刚刚 马上 反映 "
     "反应 投诉 举报 咨询 请问 您好 你好 麻烦 帮忙 附近 旁边 对面 门口 楼下 楼上 里面 外面 后面 前面 隔壁 周边 周围 "
     "一带 位于 地址 地点 住在 开的 新开 路过 经过 出门 上班 下班 走到 跑到 送到 说是 听说 知道 觉得 发现 看到 看见 "
-    "听到 闻到 还有 没有 不是 什么 怎么 问题 事情 情况 屋里 心里 手里 夜里 厂里 店里 院里 楼里 城里 村里 里头 "
-    "孩子 小孩 儿子 女儿 孙子 孙女 老人 广场舞 老百姓 居民 业主 村民 群众 市民 工作 附近的 整个 全部 所有 各个 全村 全县 全镇 风一吹 "
+    "听到 闻到 离开 注意 方向 靠近 掉进 掉到 一股 一顿 一起 吃了 去吃 还有 没有 不是 什么 怎么 问题 事情 情况 "
+    "屋里 心里 手里 夜里 厂里 店里 院里 楼里 城里 村里 里头 "
+    "小区 社区 孩子 小孩 儿子 女儿 孙子 孙女 老人 广场舞 老百姓 居民 业主 村民 群众 市民 工作 附近的 整个 全部 所有 各个 全村 全县 全镇 风一吹 "
     "我 你 他 她 它 俺 咱 您 们 的 了 在 是 有 就 都 也 还 要 说 把 被 从 给 对 那 这 哪 个 啊 呀 吧 呢 嘛 么 "
-    "哦 嗯 喂 哎 唉 呃 去 到 过 回 跟 与 或 住 让 叫 找 想 没 不 很 又 再 才 只 刚 能 跳 打 骂 冒 着 得 搞 弄 该 每 其 此").split()
+    "哦 嗯 喂 哎 唉 呃 去 到 过 往 坐 乘 回 跟 与 或 住 让 叫 找 想 没 不 很 又 再 才 只 刚 能 跳 打 骂 冒 着 得 搞 弄 该 每 其 此").split()
 _STOP = re.compile("|".join(sorted(map(re.escape, _STOP_WORDS), key=len, reverse=True)))
 _GENERIC_NAMES = set("老 新 大 小 旧 县 市 该 本 农 全 同 邻 山 乡 渔 城 马 道 走 一 二 上 下 前 后 左 右".split()) | {
     "公", "菜", "果", "桃", "竹", "花", "家", "商", "工", "校", "医", "门", "楼", "街", "路"}
-_NUM = r"[0-9０-９一二三四五六七八九十两百零〇]+"
+_NUM = r"[0-9０-９一二三四五六七八九十两百零〇幺]+"
+_ROOM_DIGITS = "零〇幺一二三四五六七八九"          # a room said digit by digit: 五零二
 _DETAIL_RE = re.compile(rf"(?:[A-Za-z]|[东西南北中])(?:区|座)(?![\u4e00-\u9fff]{{0,1}}[长域别])|"
-                        rf"(?<![月\d0-9０-９]){_NUM}[ \t]?(?:号楼|号院|号门|号路|号街|号巷|号(?!线|码|上午|下午|晚上|早上|中午|凌晨|那天|当天|开始|之前|以后|到|前|后|晚|早|左右)"
-                        rf"|栋|幢|座|单元|层|楼(?!盘)|室|组|队|期)(?:[ \t]?[0-9０-９]{{3,4}}(?![0-9０-９])[室房号]?)?")
-_SIDE_RE = re.compile(r"大门口|门口|大门|东门|西门|南门|北门|后门|侧门|楼下|楼上|楼道|楼顶|附近|对面|旁边|边上|隔壁|"
+                        rf"(?<![月\d0-9０-９])负?{_NUM}[ \t]?(?:号楼|号院|号门|号路|号街|号巷|号(?!线|码|上午|下午|晚上|早上|中午|凌晨|那天|当天|开始|之前|以后|到|前|后|晚|早|左右)"
+                        rf"|栋|幢|座|单元|层|楼(?!盘)|室|组|队|期)"
+                        rf"(?:[ \t]?(?:[0-9０-９]{{3,4}}(?![0-9０-９])|[{_ROOM_DIGITS}]{{3,4}}(?![{_ROOM_DIGITS}]))[室房号]?)?")
+_SIDE_RE = re.compile(r"天台|顶楼|[东西南北中]段|路段|大门口|门口|大门|东门|西门|南门|北门|后门|侧门|楼下|楼上|楼道|楼顶|附近|对面|旁边|边上|隔壁|"
                       r"出站口|进站口|出口|入口|十字路口|丁字路口|交叉口|交汇处|交界处|交界|路口|村口|村头|村边|村东头|村西头|村南头|村北头|东侧|西侧|南侧|北侧|东边|西边|南边|北边|后面|前面|里面|拐角|一带|周边")
+# Schools by their number (县二中, 市一中, 三小): only where nothing else follows 中 / 小.
+_SCHOOL_RE = re.compile(r"[县市区镇乡]?[一二三四五六七八九十]{1,3}[中小]"
+                        r"(?=$|[^\u4e00-\u9fff]|[的门旁对附那这里外初高老上读念])")
 _JOIN = re.compile(r"[ \t]*(?:与|和|跟|、|/|同)[ \t]*")
 _CN_SENTENCE_PUNCT = "，。,.！!？?；;：:、\n"
 
@@ -98,15 +126,21 @@ class Chain:
     landmark: str | None = None
 
     @property
+    def specific(self) -> bool:
+        """Names a street, compound, village or area (a district only as the prefix of more)."""
+        parts = [k for k in self.kinds if k != "side"]
+        return any(k in ("compound", "road", "admin", "village", "area") for k in parts) or (
+            "district" in parts and len(parts) > 1)
+
+    @property
     def rank(self) -> tuple:
-        specific = any(k in ("compound", "road", "admin", "village", "area") for k in self.kinds)
-        level = 3 if specific else 2 if "landmark" in self.kinds else 1
+        level = 3 if self.specific else 2 if {"landmark", "district"} & set(self.kinds) else 1
         parts = len([k for k in self.kinds if k != "side"])
         return (level, "area" in self.kinds, parts)
 
     @property
     def kind(self) -> str:
-        if any(k in ("compound", "road", "admin", "village", "area") for k in self.kinds):
+        if self.specific or "district" in self.kinds:
             return "address"
         return "landmark" if "landmark" in self.kinds else "detail"
 
@@ -126,21 +160,44 @@ def _name_start(text: str, pos: int) -> int:
     return j + cut
 
 
+_BUS = re.compile(r"公交|车|汽车|班车|巴士|线")
+# Place words after which an ASR blank is a pause inside the name (幸福 小区, 李家 湾村).
+_PAUSED = ("compound", "road", "village")
+_ENDS_PLACE = re.compile(f"(?:{_SUFFIX_RE.pattern})$")     # 铁路 铁路小区: a place said twice
+
+
+def _name_over_blank(text: str, start: int) -> int:
+    """A name too short for its place word goes on over one blank before it, as an ASR
+    engine leaves between the parts of a name said with a pause."""
+    if start >= 2 and text[start - 1] in " \t\u3000" and _NAMECH.match(text[start - 2]) \
+            and not _ENDS_PLACE.search(text, 0, start - 1):
+        wider = _name_start(text, start - 1)
+        if start - 1 - wider >= 2:
+            return wider
+    return start
+
+
 def find_spans(text: str) -> list[Span]:
     """Every place part said in `text`, as character spans."""
     spans: list[Span] = []
     for m in _SUFFIX_RE.finditer(text):
         kind, min_name, reject = _SUFFIXES[m.group(0)]
         nxt = text[m.end():m.end() + 1]
-        if nxt and nxt in reject:
+        if nxt and nxt in reject or text[max(0, m.end() - 2):m.end()] in _NOT_PLACES:
             continue
         start = _name_start(text, m.start())
         name = text[start:m.start()]
+        if kind in _PAUSED and (len(name) < min_name or name in _GENERIC_NAMES):
+            start = _name_over_blank(text, start)
+            name = re.sub(r"\s", "", text[start:m.start()])
+        if kind == "road" and re.fullmatch(_NUM, name) and _BUS.match(text, m.end()):
+            continue                      # 十八路公交车: a bus route, not a road
         if name in _GENERIC_NAMES and kind != "landmark":
             name, start = "", m.start()
         if kind == "landmark" and name == "" and m.group(0) not in _ONE_OF_A_KIND:
             continue                      # 学校门口, 医院: which one is not said
-        if len(name) < min_name and not (kind == "compound" and re.fullmatch(r"[*＊×※○●]+", name or "x")):
+        if len(name) < min_name and not (kind == "compound" and re.fullmatch(r"[*＊×※○●]+", name or "x")) \
+                and not (name and name in "东西南北中" and m.group(0) == "街"):     # 东街, 南街
             if kind == "landmark" and min_name == 0:
                 pass
             elif len(m.group(0)) >= 2 and kind in ("compound", "admin") and name == "" and min_name <= 1:
@@ -148,6 +205,7 @@ def find_spans(text: str) -> list[Span]:
             else:
                 continue
         spans.append(Span(start, m.end(), kind))
+    spans += [Span(m.start(), m.end(), "landmark") for m in _SCHOOL_RE.finditer(text)]
     spans += [Span(m.start(), m.end(), "detail") for m in _DETAIL_RE.finditer(text)]
     spans += [Span(m.start(), m.end(), "side") for m in _SIDE_RE.finditer(text)]
     return spans
@@ -161,7 +219,8 @@ def chains(text: str, spans: list[Span]) -> list[Chain]:
     for span in sorted(spans, key=lambda s: (s.start, -s.end)):
         if current is not None:
             gap = text[current.end:span.start] if span.start > current.end else ""
-            joined = span.start <= current.end or gap.strip(" \t") == "" or (
+            said_again = gap != "" and text.startswith(text[current.start:current.end], span.start)
+            joined = span.start <= current.end or gap.strip(" \t") == "" and not said_again or (
                 gap == "的" and span.kind in ("detail", "side")) or (
                 last_kind in ("road", "area") and span.kind in ("road", "area") and _JOIN.fullmatch(gap))
             if joined and not (span.kind == "side" and "side" in current.kinds and span.start >= current.end):

@@ -1,24 +1,29 @@
 """Hot spots (预警): many residents raising the same matter in one neighbourhood within a few days.
 
-Two cases look like the same matter when they are of the same 一级 category, in the same or a
-neighbouring area (`bot.cases.similar.neighbourhood`: the area's parent and all below it) and
-their texts are alike (the TF-IDF cosine over character bigrams of `bot.intake.duplicates`, a
-sibling category weighed by `similar.SIBLING_WEIGHT`) at `HotspotRules.min_score` or more.
-Cases are compared within one 一级 and one 站 (a hot spot never spans two 站). A hot spot is a
-group (average-linkage clustering, see `_clusters`) of such cases opened within `window_days` (merged cases are
-already counted at their target and left out) that holds at least `min_cases` residents:
-repeated calls from one resident (same channel and address) count once.
+Two cases look like the same matter when they are in the same or a neighbouring area
+(`bot.cases.similar.neighbourhood`: the area's parent and all below it) and their texts are
+alike (the TF-IDF cosine over character bigrams of `bot.intake.duplicates`, IDF over the
+window) at `HotspotRules.min_score` or more, the cosine weighed by how related their
+categories are (the same: fully; a sibling of the same 一级: `similar.SIBLING_WEIGHT`; another
+一级: `OTHER_LEVEL1_WEIGHT`, for one matter two operators filed apart) and halved when both
+texts name a road, street, village or compound and no name in common (the same complaint about
+two roads is two matters). Cases are compared within one 站 (a hot spot never spans two 站). A
+hot spot is a group (average-linkage clustering, see `_clusters`) of such cases opened within
+`window_days` (merged cases are already counted at their target and left out) that holds at
+least `min_cases` residents: repeated calls from one resident (same channel and address) count
+once; its 一级 is that of its commonest category.
 
 Detection (`detect`) only reads and is what the dashboard shows. `scan(..., raise_alerts=True)`
 (the `bot hotspots --raise` command, run on a timer) keeps one `hotspot_alerts` row per hot
 spot, grows it as cases join, and tells the supervisors once per alert with an internal note
 (内部备注, actor `system:hotspots`) on the newest case, which every supervisor's queue and the
 case page show. Thresholds come from the environment: HOTSPOT_MIN_CASES (5),
-HOTSPOT_WINDOW_DAYS (7), HOTSPOT_MIN_SCORE (0.28), HOTSPOT_GROUPS_FACTOR (0.75).
+HOTSPOT_WINDOW_DAYS (7), HOTSPOT_MIN_SCORE (0.24), HOTSPOT_GROUPS_FACTOR (0.6).
 """
 from __future__ import annotations
 
 import os
+import re
 from collections import Counter
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -35,6 +40,11 @@ from bot.intake.duplicates import bigrams, cosine_matrix, matter_text
 from bot.privacy import mask_text
 
 ACTOR = "system:hotspots"
+OTHER_LEVEL1_WEIGHT = 0.6
+# Weights and thresholds chosen on generated months of bench/hotspots.py with seeds 1-8 and
+# measured on its default seeds 21-25, which were never used for tuning.
+PLACE_CONFLICT = 0.5
+PLACE_NAME = re.compile(r"[\u4e00-\u9fff]{1,5}?(?:大道|大街|路|街|巷|村|小区|花园|家园|新城|公寓|苑|宿舍)")
 BigId = BigInteger().with_variant(Integer(), "sqlite")
 metadata = MetaData()
 
@@ -60,10 +70,10 @@ hotspot_alerts = Table(
 class HotspotRules:
     min_cases: int = 5          # residents (repeat callers once) that make a hot spot
     window_days: float = 7.0
-    min_score: float = 0.28     # text likeness for "the same matter"
+    min_score: float = 0.24     # text likeness for "the same matter"
     # Two groups (not single cases) join at this share of min_score: people describing one
     # matter in two ways make two groups of texts less alike across than within.
-    groups_factor: float = 0.75
+    groups_factor: float = 0.6
 
     @classmethod
     def from_env(cls, environ: dict[str, str] | None = None) -> "HotspotRules":
@@ -128,20 +138,19 @@ def detect(service: CaseService, rules: HotspotRules | None = None, *,
     now = now or service.clock()
     cases = _window(service, now - timedelta(days=rules.window_days), now)
     catalog = service.catalog
-    level1 = {code: c.level1 for code, c in catalog.categories.items()}
-    groups: dict[tuple[str, str], list[_Case]] = {}
+    groups: dict[str, list[_Case]] = {}
     for case in cases:
-        groups.setdefault((level1[case.category], _station(catalog, case.area)), []).append(case)
+        groups.setdefault(_station(catalog, case.area), []).append(case)
     corpus = [bigrams(c.text) for c in cases]      # IDF over the window: boilerplate weighs little
     found = []
-    for (name, _), group in groups.items():
+    for group in groups.values():
         for members in _clusters(group, _scores(group, catalog, corpus), rules):
             residents = len({c.resident for c in members})
             if residents < rules.min_cases:
                 continue
             members.sort(key=lambda c: (c.created_at, c.id))
             category = Counter(c.category for c in members).most_common(1)[0][0]
-            found.append(Hotspot(members, residents, name, category,
+            found.append(Hotspot(members, residents, catalog.categories[category].level1, category,
                                  _common_area(catalog, [c.area for c in members])))
     found = [h for h in found if body is None or any(c.body == body for c in h.cases)]
     found.sort(key=lambda h: (-h.residents, h.cases[0].created_at))
@@ -217,6 +226,7 @@ def _scores(group: list[_Case], catalog, corpus) -> dict[int, dict[int, float]]:
         if case.area not in near:
             near[case.area] = neighbourhood(catalog, case.area)
     matrix = cosine_matrix([c.text for c in group], corpus)
+    places = [named_places(c.text) for c in group]
     scores: dict[int, dict[int, float]] = {i: {} for i in range(len(group))}
     for i, case in enumerate(group):
         zone = near[case.area]
@@ -226,10 +236,39 @@ def _scores(group: list[_Case], catalog, corpus) -> dict[int, dict[int, float]]:
             if not (zone is None or other.area in zone or near[other.area] is None
                     or case.area in near[other.area]):
                 continue
-            score = row[j] * (1.0 if other.category == case.category else SIBLING_WEIGHT)
+            score = row[j] * _category_weight(catalog, case.category, other.category)
+            if places[i] and places[j] and not _same_place(places[i], places[j]):
+                score *= PLACE_CONFLICT
             if score > 0:
                 scores[i][j] = scores[j][i] = score
     return scores
+
+
+def _category_weight(catalog, one: str, other: str) -> float:
+    """The same category counts fully; a sibling of the same 一级 less; another 一级 (a 路灯
+    filed under roads by one operator and under municipal facilities by another) least."""
+    if one == other:
+        return 1.0
+    same_level1 = catalog.categories[one].level1 == catalog.categories[other].level1
+    return SIBLING_WEIGHT if same_level1 else OTHER_LEVEL1_WEIGHT
+
+
+def named_places(text: str) -> frozenset[str]:
+    """The roads, streets, villages and compounds a text names (as written)."""
+    return frozenset(m.group(0) for m in PLACE_NAME.finditer(text))
+
+
+def _same_place(ones: frozenset[str], others: frozenset[str]) -> bool:
+    """Some name of one text is some name of the other: they end alike for three characters
+    (the match starts wherever the text did, "我住在建设街" and "建设街" are one street)."""
+    return any(_common_tail(a, b) >= min(3, len(a), len(b)) for a in ones for b in others)
+
+
+def _common_tail(a: str, b: str) -> int:
+    n = 0
+    while n < min(len(a), len(b)) and a[-1 - n] == b[-1 - n]:
+        n += 1
+    return n
 
 
 def _clusters(group: list[_Case], scores: dict[int, dict[int, float]],

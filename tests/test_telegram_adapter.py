@@ -355,6 +355,22 @@ def test_a_message_the_dialogue_always_fails_on_does_not_block_the_chat(containe
     assert store(container).get(bad["update_id"]).status == "failed"
 
 
+def test_a_message_waits_while_rasa_says_a_part_behind_it_is_away(container, tg, rasa):
+    rasa.busy = True                        # 503 on the webhook, /status 200: not a poison message
+    with LiveAdapter(container, mode="polling", poison_tries=2, retry_delays=(0.1,)) as live:
+        sent = tg.message(CHAT, "路灯坏了")
+        deadline = time.monotonic() + 30
+        while (getattr(store(container).get(sent["update_id"]), "tries", 0) or 0) < 4:
+            assert time.monotonic() < deadline, "the update was not retried"
+            time.sleep(0.1)
+        assert store(container).get(sent["update_id"]).status != "failed"
+        rasa.busy = False
+        tg.wait_for_texts(CHAT, 2)
+        live.idle()
+    assert tg.texts(CHAT) == [texts.BUSY, "收到：路灯坏了"]
+    assert store(container).get(sent["update_id"]).status == "done"
+
+
 def test_callback_answered_even_when_rasa_is_down(polling, tg, rasa):
     rasa.down = True
     press = tg.callback_query(CHAT, "/rate_satisfied")

@@ -14,7 +14,13 @@ UNAVAILABLE_REPLY = "抱歉，系统正忙，您的话我们已经记下了，�
 
 
 class GatewayDown(RuntimeError):
-    """Rasa did not answer (down, slow or broken)."""
+    """Rasa did not answer (down, slow or broken). `retry_later`: Rasa itself said the turn
+    could not be handled now (503: the action server or Redis was away; the turn was not
+    saved), so the message is sound and only waits."""
+
+    def __init__(self, message: str, *, retry_later: bool = False) -> None:
+        super().__init__(message)
+        self.retry_later = retry_later
 
 
 @dataclass
@@ -51,7 +57,8 @@ class RasaGateway:
             return [BotMessage.from_rasa(item) for item in response.json()]
         except (httpx.HTTPError, ValueError) as exc:
             log.warning("rasa gateway failed for %s: %s", sender.split(":")[0], exc)
-            raise GatewayDown(str(exc)) from exc
+            later = isinstance(exc, httpx.HTTPStatusError) and exc.response.status_code == 503
+            raise GatewayDown(str(exc), retry_later=later) from exc
 
     async def aclose(self) -> None:
         if self._client is not None:

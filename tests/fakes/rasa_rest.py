@@ -30,6 +30,8 @@ class FakeRasa:
         self.reply = reply
         self.delay = delay
         self.down = False
+        self.busy = False       # 503 from the webhook while /status is fine (rasa_tools.rest:
+                                # the action server or Redis behind Rasa is away)
         self._lock = threading.Lock()
         self._received: list[dict] = []
         self._server = BackgroundServer(port=port, app=Starlette(routes=[
@@ -67,7 +69,7 @@ class FakeRasa:
         delay = self.delay(body) if callable(self.delay) else self.delay
         if delay:
             await asyncio.sleep(delay)
-        if self.down:
+        if self.down or self.busy:
             return JSONResponse({"error": "unavailable"}, status_code=503)
         with self._lock:
             self._received.append(body)

@@ -112,6 +112,7 @@ class TelegramAdapter:
         self._again: set[int] = set()
         self._current: dict[int, StoredUpdate] = {}
         self._deferred: dict[int, str] = {}
+        self._waiting: set[int] = set()     # deferred only because a part behind Rasa was away
         self._db = StoreThread()
         self._slots: asyncio.Semaphore | None = None
         self._sweeper: asyncio.Task | None = None
@@ -251,6 +252,8 @@ class TelegramAdapter:
         finally:
             self._current.pop(row.update_id, None)
         error = self._deferred.pop(row.update_id, None)
+        waiting = row.update_id in self._waiting
+        self._waiting.discard(row.update_id)
         if error is None:
             await self._db.run(self.store.mark_done, row.update_id)
             return True
@@ -260,9 +263,11 @@ class TelegramAdapter:
             await self._db.run(self.store.mark_failed, row.update_id, error)
             await self._say(row.chat_id, texts.GAVE_UP)
             return True
-        if row.tries + 1 >= self.config.poison_tries and await self.gateway.healthy():
+        if (row.tries + 1 >= self.config.poison_tries and not waiting
+                and await self.gateway.healthy()):
             # The dialogue is up but keeps failing on this one message: do not let it hold
-            # the resident's conversation up any longer.
+            # the resident's conversation up any longer. (A 503 is no such failure: Rasa says
+            # a part behind it is away, so the message waits, up to give_up_after.)
             log.error("telegram update %s from %s fails in the dialogue although it is up "
                       "(%s tries); given up: %s", row.update_id, mask_chat(row.chat_id),
                       row.tries + 1, error)
@@ -309,6 +314,8 @@ class TelegramAdapter:
             replies = await self.gateway.send(f"telegram:{chat_id}", text, metadata)
         except GatewayDown as exc:
             self._deferred[update.update_id] = f"dialogue unavailable: {exc}"[:500]
+            if exc.retry_later:
+                self._waiting.add(update.update_id)
             log.warning("telegram: dialogue unavailable; update %s from %s kept for retry: %s",
                         update.update_id, mask_chat(chat_id), mask_pii(text[:40]))
             if self._first_attempt(update):

@@ -16,12 +16,13 @@ from datetime import datetime
 
 from sqlalchemy import select
 
-from bot.cases.lifecycle import OPEN_STATES, STATE_LABELS, State
+from bot.cases.lifecycle import OPEN_STATES, STATE_LABELS
 from bot.cases.models import CaseRow
 from bot.cases.service import CaseService
 from bot.cases.xlsx import Book
 from bot.cases.stats import compute
 from bot.cases.validation import mask_name, mask_phone
+from bot.db import READ_ONLY
 from bot.privacy import mask_text
 
 RATES = (("response_rate", "响应率"), ("resolution_rate", "解决率"),
@@ -120,27 +121,31 @@ def _cases(service: CaseService, start: datetime | None, end: datetime | None,
     if body is not None:
         stmt = stmt.where(CaseRow.body_code == body)
     catalog, now = service.catalog, service.clock()
-    with service.session_factory() as session:
-        rows = session.execute(stmt).all()
+    with service.session_factory() as session:      # a read: no SQLite write lock held
+        rows = session.connection(execution_options={READ_ONLY: True}).execute(stmt).all()
+    to_local, open_states = service.calendar.local, {s.value for s in OPEN_STATES}
+    labels = {s.value: label for s, label in STATE_LABELS.items()}
+    # names by code, looked up once per code rather than once per case
+    areas = {code: a.name for code, a in catalog.areas.items()}
+    bodies = {code: b.name for code, b in catalog.bodies.items()}
+    agents = {code: a.name for code, a in catalog.agents.items()}
 
     def local(moment: datetime | None) -> str:
-        return service.calendar.local(moment).strftime("%Y-%m-%d %H:%M") if moment else ""
+        return to_local(moment).replace(tzinfo=None).isoformat(" ", "minutes") if moment else ""
 
     out = []
     for r in rows:
         category = catalog.categories[r.category_code]
-        area = catalog.areas.get(r.area_code) if r.area_code else None
-        owner = catalog.bodies.get(r.body_code) if r.body_code else None
-        agent = catalog.agents.get(r.agent_code) if r.agent_code else None
-        state = State(r.state)
         out.append({
             "编号": r.number, "受理时间": local(r.created_at), "类型": r.case_type or "",
             "一级分类": category.level1, "二级分类": category.level2,
-            "区域": area.name if area else "", "承办单位": owner.name if owner else "",
-            "代理员": agent.name if agent else "", "状态": STATE_LABELS[state],
+            "区域": areas.get(r.area_code, "") if r.area_code else "",
+            "承办单位": bodies.get(r.body_code, "") if r.body_code else "",
+            "代理员": agents.get(r.agent_code, "") if r.agent_code else "",
+            "状态": labels[r.state],
             "摘要": mask_text(r.summary) or "", "联系人": mask_name(r.contact_name) or "",
             "联系电话": mask_phone(r.contact_phone) or "", "办理时限": local(r.due_at),
-            "是否超期": "是" if state in OPEN_STATES and r.due_at and r.due_at < now else "否",
+            "是否超期": "是" if r.state in open_states and r.due_at and r.due_at < now else "否",
         })
     return out
 

@@ -23,11 +23,12 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 
-from sqlalchemy import DateTime, and_, case, cast, func, literal, or_, select, text
+from sqlalchemy import DateTime, and_, case, cast, func, literal, or_, select, text, union_all
 
 from bot.cases.errors import InvalidInput
 from bot.cases.models import CaseRow, EventRow
 from bot.cases.service import CaseService
+from bot.db import READ_ONLY
 
 ASSIGNING = ("assign", "transfer", "escalate")
 # Years a period may name: well before any case, and far enough ahead that the period's end
@@ -41,7 +42,7 @@ PERIOD_HELP = "例如 2026、2026Q4、2026-11、2026-W48、2026-11-05 或 2026-1
 _PERIOD = re.compile(r"(\d{4})(?:Q([1-4])|-W(\d{1,2})|-(\d{1,2})(?:-(\d{1,2}))?)?")
 
 
-@dataclass
+@dataclass(slots=True)
 class Tally:
     assigned: int = 0
     signed_on_time: int = 0
@@ -245,30 +246,29 @@ def _count(service: CaseService, stats: list[Stats], edges: list[datetime | None
            body: str | None, split: datetime | None = None) -> None:
     """The one aggregation behind `compute`, `series` and `with_previous`: the database counts
     per bucket (`edges[i] <= at < edges[i + 1]`) and per body, category, type and area; here
-    the groups are added into each Stats' breakdowns (an area's figures include the areas
-    below it). Events before and after `split` are windowed apart (two periods in one query)."""
-    lineage = _lineage(service)
-    for g in _grouped(service, edges, split):
-        into = stats[g.bucket]
-        if g.action == "open":
-            if body is None or g.case_body == body:
-                into.opened += g.n
-                into.opened_by_type[g.case_type or "-"] += g.n
-                into.opened_by_category[g.category_code] += g.n
-                for a in lineage(g.area_code):
-                    into.opened_by_area[a] += g.n
+    the groups are added into each Stats' breakdowns. A group counts in its own area first;
+    each area's figures are then added into the areas above it, once per area rather than
+    once per group. Events before and after `split` are windowed apart (two periods in one
+    query)."""
+    for (bucket, action, body_code, category, case_type, area, case_body,
+         n, on_time, solved, satisfied) in _grouped(service, edges, split):
+        into = stats[bucket]
+        if action == "open":
+            if body is None or case_body == body:
+                into.opened += n
+                into.opened_by_type[case_type or "-"] += n
+                into.opened_by_category[category] += n
+                into.opened_by_area[area] += n
             continue
-        if body is not None and g.body_code != body:
+        if body is not None and body_code != body:
             continue
-        targets = (into.overall, into.by_body[g.body_code or "-"], into.by_category[g.category_code],
-                   into.by_type[g.case_type or "-"], *(into.by_area[a] for a in lineage(g.area_code)))
-        n, on_time = g.n, g.on_time
-        if g.action == "resolve":
+        targets = (into.overall, into.by_body[body_code or "-"], into.by_category[category],
+                   into.by_type[case_type or "-"], into.by_area[area])
+        if action == "resolve":
             for t in targets:
                 t.resolved += n
                 t.resolved_on_time += on_time
-        elif g.action == "rate":
-            solved, satisfied = g.solved, g.satisfied
+        elif action == "rate":
             for t in targets:
                 t.rated += n
                 t.solved += solved
@@ -277,6 +277,16 @@ def _count(service: CaseService, stats: list[Stats], edges: list[datetime | None
             for t in targets:
                 t.assigned += n
                 t.signed_on_time += on_time
+    lineage = _lineage(service)
+    for into in stats:
+        own_tallies, own_opened = into.by_area, into.opened_by_area
+        into.by_area, into.opened_by_area = defaultdict(Tally), defaultdict(int)
+        for area, tally in own_tallies.items():
+            for a in lineage(area):
+                into.by_area[a].add(tally)
+        for area, n in own_opened.items():
+            for a in lineage(area):
+                into.opened_by_area[a] += n
 
 
 def _grouped(service: CaseService, edges: list[datetime | None], split: datetime | None = None):
@@ -284,56 +294,78 @@ def _grouped(service: CaseService, edges: list[datetime | None], split: datetime
     assigning, resolve, rate), the event's body and the case's category, type, area and body.
     An assignment is signed on time when the case's next assignment-or-signing in the range
     is the signing, before the sign deadline; a resolution is on time before the due date;
-    only the latest rating of a case in the range counts. SQL does the counting."""
-    signing = ASSIGNING + ("accept",)
-    start, end = edges[0], edges[-1]
-    pair = case((EventRow.action.in_(signing), 1), else_=0)
+    only the latest rating of a case in the range counts. SQL does the counting, one GROUP BY
+    per kind over that kind's events only: the window functions sort the assignments and the
+    ratings alone, and the JSON fields are read from the events they belong to."""
+    moment = _moment_of(service)
     apart = () if split is None else (case((EventRow.at < split, 0), else_=1),)
     data = EventRow.data
-    inner = select(
-        EventRow.case_id, EventRow.action, EventRow.at, EventRow.body_code,
-        func.lead(EventRow.action).over(partition_by=(EventRow.case_id, pair, *apart),
-                                        order_by=EventRow.seq).label("next_action"),
-        func.lead(EventRow.at, type_=EventRow.at.type).over(
-            partition_by=(EventRow.case_id, pair, *apart), order_by=EventRow.seq).label("next_at"),
-        func.row_number().over(partition_by=(EventRow.case_id, EventRow.action, *apart),
-                               order_by=EventRow.seq.desc()).label("latest"),
-        data["sign_due_at"].as_string().label("sign_due"), data["due_at"].as_string().label("due"),
-        data["solved"].as_boolean().label("solved"),
+
+    def events(actions, *columns):
+        stmt = select(EventRow.case_id, EventRow.action, EventRow.at, EventRow.body_code,
+                      *columns).where(EventRow.action.in_(actions))
+        if edges[0] is not None:
+            stmt = stmt.where(EventRow.at >= edges[0])
+        if edges[-1] is not None:
+            stmt = stmt.where(EventRow.at < edges[-1])
+        return stmt.subquery()
+
+    def counted(e, on_time=None, solved=None, satisfied=None, where=()):
+        bucket = _bucket(e.c.at, edges[1:-1], 0, len(edges) - 2)
+        kind = case((e.c.action.in_(ASSIGNING), "assign"), else_=e.c.action)
+        keys = (bucket, kind, e.c.body_code, CaseRow.category_code, CaseRow.case_type,
+                CaseRow.area_code, CaseRow.body_code)
+        return (select(bucket.label("bucket"), kind.label("action"), e.c.body_code,
+                       CaseRow.category_code, CaseRow.case_type, CaseRow.area_code,
+                       CaseRow.body_code.label("case_body"), func.count().label("n"),
+                       _total(on_time).label("on_time"), _total(solved).label("solved"),
+                       _total(satisfied).label("satisfied"))
+                .join(CaseRow, CaseRow.id == e.c.case_id).where(*where).group_by(*keys))
+
+    opened = events(("open",))
+    resolved = events(("resolve",), data["due_at"].as_string().label("due"))
+    window = dict(partition_by=(EventRow.case_id, *apart), order_by=EventRow.seq)
+    signing = events(
+        ASSIGNING + ("accept",), data["sign_due_at"].as_string().label("sign_due"),
+        func.lead(EventRow.action).over(**window).label("next_action"),
+        func.lead(EventRow.at, type_=EventRow.at.type).over(**window).label("next_at"))
+    rated = events(
+        ("rate",), data["solved"].as_boolean().label("solved"),
         data["satisfaction"].as_string().label("satisfaction"),
-    ).where(EventRow.action.in_(signing + ("resolve", "rate", "open")))
-    if start is not None:
-        inner = inner.where(EventRow.at >= start)
-    if end is not None:
-        inner = inner.where(EventRow.at < end)
-    e = inner.subquery()
-    moment = _moment_of(service)
-    kind = case((e.c.action.in_(ASSIGNING), "assign"), else_=e.c.action)
-    signed = and_(e.c.action.in_(ASSIGNING), e.c.next_action == "accept",
-                  or_(e.c.sign_due.is_(None), moment(e.c.next_at) <= moment(e.c.sign_due)))
-    on_time_resolve = and_(e.c.action == "resolve",
-                           or_(e.c.due.is_(None), moment(e.c.at) <= moment(e.c.due)))
-    inner_edges = [x for x in edges[1:-1]]
-    bucket = case(*((e.c.at < x, i) for i, x in enumerate(inner_edges)),
-                  else_=len(inner_edges)) if inner_edges else literal(0)
-
-    def total(cond):
-        return func.coalesce(func.sum(case((cond, 1), else_=0)), 0)
-
-    keys = (bucket.label("bucket"), kind.label("action"), e.c.body_code, CaseRow.category_code,
-            CaseRow.case_type, CaseRow.area_code, CaseRow.body_code.label("case_body"))
-    stmt = (select(*keys, func.count().label("n"),
-                   total(or_(signed, on_time_resolve)).label("on_time"),
-                   total(e.c.solved.is_(True)).label("solved"),
-                   total(e.c.satisfaction.in_(("满意", "基本满意"))).label("satisfied"))
-            .join(CaseRow, CaseRow.id == e.c.case_id)
-            .where(e.c.action != "accept", or_(e.c.action != "rate", e.c.latest == 1))
-            .group_by(*(k.element if hasattr(k, "element") else k for k in keys)))
+        func.row_number().over(partition_by=(EventRow.case_id, *apart),
+                               order_by=EventRow.seq.desc()).label("latest"))
+    stmt = union_all(
+        counted(opened),
+        counted(resolved, or_(resolved.c.due.is_(None),
+                              moment(resolved.c.at) <= moment(resolved.c.due))),
+        counted(signing, and_(signing.c.next_action == "accept",
+                              or_(signing.c.sign_due.is_(None),
+                                  moment(signing.c.next_at) <= moment(signing.c.sign_due))),
+                where=(signing.c.action != "accept",)),
+        counted(rated, solved=rated.c.solved.is_(True),
+                satisfied=rated.c.satisfaction.in_(("满意", "基本满意")),
+                where=(rated.c.latest == 1,)))
     with service.session_factory() as session:
-        if session.get_bind().dialect.name == "postgresql":
+        # a read: on SQLite a deferred transaction, so a year's count never holds up a filing
+        conn = session.connection(execution_options={READ_ONLY: True})
+        if conn.dialect.name == "postgresql":
             # a year's events sort in memory rather than in temporary files (this transaction only)
-            session.execute(text(f"SET LOCAL work_mem = '{SORT_MEMORY}'"))
-        return session.execute(stmt).all()
+            conn.execute(text(f"SET LOCAL work_mem = '{SORT_MEMORY}'"))
+        return conn.execute(stmt).all()
+
+
+def _bucket(at, inner: list[datetime], lo: int, hi: int):
+    """The bucket `i` of `at` (`inner[i - 1] <= at < inner[i]`) among buckets lo..hi, as
+    nested CASEs that halve the range: a month of days is 5 comparisons a row, not 15."""
+    if lo == hi:
+        return literal(lo)
+    mid = (lo + hi + 1) // 2
+    return case((at < inner[mid - 1], _bucket(at, inner, lo, mid - 1)),
+                else_=_bucket(at, inner, mid, hi))
+
+
+def _total(cond):
+    return literal(0) if cond is None else func.coalesce(func.sum(case((cond, 1), else_=0)), 0)
 
 
 def _moment_of(service: CaseService):

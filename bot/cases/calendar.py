@@ -1,6 +1,7 @@
 """Deadlines in clock hours or Chinese working days (法定节假日 and 调休 included)."""
 from __future__ import annotations
 
+import functools
 import logging
 from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
@@ -14,6 +15,13 @@ UTC = ZoneInfo("UTC")
 MAX_WORKING_DAYS = 3650             # a bound for callers' bugs: ten years of counting
 
 
+@functools.lru_cache(maxsize=8192)
+def _official_workday(day: date) -> bool:
+    """chinese-calendar's answer, remembered: a deadline counts up to a few dozen days ahead
+    for every case opened, and the library validates and looks up each day anew."""
+    return chinese_calendar.is_workday(day)
+
+
 class WorkCalendar:
     """Working days from `chinese-calendar`; plain Monday–Friday for years it does not cover."""
 
@@ -23,7 +31,7 @@ class WorkCalendar:
 
     def is_workday(self, day: date) -> bool:
         try:
-            return chinese_calendar.is_workday(day)
+            return _official_workday(day)
         except NotImplementedError:
             if day.year not in self._warned:
                 self._warned.add(day.year)

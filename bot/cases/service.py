@@ -26,6 +26,7 @@ from bot.cases.models import CaseRow, EventRow, OutboxRow
 from bot.cases.numbering import next_number
 from bot.cases.validation import MAX_SHORT, clean_text, mask_name, mask_phone, normalize_phone
 from bot.cases.views import CaseView, EventView, iso
+from bot.db import READ_ONLY
 from bot.logs import install_masking
 from bot.nlu.case_type import CASE_TYPES, predict_case_type
 from bot.privacy import mask_text, mask_value, phones_in
@@ -194,9 +195,11 @@ class CaseService:
         return case, self._write(session, case, batch, inline=req.inline_ack)
 
     def find_by_idempotency_key(self, key: str) -> CaseView | None:
-        """The case opened with this idempotency key, if any."""
+        """The case opened with this idempotency key, if any (read without SQLite's write
+        lock: every filing through a door asks this first)."""
         with self._sessions() as session:
-            number = session.scalar(_NUMBER_BY_KEY, {"key": key})
+            number = session.connection(execution_options={READ_ONLY: True}).scalar(
+                _NUMBER_BY_KEY, {"key": key})
         return self.get(number) if number else None
 
     # ================================================================== actions

@@ -23,6 +23,7 @@ from bot.cases.errors import InvalidInput
 from bot.cases.models import CaseRow, EventRow
 from bot.cases.service import CaseService
 from bot.cases.views import iso
+from bot.db import make_read_session_factory
 from bot.open311 import states
 from bot.open311.errors import Open311Error, bad, not_found
 from bot.open311.keys import ApiKeys, Client
@@ -75,6 +76,8 @@ class Open311Door:
         self.keys = keys
         self.jurisdiction = jurisdiction
         self.catalog = cases.catalog
+        # reads before a filing take no SQLite write lock (posts queue only for the write)
+        self._reads = make_read_session_factory(cases.session_factory.kw["bind"])
 
     # ------------------------------------------------------------ checks shared by every call
     def check_jurisdiction(self, value: str | None) -> None:
@@ -138,7 +141,7 @@ class Open311Door:
 
     def _repeat(self, client: Client, fingerprint: str, now: datetime) -> dict | None:
         """The same request from the same client within a minute: one indexed lookup."""
-        with self.cases.session_factory() as session:
+        with self._reads() as session:
             row = session.execute(_REPEAT, {"client_id": client.id, "fingerprint": fingerprint,
                                             "since": now - REPEAT_WINDOW}).first()
         return row._asdict() if row else None

@@ -15,6 +15,7 @@ from sqlalchemy import insert, select, update
 from sqlalchemy.engine import Engine
 
 from bot.cases.errors import InvalidInput
+from bot.db import READ_ONLY
 from bot.open311.models import clients as c
 
 PREFIX = "jj311_"
@@ -61,7 +62,7 @@ class ApiKeys:
         """The client of a live key, or None (missing, malformed, unknown or revoked)."""
         if not key or len(key) > MAX_KEY or not key.startswith(PREFIX):
             return None
-        with self.engine.connect() as conn:
+        with self.engine.connect().execution_options(**{READ_ONLY: True}) as conn:
             row = conn.execute(select(c.c.id, c.c.name).where(
                 c.c.key_hash == digest(key), c.c.revoked_at.is_(None))).first()
         return Client(row.id, row.name) if row else None

@@ -4,6 +4,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import httpx
@@ -85,3 +86,40 @@ class RasaGateway:
                 return response.status_code == 200
         except httpx.HTTPError:
             return False
+
+
+async def tracker_replies(rasa_url: str, sender: str,
+                          matches: Callable[[dict], bool]) -> list[BotMessage] | None:
+    """The bot's replies to the user message whose metadata `matches`, when Rasa's tracker has
+    it (a turn that timed out on our side but was handled); None when it has not, so the
+    message may be sent again. Raises GatewayDown when the tracker cannot be read."""
+    url = f"{rasa_url.rstrip('/')}/conversations/{sender}/tracker"
+    try:
+        async with httpx.AsyncClient(timeout=5) as client:
+            response = await client.get(url)
+    except httpx.HTTPError as exc:
+        raise GatewayDown(f"tracker: {exc}") from exc
+    if response.status_code != 200:
+        return None
+    try:
+        events = response.json().get("events") or []
+    except ValueError:
+        return None
+    return replies_after(events, matches)
+
+
+def replies_after(events: list[dict], matches: Callable[[dict], bool]) -> list[BotMessage] | None:
+    found = False
+    replies: list[BotMessage] = []
+    for event in events:
+        kind = event.get("event")
+        if not found:
+            found = kind == "user" and matches(event.get("metadata") or {})
+            continue
+        if kind == "user":
+            break
+        if kind == "bot":
+            data = event.get("data") or {}
+            replies.append(BotMessage(text=event.get("text"), buttons=list(data.get("buttons") or []),
+                                      custom=data.get("custom"), image=data.get("image")))
+    return replies if found else None

@@ -31,11 +31,10 @@ from collections import deque
 from dataclasses import asdict
 from datetime import timedelta
 
-import httpx
 from sqlalchemy.exc import SQLAlchemyError
 
 from bot.channels.handoff import HandoffDoor
-from bot.channels.rasa_gateway import BotMessage, GatewayDown, RasaGateway
+from bot.channels.rasa_gateway import BotMessage, GatewayDown, RasaGateway, tracker_replies
 from bot.channels.typed import resident_words
 from bot.logs import mask_pii
 from bot.web.errors import is_database_unavailable, unavailable
@@ -301,36 +300,8 @@ class Relay:
 
     async def _already_answered(self, session: str, message_id: str) -> list[BotMessage] | None:
         """The bot's replies if Rasa has this message in its tracker, else None."""
-        url = f"{self.rasa_url}/conversations/{sender_id(session)}/tracker"
-        try:
-            async with httpx.AsyncClient(timeout=5) as client:
-                response = await client.get(url)
-        except httpx.HTTPError as exc:
-            raise GatewayDown(f"tracker: {exc}") from exc
-        if response.status_code != 200:
-            return None
-        try:
-            events = response.json().get("events") or []
-        except ValueError:
-            return None
-        return replies_after(events, message_id)
-
-
-def replies_after(events: list[dict], message_id: str) -> list[BotMessage] | None:
-    found = False
-    replies: list[BotMessage] = []
-    for event in events:
-        kind = event.get("event")
-        if not found:
-            found = kind == "user" and (event.get("metadata") or {}).get("message_id") == message_id
-            continue
-        if kind == "user":
-            break
-        if kind == "bot":
-            data = event.get("data") or {}
-            replies.append(BotMessage(text=event.get("text"), buttons=list(data.get("buttons") or []),
-                                      custom=data.get("custom"), image=data.get("image")))
-    return replies if found else None
+        return await tracker_replies(self.rasa_url, sender_id(session),
+                                     lambda meta: meta.get("message_id") == message_id)
 
 
 def _metadata(message_id: str, retry: bool = False) -> dict:

@@ -34,8 +34,10 @@ class FakeRasa:
                                 # the action server or Redis behind Rasa is away)
         self._lock = threading.Lock()
         self._received: list[dict] = []
+        self._events: dict[str, list[dict]] = {}      # sender → tracker events, as Rasa keeps
         self._server = BackgroundServer(port=port, app=Starlette(routes=[
             Route("/webhooks/rest/webhook", self._webhook, methods=["POST"]),
+            Route("/conversations/{sender}/tracker", self._tracker, methods=["GET"]),
             Route("/status", self._status, methods=["GET"]),
             Route("/_fake/received", self._received_http, methods=["GET"]),
         ]))
@@ -77,7 +79,17 @@ class FakeRasa:
             answer = self.reply(body)
         except Exception as exc:  # noqa: BLE001 - like Rasa when an action blows up
             return JSONResponse({"error": str(exc)}, status_code=500)
+        with self._lock:                # the turn is saved whether or not the caller still waits
+            self._events.setdefault(body["sender"], []).extend(
+                [{"event": "user", "text": body.get("message"), "metadata": body.get("metadata") or {}}]
+                + [{"event": "bot", "text": item.get("text"),
+                    "data": {k: v for k, v in item.items() if k != "text"}} for item in answer])
         return JSONResponse([{"recipient_id": body["sender"], **item} for item in answer])
+
+    async def _tracker(self, request: Request) -> JSONResponse:
+        sender = request.path_params["sender"]
+        with self._lock:
+            return JSONResponse({"sender_id": sender, "events": list(self._events.get(sender, []))})
 
     async def _received_http(self, request: Request) -> JSONResponse:
         with self._lock:

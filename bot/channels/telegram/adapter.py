@@ -41,7 +41,7 @@ from telegram.ext import (Application, CallbackQueryHandler, CommandHandler, Con
                           MessageHandler, filters)
 
 from bot.channels.handoff import HandoffDoor
-from bot.channels.rasa_gateway import BotMessage, GatewayDown, RasaGateway
+from bot.channels.rasa_gateway import BotMessage, GatewayDown, RasaGateway, tracker_replies
 from bot.cases.attachments import CaseAttachments
 from bot.channels.telegram import media, texts
 from bot.channels.telegram.filing import CaseFiling
@@ -310,8 +310,14 @@ class TelegramAdapter:
                     **(extra or {})}
         typing = asyncio.get_running_loop().call_later(
             self.config.typing_after, lambda: asyncio.ensure_future(self._typing(chat_id)))
+        sender = f"telegram:{chat_id}"
         try:
-            replies = await self.gateway.send(f"telegram:{chat_id}", text, metadata)
+            replies = None
+            if not self._first_attempt(update):     # an earlier try may have been handled late
+                replies = await tracker_replies(self.gateway.base_url, sender, lambda meta: (
+                    meta.get("telegram") or {}).get("update_id") == update.update_id)
+            if replies is None:
+                replies = await self.gateway.send(sender, text, metadata)
         except GatewayDown as exc:
             self._deferred[update.update_id] = f"dialogue unavailable: {exc}"[:500]
             if exc.retry_later:

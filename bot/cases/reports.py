@@ -134,18 +134,19 @@ def _cases(service: CaseService, start: datetime | None, end: datetime | None,
         return to_local(moment).replace(tzinfo=None).isoformat(" ", "minutes") if moment else ""
 
     out = []
-    for r in rows:
-        category = catalog.categories[r.category_code]
+    for (number, created_at, case_type, category_code, area_code, body_code, agent_code, state,
+         summary, contact_name, contact_phone, due_at) in rows:
+        category = catalog.categories[category_code]
         out.append({
-            "编号": r.number, "受理时间": local(r.created_at), "类型": r.case_type or "",
+            "编号": number, "受理时间": local(created_at), "类型": case_type or "",
             "一级分类": category.level1, "二级分类": category.level2,
-            "区域": areas.get(r.area_code, "") if r.area_code else "",
-            "承办单位": bodies.get(r.body_code, "") if r.body_code else "",
-            "代理员": agents.get(r.agent_code, "") if r.agent_code else "",
-            "状态": labels[r.state],
-            "摘要": mask_text(r.summary) or "", "联系人": mask_name(r.contact_name) or "",
-            "联系电话": mask_phone(r.contact_phone) or "", "办理时限": local(r.due_at),
-            "是否超期": "是" if r.state in open_states and r.due_at and r.due_at < now else "否",
+            "区域": areas.get(area_code, "") if area_code else "",
+            "承办单位": bodies.get(body_code, "") if body_code else "",
+            "代理员": agents.get(agent_code, "") if agent_code else "",
+            "状态": labels[state],
+            "摘要": mask_text(summary) or "", "联系人": mask_name(contact_name) or "",
+            "联系电话": mask_phone(contact_phone) or "", "办理时限": local(due_at),
+            "是否超期": "是" if state in open_states and due_at and due_at < now else "否",
         })
     return out
 

@@ -273,3 +273,19 @@ def test_fire_emoji_traditional_and_cantonese_fire_is_119(text):
                                   "这个歌最近好🔥啊，大家都在唱，我就是想问问广场舞音响能不能小点声"])
 def test_fire_emoji_as_praise_and_figures_of_speech_are_not_emergencies(text):
     assert assess(text).level != "emergency"
+
+
+def test_a_call_written_down_as_one_run_of_asr_text_is_not_read_as_a_letter():
+    # raw ASR: the whole call on one line, operator and caller mixed, no word of "now" near the
+    # injury; a long one-block text would otherwise be taken for a letter telling of the past
+    call = ("您好12345请讲,喂,我这边那个,工地门口有人吵架动手了,有个人被推倒撞到石头上,"
+            "一直在那躺着,脑袋那流了好多血,喊他也不答应,您先别急,具体哪个位置,就是建设路"
+            "跟纬三路那个口子上,他还有没有呼吸,我看不出来我不敢动他,您电话是多少,一三八零"
+            "幺二三四五六七,请保持电话畅通")
+    assert len(call) > 120 and "\n" not in call
+    assert assess(call).level == "emergency"
+    # the same words told in a letter of the past stay what they were
+    letter = ("尊敬的领导您好，我想反映一下我们小区门口的情况，有个人去年在那里被推倒撞到石头上流了"
+              "好多血，后来才修了护栏，可是最近护栏又坏了，一直没有人管，希望有关部门重视，尽快派人"
+              "修好护栏，避免再出这样的事情，谢谢领导")
+    assert assess(letter).level == "urgent"

@@ -59,7 +59,6 @@ KNOWN_SHORTFALLS: dict[tuple[str, str, str], str] = {
     # threat recall on the fresh set reached its target in the second crisis round (14/15 -> 15/15)
     # raw ASR transcripts by an independent author (2026-12-02, 39fcd76), first measured before
     # any tuning: 0 item errors in 40, emergencies 11/12, false alarms 1/28, address 26/37
-    ("transcripts_asr", "dev", "recall"): "emergency recall 83.3% (5/6) on the ASR dev half, target 100%",
     # address on the ASR dev half reached its target after tuning on it (13/19 -> 19/19)
     ("transcripts_asr", "test", "false_alarms"): "false alarms 7.1% (1/14) on the ASR test half, target at most 5%",
     ("transcripts_asr", "test", "places"): "address found 72.2% (13/18) on the ASR test half (unchanged by the "

@@ -156,6 +156,7 @@ class Rules:
     person: re.Pattern
     letter_now: re.Pattern
     letter: re.Pattern
+    call: re.Pattern
     threat_with_intent: re.Pattern
     model_dir: Path | None = None      # where data/safety_examples/ is (bot.nlu.safety_model)
     crisis_cues: re.Pattern | None = None   # a sentence the crisis classifier may read holds one
@@ -257,7 +258,7 @@ def _load(directory: str, _m1: float, _m2: float) -> Rules:
         hazard=compiled(doc["hazard"], "hazard"),
         **{key: compiled(mods[key], key) for key in ("negation", "feared", "hypothetical_after", "past",
                                                       "now", "habitual", "cancel", "over", "figurative", "third_party",
-                                                      "intent", "handled", "animal", "person", "letter_now", "letter")})
+                                                      "intent", "handled", "animal", "person", "letter_now", "letter", "call")})
 
 
 def _word_lists(raw: dict) -> dict[str, str]:
@@ -313,8 +314,10 @@ def _emergencies(text: str, rules: Rules, threats: list[tuple[int, int]] = ()) -
     text_past = bool(rules.past.search(text) or rules.handled.search(text)) and not rules.now.search(text)
     # A long letter tells of problems; an emergency in it is said with a word of now nearby.
     # A long text is a letter when it reads like one or runs on in one block; a call's
-    # account comes sentence by sentence (one a line) and is not.
-    letter = len(text) > LETTER_CHARS and (bool(rules.letter.search(text)) or "\n" not in text.strip())
+    # account comes sentence by sentence (one a line) and is not; nor is a call written down
+    # as one run of ASR text (the operator's words tell it).
+    letter = (len(text) > LETTER_CHARS and not rules.call.search(text)
+              and (bool(rules.letter.search(text)) or "\n" not in text.strip()))
     for rule in rules.emergency:
         for m in rule.pattern.finditer(text):
             if rules.negation.search(text[max(0, m.start() - 12):m.start()]):

@@ -5,3 +5,10 @@
 Actions are thin: read the tracker, call the case service or a catalog, say something. The
 service container is built lazily, once, on first use (see `actions.runtime`).
 """
+
+import os  # noqa: E402
+
+if os.environ.get("WARM_MODELS") == "1":      # set for the action server by `bot run`
+    from bot.nlu.warm import warm_in_background
+
+    warm_in_background()    # the first resident of the day does not wait for the models

@@ -136,7 +136,7 @@ def plan(settings: Settings, environ=os.environ, replica_count: int = 0) -> list
         Child("actions", [python, "-m", "rasa_sdk", "--actions", "actions",
                           "--port", str(settings.action_port), "--endpoints", str(endpoints)],
               health_url=f"http://127.0.0.1:{settings.action_port}/health",
-              env={"SANIC_HOST": environ.get("ACTION_HOST") or "127.0.0.1"}),
+              env={"SANIC_HOST": environ.get("ACTION_HOST") or "127.0.0.1", "WARM_MODELS": "1"}),
         app_child("app", settings.app_port, app_host),
     ]
     if settings.telegram_bot_token and _has_command("telegram"):

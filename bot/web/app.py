@@ -20,6 +20,7 @@ from bot.channels.handoff import HandoffDoor
 from bot.channels.rasa_gateway import RasaGateway
 from bot.container import Container
 from bot.staff.handoff import HandoffService
+from bot.nlu.warm import warm_in_background
 from bot.web import chat_routes, console, health, intake_routes, open311_routes, schema
 from bot.web.background import Background
 from bot.web.chat_routes import Chat
@@ -61,7 +62,8 @@ def create_app(container: Container, *, hub: Hub | None = None,
 
     @asynccontextmanager
     async def lifespan(app: FastAPI):
-        if loops is not None:
+        if loops is not None:           # serving residents (bot run): fit the models now
+            warm_in_background()
             loops.start()
         try:
             yield

@@ -94,6 +94,8 @@ class CaseRow(Base):
         # an agent's queues: their cases, and their 点's (the deadlines make counts index-only)
         Index("ix_cases_agent_state", "agent_code", "state", "due_at", "sign_due_at"),
         Index("ix_cases_area_state", "area_code", "state", "due_at", "sign_due_at"),
+        # a period's cases in order (the export's case list, hot spots' window)
+        Index("ix_cases_created", "created_at"),
     )
 
 

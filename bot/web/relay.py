@@ -136,12 +136,14 @@ class Relay:
             if kept is None:
                 await self._keep(session, message_id, text, str(exc))
             else:
-                await self._postpone(kept, str(exc))
+                await self._unless_database_away(self.store.postpone, kept, str(exc))
             log.warning("rasa unavailable (%s); webchat message %s kept for retry: %s",
                         str(exc)[:120] or type(exc).__name__, message_id, excerpt(text))
             return [asdict(BotMessage(text=QUEUED_REPLY))], True
         if kept is not None:
-            await self._relayed(kept, message_id)
+            # when the database is away now, the retry asks Rasa's tracker first: the answer
+            # reaches the inbox, not Rasa again
+            await self._unless_database_away(self.store.done, kept)
         messages = [asdict(m) for m in replies]
         self.buttons.remember(session, messages)
         await self._register_handoff(session, messages)
@@ -151,30 +153,21 @@ class Relay:
         """Keep the message before Rasa is asked (see the module's docstring); None when the
         database cannot take it now: it is sent on regardless, as without the queue check."""
         lease = getattr(self.gateway, "timeout", 15.0) + IN_FLIGHT_MARGIN
+        return await self._unless_database_away(self.store.enqueue, session, message_id, text,
+                                                "in flight", lease, 0)
+
+    @staticmethod
+    async def _unless_database_away(call, *args):
+        """`call(*args)` in a thread; None (logged) instead of raising when the database is
+        unavailable; any other database error is raised."""
         try:
-            return await asyncio.to_thread(self.store.enqueue, session, message_id, text,
-                                           "in flight", lease, 0)
+            return await asyncio.to_thread(call, *args)
         except SQLAlchemyError as exc:
             if not is_database_unavailable(exc):
                 raise
+            log.warning("webchat: %s skipped, database unavailable: %s", call.__name__,
+                        str(exc).splitlines()[0][:160])
             return None
-
-    async def _postpone(self, kept: int, error: str) -> None:
-        try:
-            await asyncio.to_thread(self.store.postpone, kept, error)
-        except SQLAlchemyError as exc:
-            if not is_database_unavailable(exc):
-                raise          # else it is retried when its lease runs out
-
-    async def _relayed(self, kept: int, message_id: str) -> None:
-        try:
-            await asyncio.to_thread(self.store.done, kept)
-        except SQLAlchemyError as exc:
-            if not is_database_unavailable(exc):
-                raise
-            # Its retry asks Rasa's tracker first: the answer reaches the inbox, not Rasa again.
-            log.warning("webchat message %s answered but not marked done (database "
-                        "unavailable): %s", message_id, str(exc).splitlines()[0][:160])
 
     async def _register_handoff(self, session: str, messages: list[dict]) -> None:
         if self.handoffs is not None:

@@ -111,8 +111,8 @@ class TelegramAdapter:
         self._tasks: dict[int, asyncio.Task] = {}
         self._again: set[int] = set()
         self._current: dict[int, StoredUpdate] = {}
-        self._deferred: dict[int, str] = {}
-        self._waiting: set[int] = set()     # deferred only because a part behind Rasa was away
+        # update id -> (why it was deferred, whether only a part behind Rasa was away)
+        self._deferred: dict[int, tuple[str, bool]] = {}
         self._db = StoreThread()
         self._slots: asyncio.Semaphore | None = None
         self._sweeper: asyncio.Task | None = None
@@ -251,9 +251,7 @@ class TelegramAdapter:
                 await self.application.process_update(update)
         finally:
             self._current.pop(row.update_id, None)
-        error = self._deferred.pop(row.update_id, None)
-        waiting = row.update_id in self._waiting
-        self._waiting.discard(row.update_id)
+        error, waiting = self._deferred.pop(row.update_id, (None, False))
         if error is None:
             await self._db.run(self.store.mark_done, row.update_id)
             return True
@@ -319,9 +317,8 @@ class TelegramAdapter:
             if replies is None:
                 replies = await self.gateway.send(sender, text, metadata)
         except GatewayDown as exc:
-            self._deferred[update.update_id] = f"dialogue unavailable: {exc}"[:500]
-            if exc.retry_later:
-                self._waiting.add(update.update_id)
+            self._deferred[update.update_id] = (f"dialogue unavailable: {exc}"[:500],
+                                                 exc.retry_later)
             log.warning("telegram: dialogue unavailable; update %s from %s kept for retry: %s",
                         update.update_id, mask_chat(chat_id), mask_pii(text[:40]))
             if self._first_attempt(update):

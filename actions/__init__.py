@@ -8,7 +8,9 @@ service container is built lazily, once, on first use (see `actions.runtime`).
 
 import os  # noqa: E402
 
-if os.environ.get("WARM_MODELS") == "1":      # set for the action server by `bot run`
+# WARM_MODELS is set for the action server by `bot run`; only Sanic's worker process serves
+# (it imports this package again), so the manager process does not fit models it never uses.
+if os.environ.get("WARM_MODELS") == "1" and os.environ.get("SANIC_WORKER_NAME"):
     from bot.nlu.warm import warm_in_background
 
     warm_in_background()    # the first resident of the day does not wait for the models

@@ -7,8 +7,10 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import threading
 import time
 import uuid
+from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta, timezone
 
 import pyotp
@@ -423,6 +425,47 @@ def test_totp_for_supervisors_then_every_login_needs_the_code(staff, clock):
     code = totp.at(now)
     assert staff.login("sup1", GOOD, address="10.0.0.1", totp=code).staff.username == "sup1"
     assert refused(staff.login, "sup1", "wrong password!", address="10.0.0.1", totp=code).code == "bad_credentials"
+
+
+def test_a_totp_code_logs_in_once_and_an_older_step_never(staff, clock):
+    """RFC 6238 5.2: a code seen once (over a shoulder, in a proxy log) must not open a second
+    session while it is still inside its window; a fresh step works again."""
+    staff.add("sup1", "supervisor", GOOD)
+    totp = pyotp.parse_uri(staff.enable_totp("sup1"))
+    now = clock.now.replace(tzinfo=timezone.utc)
+    assert staff.login("sup1", GOOD, address="10.0.0.1", totp=totp.at(now)).staff.username == "sup1"
+    error = refused(staff.login, "sup1", GOOD, address="10.0.0.2", totp=totp.at(now))
+    assert (error.code, error.status) == ("totp_reused", 401) and "已经用过" in error.zh
+    clock.advance(seconds=20)               # the step before now is still inside the window
+    earlier = totp.at(clock.now.replace(tzinfo=timezone.utc) - timedelta(seconds=30))
+    if earlier != totp.at(now):
+        assert refused(staff.login, "sup1", GOOD, address="10.0.0.1", totp=earlier).code in (
+            "totp_reused", "totp_invalid")
+    clock.advance(seconds=40)
+    later = clock.now.replace(tzinfo=timezone.utc)
+    assert staff.login("sup1", GOOD, address="10.0.0.1", totp=totp.at(later)).staff.username == "sup1"
+    staff.enable_totp("sup1")               # a new secret starts afresh
+    fresh = pyotp.parse_uri(staff.enable_totp("sup1"))
+    assert staff.login("sup1", GOOD, address="10.0.0.1", totp=fresh.at(later)).staff.username == "sup1"
+
+
+def test_two_logins_racing_with_one_totp_code_open_one_session(staff, clock):
+    staff.add("admin1", "admin", GOOD)
+    totp = pyotp.parse_uri(staff.enable_totp("admin1"))
+    code = totp.at(clock.now.replace(tzinfo=timezone.utc))
+    barrier = threading.Barrier(4)
+
+    def attempt(n: int) -> str:
+        barrier.wait()
+        try:
+            staff.login("admin1", GOOD, address=f"10.0.0.{n}", totp=code)
+            return "in"
+        except StaffError as error:
+            return error.code
+
+    with ThreadPoolExecutor(4) as pool:
+        outcomes = sorted(pool.map(attempt, range(4)))
+    assert outcomes == ["in", "totp_reused", "totp_reused", "totp_reused"], outcomes
 
 
 def test_wrong_totp_codes_count_towards_the_lock(staff):

@@ -6,6 +6,7 @@ Passwords, session ids and tokens are never logged.
 """
 from __future__ import annotations
 
+import hmac
 import logging
 import math
 import re
@@ -17,7 +18,7 @@ from datetime import datetime, timedelta, timezone
 from typing import NoReturn
 
 import pyotp
-from sqlalchemy import insert, select, update
+from sqlalchemy import insert, or_, select, update
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
 
@@ -182,14 +183,32 @@ class StaffService:
         return Login(session_id, csrf, _staff(row))
 
     def _check_totp(self, row, code: str | None, keys, now: datetime) -> None:
+        """The code must be one of the current step or a step either side (clock drift),
+        and of a later step than the last login's: each code logs in once (RFC 6238, 5.2).
+        The step is claimed with a conditional update, so two logins racing with one code
+        cannot both pass."""
         if not code or not code.strip():
             raise StaffError("请输入手机验证器上的 6 位动态验证码。", "TOTP code required",
                              "totp_required", status=401)
-        at = now.replace(tzinfo=timezone.utc).timestamp()
-        if not pyotp.TOTP(row.totp_secret).verify(code.strip()[:10], for_time=at, valid_window=1):
+        totp = pyotp.TOTP(row.totp_secret)
+        at = now.replace(tzinfo=timezone.utc)
+        given = code.strip()[:10]
+        steps = [totp.timecode(at) + offset for offset in (-1, 0, 1)
+                 if hmac.compare_digest(given, totp.generate_otp(totp.timecode(at) + offset))]
+        if steps:
+            with self.engine.begin() as conn:
+                claimed = conn.execute(
+                    update(a).where(a.c.id == row.id)
+                    .where(or_(a.c.totp_last_step.is_(None), a.c.totp_last_step < steps[-1]))
+                    .values(totp_last_step=steps[-1])).rowcount
+            if claimed:
+                return
             self._failed(keys, now, row.username,
-                         StaffError("动态验证码不正确或已过期，请重新输入。", "wrong TOTP code",
-                                    "totp_invalid", status=401))
+                         StaffError("这个动态验证码已经用过了，请等验证器显示新的验证码后再登录。",
+                                    "TOTP code already used", "totp_reused", status=401))
+        self._failed(keys, now, row.username,
+                     StaffError("动态验证码不正确或已过期，请重新输入。", "wrong TOTP code",
+                                "totp_invalid", status=401))
 
     def _failed(self, keys, now: datetime, name: str | None, error: StaffError) -> NoReturn:
         """Count the failure for the username and the address, and refuse. An unknown
@@ -252,7 +271,8 @@ class StaffService:
                            f"TOTP is for supervisors and admins, not {row.role}", "totp_role")
         secret = pyotp.random_base32()
         with self.engine.begin() as conn:
-            conn.execute(update(a).where(a.c.id == row.id).values(totp_secret=secret))
+            conn.execute(update(a).where(a.c.id == row.id)
+                         .values(totp_secret=secret, totp_last_step=None))
         log.info("staff %s: TOTP enabled", row.username)
         return pyotp.TOTP(secret).provisioning_uri(name=row.username, issuer_name=TOTP_ISSUER)
 

@@ -31,6 +31,7 @@ staff_accounts = Table(
     Column("body_code", String(32)),
     Column("password_hash", String(255), nullable=False),
     Column("totp_secret", String(64)),
+    Column("totp_last_step", BigInteger),        # the last TOTP time step that logged in
     Column("disabled", Boolean, nullable=False, default=False),
     Column("session_epoch", Integer, nullable=False, default=0),
     Column("created_at", DateTime, nullable=False),

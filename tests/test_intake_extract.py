@@ -220,6 +220,21 @@ def test_operator_lines_in_unlabelled_asr_are_not_the_callers(places):
     assert found.place.address.startswith("翠湖苑")
 
 
+def test_a_call_asr_ran_into_one_unpunctuated_line_keeps_the_callers_part(places):
+    """Both voices in one run with no punctuation: the script inside it no longer makes the
+    whole call the operator's (that gave an error and lost an emergency)."""
+    t = read_text("喂出事了出事了就在翠湖苑北门口一个骑摩托的跟小轿车撞了人躺在地上头上在流血叫也不应"
+                  "您先别着急我这边帮您转接120请您保持电话畅通您贵姓免贵姓钱电话就是这个号码")
+    said = "".join(caller_sentences(t))
+    assert "头上在流血" in said and "转接" not in said and "保持电话" not in said
+    found = extract(t, places)
+    assert found.urgency.level == "emergency" and "120" in found.urgency.hotlines
+    assert found.place.address.startswith("翠湖苑")
+    script_only = read_text("您好请讲您别着急具体哪个位置我这边帮您转接请您保持电话畅通感谢您的来电")
+    with pytest.raises(IntakeError):
+        extract(script_only, places)
+
+
 def test_the_summary_is_one_fact_and_the_demand_not_the_first_and_last_lines(places):
     t = read_text("话务员：您好，请讲。\n市民：喂，你好。\n话务员：请问什么事？\n"
                   "市民：我是文化路社区的，我们楼后面的化粪池堵了，污水流得满地都是。\n"

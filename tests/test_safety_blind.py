@@ -63,6 +63,10 @@ KNOWN_SHORTFALLS: dict[tuple[str, str, str], str] = {
     ("transcripts_asr", "test", "false_alarms"): "false alarms 7.1% (1/14) on the ASR test half, target at most 5%",
     ("transcripts_asr", "test", "places"): "address found 72.2% (13/18) on the ASR test half (unchanged by the "
                                            "places round that took the dev half 13/19 -> 19/19), target 85%",
+    # a second set of raw ASR calls by an independent author (2026-12-02, c574578), first measured
+    # before any tuning: 1 item error in 40 (an unpunctuated call taken for the operator's script
+    # as a whole), emergencies 11/12, false alarms 1/28, address 25/38, phone 38/39
+    ("transcripts_asr2", "dev", "places"): "address found 64.1% (25/39) on the second ASR set, target 85%",
 }
 
 
@@ -213,13 +217,16 @@ def _transcript_expectations(folder: Path) -> list[tuple[str, dict]]:
 
 
 # (folder, half): transcripts/ is one blind test set; transcripts_asr/ (raw ASR output, most
-# without speaker labels) is split by file number, odd files the dev half, even ones the test half
-TRANSCRIPT_SETS = [("transcripts", "test"), ("transcripts_asr", "dev"), ("transcripts_asr", "test")]
+# without speaker labels) is split by file number, odd files the dev half, even ones the test half;
+# transcripts_asr2/ (a second set of raw ASR calls by an independent author) is a dev set as a whole
+TRANSCRIPT_SETS = [("transcripts", "test"), ("transcripts_asr", "dev"), ("transcripts_asr", "test"),
+                   ("transcripts_asr2", "dev")]
+WHOLE_SETS = {"transcripts": "test", "transcripts_asr2": "dev"}
 
 
 def _in_half(name: str, half: str, folder: str) -> bool:
-    if folder == "transcripts":
-        return True
+    if folder in WHOLE_SETS:
+        return half == WHOLE_SETS[folder]
     number = int(re.search(r"\d+", name).group(0))
     return (number % 2 == 1) == (half == "dev")
 

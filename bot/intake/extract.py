@@ -17,7 +17,7 @@ from bot.intake.names import Name, find_name
 from bot.intake.phones import NumberMatch, find_case_numbers, find_numbers, to_ascii_digits
 from bot.intake.places import Place, PlaceMatcher
 from bot.intake.reader import Transcript
-from bot.intake.speakers import CALLER, OPERATOR, UNKNOWN, is_operator_sentence
+from bot.intake.speakers import CALLER, OPERATOR, RUN_ON, UNKNOWN, caller_pieces
 from bot.intake.times import IncidentTime, find_time
 from bot.nlu.urgency import Safety, assess, load_rules
 
@@ -105,9 +105,9 @@ def caller_sentences(transcript: Transcript) -> list[str]:
     for turn in transcript.turns:
         for sentence in _sentences(turn.text):
             clauses = [c for c in _CLAUSE.split(sentence) if c.strip(" ，,。.！!？?；;")]
-            own = [c.strip() for c in clauses if not is_operator_sentence(c) and not _GREETING.match(c.strip())]
+            own = [p.strip() for c in clauses for p in caller_pieces(c) if not _GREETING.match(p.strip())]
             if own:
-                kept.append(sentence if len(own) == len(clauses) else "，".join(own))
+                kept.append(sentence if own == [c.strip() for c in clauses] else "，".join(own))
     if not kept:
         raise IntakeError("no caller content: every sentence is the operator's script",
                           "转写中找不到来电人的陈述（全部是话务员的话术）")
@@ -137,8 +137,11 @@ def _place_text(transcript: Transcript) -> str:
         parts = _SEGMENT_END.split(turn.text)
         for segment, end in zip(parts[::2], parts[1::2] + [""]):
             clause = segment.strip()
-            own = clause and not (is_operator_sentence(clause) or _GREETING.match(clause) or _said_to_caller(clause))
-            out.append(segment + end if own else "\n")
+            if not clause or _GREETING.match(clause) or _said_to_caller(clause) and len(clause) < RUN_ON:
+                out.append("\n")
+                continue
+            pieces = caller_pieces(clause)
+            out.append(segment + end if pieces == [clause] else "\n".join(["", *pieces, ""]))
         out.append("\n")
     return "".join(out)
 

@@ -96,6 +96,24 @@ _CALLER_SELF = re.compile(
     r"帮(?:我|忙|帮)|希望|麻烦(?:你们)|怎么办|没人管|能不能|求求")
 
 
+# An unpunctuated run this long is the whole call or much of it, both voices at once.
+RUN_ON = 30
+# In such a run, the stretch between two pieces of script that is at least this long is the
+# caller speaking; shorter ones are what the operator said around the script ("别移动伤者").
+CALLER_STRETCH = 10
+
+
+def caller_pieces(clause: str) -> list[str]:
+    """The caller's part of one clause of text without speakers: all of it, none of it (the
+    operator's script), or, for a run-on clause with no punctuation at all where ASR joined
+    both voices, the long stretches between the pieces of script."""
+    if not is_operator_sentence(clause):
+        return [clause]
+    if len(clause) < RUN_ON:
+        return []
+    return [piece for piece in OPERATOR_SCRIPT.split(clause) if len(piece.strip()) >= CALLER_STRETCH]
+
+
 def is_operator_sentence(sentence: str) -> bool:
     """For text without speakers: does this sentence (or clause) sound like the operator's
     script? A clause in the caller's own voice never is."""

@@ -6,12 +6,12 @@ from __future__ import annotations
 
 from functools import lru_cache
 
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
 from bot.catalog import Catalog
 from bot.intake.errors import IntakeError
-from bot.intake.extract import SUMMARY_LIMIT, Extraction, extract
+from bot.intake.extract import SUMMARY_LIMIT, Extraction, caller_sentences, extract
 from bot.intake.places import PlaceMatcher
 from bot.intake.reader import ReadFailure, Transcript, read_bytes, read_text
 from bot.nlu.urgency import LEVELS, assess
@@ -121,3 +121,22 @@ def test_assess_never_raises_on_any_text(text):
 def test_places_never_raise_and_never_invent_text(text):
     place = places().find(text)
     assert place.address is None or place.address in text
+
+
+# Caller statements long enough to be told from the script inside one run-on line.
+STATEMENTS = ["楼下烧烤店天天半夜吵得睡不着觉", "包工头欠了三个月工钱一直拖着不给", "我们楼的电梯又坏了困住了一个老人",
+              "幸福里小区门口的路灯坏了一整排", "隔壁工地晚上十二点还在打桩施工", "村口那条路被大货车压得全是坑"]
+
+
+@settings(max_examples=120, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.lists(st.one_of(st.sampled_from(STATEMENTS), st.sampled_from(OPERATOR)), min_size=2, max_size=7))
+def test_a_run_on_call_with_no_punctuation_keeps_every_caller_statement(parts):
+    """ASR output of a whole call with both voices and no punctuation at all: whatever the
+    order of script and statements, every statement of the caller is read as the caller's."""
+    said = [p for p in parts if p in STATEMENTS]
+    text = "".join(p.replace("，", "") for p in parts)
+    assume(said and len(text) >= 30)
+    kept = "".join(caller_sentences(read_text(text)))
+    for statement in said:
+        assert statement in kept, (text, kept)
+    _check(read_text(text))

@@ -24,6 +24,18 @@ def test_sheets_in_order_with_text_numbers_and_blanks():
                                  "A&B <局>": [("x", None, None, "y")], "空": []}
 
 
+def test_a_row_made_once_goes_on_several_sheets_in_their_own_order():
+    book = Book()
+    first, second = book.row(["20261101-0001", "城管", 3]), book.row(["20261101-0002", "住建", None])
+    book.sheet("全部", [["编号", "单位", "次数"], first, second])
+    book.sheet("住建", [["编号", "单位", "次数"], second])
+    book.sheet("城管", [first, ["合计", "", 1]])
+    assert read(book.save()) == {
+        "全部": [("编号", "单位", "次数"), ("20261101-0001", "城管", 3), ("20261101-0002", "住建", None)],
+        "住建": [("编号", "单位", "次数"), ("20261101-0002", "住建", None)],
+        "城管": [("20261101-0001", "城管", 3), ("合计", None, 1)]}
+
+
 def test_markup_is_text_and_control_characters_are_dropped():
     book = Book()
     book.sheet("s", [['<b>&amp;"引号"</b>', "a\x00b\x1fc\td"]])

@@ -73,23 +73,20 @@ def figure_rows(service: CaseService, figures: dict) -> list[list]:
 
 
 def to_xlsx(service: CaseService, report: Report) -> bytes:
+    """A sheet of figures, one of every case, and one per body with that body's cases."""
     book = Book()
     book.sheet("统计", [[f"统计周期：{report.period}"], FIGURE_HEADERS,
                         *figure_rows(service, report.figures)])
-    book.sheet("全部诉求", _case_rows(report.cases))
-    by_body: dict[str, list[dict]] = {}
-    for case in report.cases:
-        by_body.setdefault(case["承办单位"] or "未派单", []).append(case)
+    header = book.row(CASE_HEADERS)
+    rows = [book.row([case[h] for h in CASE_HEADERS]) for case in report.cases]
+    book.sheet("全部诉求", [header, *rows])
+    by_body: dict[str, list[str]] = {}
+    for case, row in zip(report.cases, rows):
+        by_body.setdefault(case["承办单位"] or "未派单", []).append(row)
     taken = {"统计", "全部诉求"}
     for name in sorted(by_body):
-        book.sheet(_sheet_name(name, taken), _case_rows(by_body[name]))
+        book.sheet(_sheet_name(name, taken), [header, *by_body[name]])
     return book.save()
-
-
-def _case_rows(cases: list[dict]):
-    yield CASE_HEADERS
-    for case in cases:
-        yield [case[h] for h in CASE_HEADERS]
 
 
 def to_csv(service: CaseService, report: Report, part: str = "cases") -> bytes:

@@ -27,27 +27,34 @@ class Book:
         self._out = io.BytesIO()
         self._zip = zipfile.ZipFile(self._out, "w", zipfile.ZIP_DEFLATED, compresslevel=1)
         self._names: list[str] = []
+        self._memo: dict[str, str] = {}
 
-    def sheet(self, name: str, rows: Iterable[Iterable]) -> None:
+    def sheet(self, name: str, rows: Iterable[Iterable | str]) -> None:
+        """A sheet of `rows`: lists of values, or rows already made by `row` (a case that is
+        on two sheets is rendered once)."""
         self._names.append(name)
         with self._zip.open(f"xl/worksheets/sheet{len(self._names)}.xml", "w") as raw:
             out = io.TextIOWrapper(raw, encoding="utf-8", newline="")
             out.write(f'<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n'
                       f"<worksheet {_NS}><sheetData>")
-            memo: dict[str, str] = {}       # a category, body or state recurs on every row
-            for r, row in enumerate(rows, 1):
-                cells = []
-                for v in row:
-                    xml = memo.get(v) if type(v) is str else None
-                    if xml is None:
-                        xml = _cell(v)
-                        if type(v) is str and len(memo) < 50_000:
-                            memo[v] = xml
-                    cells.append(xml)
-                out.write(f'<row r="{r}">{"".join(cells)}</row>')
+            for row in rows:
+                out.write(row if type(row) is str else self.row(row))
             out.write("</sheetData></worksheet>")
             out.flush()
             out.detach()
+
+    def row(self, values: Iterable) -> str:
+        """One row's XML. Rows and cells carry no `r` reference: the spec lets them follow
+        in order, so the same row can go on several sheets."""
+        cells, memo = [], self._memo       # a category, body or state recurs on every row
+        for v in values:
+            xml = memo.get(v) if type(v) is str else None
+            if xml is None:
+                xml = _cell(v)
+                if type(v) is str and len(memo) < 50_000:
+                    memo[v] = xml
+            cells.append(xml)
+        return f'<row>{"".join(cells)}</row>'
 
     def save(self) -> bytes:
         n = len(self._names)

@@ -11,8 +11,8 @@ from bot.nlu.case_type import (CASE_TYPES, DATA_FILE, CaseTypeModel, ending_sent
                                predict_case_type)
 from bench.case_type import DEV_SET, measure, read_dev_set
 
-# A little below the figure bench/case_type.py prints (0.792 when this floor was set).
-DEV_SET_FLOOR = 0.78
+# A little below the figure bench/case_type.py prints (0.796 when this floor was set).
+DEV_SET_FLOOR = 0.785
 
 
 @pytest.mark.parametrize("text, expected", [

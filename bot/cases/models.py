@@ -118,7 +118,7 @@ class EventRow(Base):
     case: Mapped[CaseRow] = relationship(back_populates="events")
     __table_args__ = (
         UniqueConstraint("case_id", "seq", name="uq_events_case_seq"),
-        Index("ix_events_action_at", "action", "at"),
+        Index("ix_events_action_at", "action", "at", "case_id", "body_code"),   # covers the counts
         Index("ix_events_case_action", "case_id", "action", "seq"),   # last resolve, rating
         Index("ix_events_actor", "actor", "action"),                   # what an operator opened
     )

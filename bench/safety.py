@@ -8,7 +8,7 @@ repository, read by bot/nlu/devset.py). None of them is a crisis or a threat on 
 every flag is a false alarm; the target (issue 15) is at most 3. It prints the emergency flags
 and the crisis/threat flags at the shipped threshold (by the rules, by the classifier), then
 the crisis/threat flags at each threshold of `--thresholds` (the rules read once, the classifier
-scores kept: a sweep costs one pass). `--ids` lists the flagged rows' ids (never their text).
+scores kept: a sweep costs one pass). `--ids` lists the flagged rows' ids (never their text), emergencies and crises alike.
 
 Dev: each crisis dev set's recall and false alarms through `assess` (as
 tests/test_safety_blind.py prints them), then the held-out check of
@@ -147,6 +147,7 @@ def main(argv: list[str] | None = None) -> int:
                 print(f"  threshold {t:.2f}: crisis/threat flags {len(flagged)}"
                       + (f"  ids {' '.join(flagged)}" if args.ids else ""))
             if args.ids:
+                print(f"  emergency flags: {' '.join(result['emergencies'])}")
                 print(f"  by the rules: {' '.join(result['rules'])}")
                 top = sorted(((max(s.values()), i) for i, s in result["scores"].items() if s), reverse=True)[:12]
                 print("  highest classifier scores: " + ", ".join(f"{i} {s:.2f}" for s, i in top))

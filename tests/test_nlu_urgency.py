@@ -289,3 +289,47 @@ def test_a_call_written_down_as_one_run_of_asr_text_is_not_read_as_a_letter():
               "好多血，后来才修了护栏，可是最近护栏又坏了，一直没有人管，希望有关部门重视，尽快派人"
               "修好护栏，避免再出这样的事情，谢谢领导")
     assert assess(letter).level == "urgent"
+
+
+# ---------------------------------------------------------------------- letters to a message board (issue 15)
+# Written for this test, in the register of the false alarms found on the real board letters
+# (python -m bench.safety --ids): events named as a kind, past events told over several clauses,
+# dated reports, complaints about care already given, words of devices and near misses.
+@pytest.mark.parametrize("text", [
+    "这条街晚上车速很快，交通事故也很多，建议装几个测速探头",            # a kind: how many there are
+    "电动车在室外充电起火的案例，物业应当引以为戒",                      # a kind: cases
+    "自去年冬天起，这个小区已经发生几次撞人事件",                        # a kind: incidents
+    "后车追尾是难免的，交警不应该一律判后车全责",                        # a general statement
+    "老旧小区线路混乱，极易引起火灾，希望有关部门排查",                  # 引起火灾 holds no 起火
+    "建议给独居老人家里装燃气泄漏报警装置",                              # a device
+    "路口视线被违停车辆挡住，好几次差点发生交通事故",                    # a near miss
+    "天热车厢里不开空调，人挤人会喘不过气来",                            # what would happen
+    "快递员说纸箱是被风吹得自己飞出去的",                                # a thing, not a person, flew
+    "物业应当保证电梯里的紧急呼救按钮有人应答",                          # a device for calls for help
+    "今天下午那个废品站又在冒烟，空气污染太严重了",                      # pollution
+    "去年冬天我母亲在小区门口滑倒，头上流了好多血，现在那段路还是结冰没人管",  # the past holds on
+    "投诉120急救中心，我爸在家晕倒，救护车四十分钟才到，后来抢救过来了，现在还在住院",
+    "尊敬的领导：2023年11月2日晚上，我父亲下班骑车经过幸福路口时被一辆渣土车撞倒，当场昏迷，"
+    "司机逃逸。事后交警认定对方全责，可是到现在赔偿一分没拿到。现在这个路口还是没有红绿灯，每天"
+    "上下学的孩子很多，希望有关部门尽快在这里装一个信号灯，再派交警在高峰时段值守！",
+])
+def test_letters_of_kinds_past_events_and_complaints_are_not_emergencies(text):
+    assert assess(text).level != "emergency", text
+
+
+@pytest.mark.parametrize("text, hotline", [
+    ("电动车在楼道充电着火后，整个楼道都是烟，我们出不去", "119"),
+    ("快点来，高速上发生追尾事故了，有人卡在车里", "119"),
+    ("我妈手术后大出血，医生不在，血止不住", "120"),
+    ("今天3月5日，我家楼下有人晕倒了，叫不醒", "120"),
+    ("着火后我们都跑出来了，楼上还有人被困", "119"),
+    ("听说三楼着火了，我们在四楼，烟已经进来了", "119"),
+    ("孩子溺水多时，刚捞上来没有呼吸了", "119"),
+    ("之前就跟物业说过电线的事，今天电梯里冒烟了，里面还有人，快来", "119"),
+    ("尊敬的领导，我是幸福里小区的居民，刚才小区门口发生车祸，一个老人被电动车撞倒在地上一动不动，"
+     "流了好多血，骑车的人跑了，到现在也没人管，请相关部门赶紧派人处理，小区门口的红绿灯坏了很久了，"
+     "我们反映过好几次一直没人修", "120"),
+])
+def test_the_same_words_said_of_now_are_still_emergencies(text, hotline):
+    safety = assess(text)
+    assert safety.level == "emergency" and hotline in safety.hotlines, text

@@ -47,7 +47,8 @@ NONE_LABELS = {"none", "normal", "not_emergency", "near_miss", "no"}
 # strict) and reported; the targets never move.
 KNOWN_SHORTFALLS: dict[tuple[str, str, str], str] = {
     ("urgency", "test", "recall"): "emergency recall 93.2% (82/88) on the test half (rules 79/88, the classifier beside them 3 more), target 100%",
-    ("urgency", "test", "false_alarms"): "false alarms 5.9% (5/85) on the test half, target at most 5%",
+    # false alarms on the test half reached their target in the board-letters round (issue 15: events
+    # named as a kind, the past held over a sentence, dated reports, care already given): 5/85 -> 4/85
     # crisis and threats 2026-12-02, second round (rules plus the crisis classifier, tuned on dev, dev2
     # dev3 to dev9): before it 45/58 (self-harm 25/32, threats 20/26), false alarms 1/60; after, 2/60
     ("crisis", "test", "recall"): "crisis/threat recall 94.8% (55/58: self-harm 31/32, threats 24/26), target 100%",
@@ -60,7 +61,7 @@ KNOWN_SHORTFALLS: dict[tuple[str, str, str], str] = {
     # raw ASR transcripts by an independent author (2026-12-02, 39fcd76), first measured before
     # any tuning: 0 item errors in 40, emergencies 11/12, false alarms 1/28, address 26/37
     # address on the ASR dev half reached its target after tuning on it (13/19 -> 19/19)
-    ("transcripts_asr", "test", "false_alarms"): "false alarms 7.1% (1/14) on the ASR test half, target at most 5%",
+    # false alarms on the ASR test half reached their target in the same board-letters round (1/14 -> 0/14)
     ("transcripts_asr", "test", "places"): "address found 72.2% (13/18) on the ASR test half (unchanged by the "
                                            "places round that took the dev half 13/19 -> 19/19), target 85%",
     # a second set of raw ASR calls by an independent author (2026-12-02, c574578), first measured

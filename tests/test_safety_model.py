@@ -8,7 +8,7 @@ import pytest
 import yaml
 
 from bot.nlu.safety_model import CRISIS_LABELS, CrisisModel, crisis_examples, crisis_model, emergency_model
-from bot.nlu.urgency import MODEL_REASON, assess, load_rules, prepare
+from bot.nlu.urgency import MODEL_REASON, assess, load_rules, normalize, prepare
 from bot.settings import ROOT
 
 RULES = load_rules()
@@ -27,6 +27,15 @@ def test_the_model_never_overrides_feared_past_or_figurative_readings():
     for text in ("万一有人拿刀砍人怎么办", "上个月楼下着过火，到现在消防通道还堵着", "气得我要爆炸了",
                  "他拿着菜刀在厨房切菜", "楼下烧烤店半夜还很吵"):
         assert assess(text, RULES).level == assess(text, RULES_ONLY).level, text
+
+
+def test_the_model_never_reads_a_text_that_tells_of_the_past_as_an_emergency():
+    """The emergency classifier would call this one (a fall told as what happened next), but the
+    text tells of the past and has no word of now, so the rules' reading stands."""
+    text = "后来路边一个骑电动车的被挂倒了 躺着哼哼"
+    assert emergency_model(RULES.model_dir).hotline(normalize(text)) is not None
+    assert assess(text, RULES_ONLY).level == "normal"
+    assert assess(text, RULES).level == "normal"
 
 
 @pytest.mark.parametrize("text", [

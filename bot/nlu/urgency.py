@@ -19,8 +19,10 @@ Levels of `assess` (most urgent first):
     number is given and supervisors are to be told (``notify_supervisors``).
   * ``crisis`` — thoughts of suicide or self-harm: the psychological-assistance hotline
     (12356), a person to talk to (``needs_person``) and an urgent case.
-  * ``urgent`` — a hazard (隐患, 漏电 …), an emergency word that clearly refers to the past,
-    or one that is only feared ("万一着火了怎么跑"); no number to call.
+  * ``urgent`` — a hazard (隐患, 漏电 …), an emergency word that clearly refers to the past
+    (in its clause, earlier in its sentence, in a dated report or a letter that tells of it),
+    one named as a kind of event ("车祸也很多", "着火事件"), or one that is only feared
+    ("万一着火了怎么跑"); no number to call.
   * ``normal`` — everything else, including negated emergency words ("没着火", "预防火灾") and
     manners of speaking ("气得我要爆炸了", "累死了").
 
@@ -49,6 +51,7 @@ _ROOT = Path(__file__).resolve().parent.parent.parent
 LEVELS = ("emergency", "threat", "crisis", "urgent", "normal")
 MAX_CHARS = 5000
 LETTER_CHARS = 120
+_PAST_REACH = 40      # how far back in its sentence a time of the past holds for a clause
 # Dangers whatever their subject: a fire, gas or an explosion threatens everyone around.
 _ANY_SUBJECT = ("火情", "燃气泄漏", "爆炸")
 _SENTENCE_END = re.compile(r"[。！？!?\n]")
@@ -157,6 +160,10 @@ class Rules:
     letter_now: re.Pattern
     letter: re.Pattern
     call: re.Pattern
+    kind_before: re.Pattern
+    new_time: re.Pattern
+    told: re.Pattern                   # past, and an emergency's own signs of a report (reported)
+    kind_after: re.Pattern
     threat_with_intent: re.Pattern
     model_dir: Path | None = None      # where data/safety_examples/ is (bot.nlu.safety_model)
     crisis_cues: re.Pattern | None = None   # a sentence the crisis classifier may read holds one
@@ -256,9 +263,11 @@ def _load(directory: str, _m1: float, _m2: float) -> Rules:
         threat=compiled(th["patterns"], "threat"), threat_reason=th["reason"],
         threat_with_intent=compiled(th["with_intent"], "threat.with_intent"),
         hazard=compiled(doc["hazard"], "hazard"),
+        told=compiled([mods["past"], mods["reported"]], "past, reported"),
         **{key: compiled(mods[key], key) for key in ("negation", "feared", "hypothetical_after", "past",
                                                       "now", "habitual", "cancel", "over", "figurative", "third_party",
-                                                      "intent", "handled", "animal", "person", "letter_now", "letter", "call")})
+                                                      "intent", "handled", "animal", "person", "letter_now", "letter", "call",
+                                                      "kind_before", "kind_after", "new_time")})
 
 
 def _word_lists(raw: dict) -> dict[str, str]:
@@ -299,25 +308,45 @@ def _clause(text: str, start: int, end: int) -> tuple[str, str]:
     return before, text[left:right]
 
 
+def _tail(text: str, end: int) -> str:
+    """The rest of the clause after `end`."""
+    right = min([i for i in (text.find(c, end) for c in "，。！？；,.!?; \n\t—…") if i >= 0] or [len(text)])
+    return text[end:right]
+
+
+def _sentence(text: str, start: int, end: int) -> tuple[int, int]:
+    """Where the sentence around text[start:end] begins and ends (its closing mark included)."""
+    ends = list(_SENTENCE_END.finditer(text, 0, start))
+    after = _SENTENCE_END.search(text, end)
+    return (ends[-1].end() if ends else 0), (after.end() if after else len(text))
+
+
 @dataclass
 class _Found:
     now: list[tuple[str, str]] = field(default_factory=list)      # (hotline, reason)
     past: list[str] = field(default_factory=list)
     feared: list[str] = field(default_factory=list)
     threat_violence: bool = False
+    told_past: bool = False       # the whole text tells of the past (or of what is handled)
 
 
 def _emergencies(text: str, rules: Rules, threats: list[tuple[int, int]] = ()) -> _Found:
     """Emergency words said of now; `threats` are spans of threats, whose words of injury
     ("把他脑袋开了") are what the writer will do, not what is happening."""
     found = _Found()
-    text_past = bool(rules.past.search(text) or rules.handled.search(text)) and not rules.now.search(text)
+    # a word of now beside what is handled ("现在还在住院") is of the handling, not of an emergency
+    text_past = bool(rules.told.search(text) or rules.handled.search(text)) and not any(
+        not rules.handled.search(_clause(text, m.start(), m.end())[1]) for m in rules.now.finditer(text))
+    found.told_past = text_past
     # A long letter tells of problems; an emergency in it is said with a word of now nearby.
     # A long text is a letter when it reads like one or runs on in one block; a call's
     # account comes sentence by sentence (one a line) and is not; nor is a call written down
     # as one run of ASR text (the operator's words tell it).
-    letter = (len(text) > LETTER_CHARS and not rules.call.search(text)
+    call = bool(rules.call.search(text))
+    letter = (len(text) > LETTER_CHARS and not call
               and (bool(rules.letter.search(text)) or "\n" not in text.strip()))
+    # one in a letter's own words (领导, 建议, 有关部门 …) reads sentence by sentence
+    register = letter and bool(rules.letter.search(text))
     for rule in rules.emergency:
         for m in rule.pattern.finditer(text):
             if rules.negation.search(text[max(0, m.start() - 12):m.start()]):
@@ -333,14 +362,25 @@ def _emergencies(text: str, rules: Rules, threats: list[tuple[int, int]] = ()) -
                 continue
             if rule.benign and rule.benign.search(text[max(0, m.start() - 15):m.end() + 15]):
                 continue
+            # a kind of event named ("车祸也很多", "着火事件", "很多溺水的安全事故"), not one under way
+            if (rules.kind_before.search(before) or rules.kind_after.search(_tail(text, m.end()))) \
+                    and not rules.now.search(clause):
+                found.past.append(rule.reason)
+                continue
             # a habit is said in the clause or the one before ("老是这样，冒火花"), not three back
             sentence = "".join(_CLAUSE_END.split(
                 _SENTENCE_END.split(text[max(0, m.start() - 15):m.start()])[-1])[-2:]) + clause
             if rule.habitual and rules.habitual.search(sentence):
                 found.past.append(rule.reason)
                 continue
-            if text_past or (rules.past.search(clause) and not rules.now.search(clause)) or (
-                    letter and not rules.letter_now.search(text[max(0, m.start() - 25):m.end() + 25])):
+            # past: the whole text, the clause, a time of the past earlier in the sentence; in a
+            # letter, no word of now nearby, and in a letter's own words a sentence that tells of
+            # the past anywhere ("去年…，孩子被电动车撞飞…") tells it of each clause without one
+            first, last = _sentence(text, m.start(), m.end())
+            if text_past or (rules.told.search(clause) and not rules.now.search(clause)) or (
+                    not call and _past_in_scope(text, m, first, last, rules)) or (letter and (
+                    not _now_near(text, m, first, last, register, rules)
+                    or (register and rules.told.search(text[first:last]) and not rules.now.search(clause)))):
                 found.past.append(rule.reason)
                 continue
             if rule.reason not in _ANY_SUBJECT and rules.animal.search(before) and not rules.person.search(clause):
@@ -352,6 +392,32 @@ def _emergencies(text: str, rules: Rules, threats: list[tuple[int, int]] = ()) -
             found.now.append((rule.hotline, rule.reason))
             break
     return found
+
+
+def _past_in_scope(text: str, m: re.Match, first: int, last: int, rules: Rules) -> bool:
+    """Whether a time of the past said shortly before, in the same sentence, holds for the clause
+    of `m` ("去年我在这个路口被车撞了，腿断了"): it holds until a word of now or of a new time resets
+    it ("上周就跟物业说过，今天电梯困人了"), unless a call for help later in the sentence says the
+    emergency is under way ("之前就说过，孩子掉河里了！")."""
+    told = None
+    for told in rules.told.finditer(text, max(first, m.start() - _PAST_REACH), m.start()):
+        pass
+    if told is None:
+        return False
+    end = min(last, m.end() + len(_tail(text, m.end())) + 1)      # the clause with its closing mark
+    return not (rules.now.search(text, told.end(), end) or rules.new_time.search(text, told.end(), end)
+                or rules.letter_now.search(text, end, last))
+
+
+def _now_near(text: str, m: re.Match, first: int, last: int, register: bool, rules: Rules) -> bool:
+    """Whether a letter says a word of now near the emergency words of `m`: within 25 characters,
+    and in their own sentence (text[first:last]) when the letter is in a letter's own words (领导,
+    建议, 有关部门 …); an exclamation mark counts only in its own sentence, for it marks that one."""
+    low, high = max(0, m.start() - 25), min(len(text), m.end() + 25)
+    if register:
+        low, high = max(low, first), min(high, last)
+    return any(word.group(0) not in "!！" or first <= word.start() < last
+               for word in rules.letter_now.finditer(text, low, high))
 
 
 def _said(pattern: re.Pattern, text: str, rules: Rules, *, others: bool = False,
@@ -437,7 +503,8 @@ def assess(text: str | None, rules: Rules | None = None) -> Safety:
     # crisis classifier never over words the rules read as negated, past or someone else's
     model = crisis_model(rules.model_dir) if rules.model_dir is not None else None
     concerns = tuple(c for c in model.concerns(said) if not _mentioned(c, said, rules)) if model else ()
-    if not found.feared and rules.model_dir is not None:
+    # nor the emergency classifier over a text that tells of the past or of what is handled
+    if not found.feared and not found.told_past and rules.model_dir is not None:
         emergency = emergency_model(rules.model_dir)
         number = emergency.hotline(raw) if emergency else None
         if number:

@@ -22,8 +22,9 @@ such examples, a third linear model, the first-level head, is trained on every r
 not history rows, `metadata: {source: history}`, weigh `shipped_level1_weight`); at prediction
 the first level comes from that head and the category is the best-ranked one inside it (the ranking lists
 that level's categories first). Without first-level-only examples there is no head and the first
-level is that of the best category, exactly as before. Category codes the taxonomy does not know
-are not learnt (they could not be routed). The taxonomy is `config["taxonomy"]`, else
+level is the one whose categories together are most probable: its best category ranks first, the
+others follow by their own probability. Category codes the taxonomy does not know are not learnt
+(they could not be routed). The taxonomy is `config["taxonomy"]`, else
 `$BOT_DATA_DIR/taxonomy.yml`, else data/taxonomy.yml of this project.
 
 Why a linear model: on this project's data it is more accurate than DIET + ResponseSelector
@@ -381,10 +382,26 @@ class SparseLinearClassifier(IntentClassifier, GraphComponent):
                       length: int) -> None:
         classes = self.category_model.classes
         if head is None:
-            order = np.argsort(-probs)
-            level1 = self.category_level1.get(classes[order[0]])
-            level1_confidence = float(sum(p for c, p in zip(classes, probs)
-                                          if self.category_level1.get(c) == level1)) if level1 else 0.0
+            # The first level is the one with the most probability in all its categories, not
+            # the level of the single best category: a long letter about a street spreads over
+            # 市政设施, 规划建设, 物业 ..., and one category of another level must not win over
+            # them all. The best category inside that level comes first, then every other
+            # category by its own probability (the runners-up may lie in another level).
+            totals: Dict[str, float] = {}
+            for code, p in zip(classes, probs):
+                name = self.category_level1.get(code)
+                if name is not None:
+                    totals[name] = totals.get(name, 0.0) + float(p)
+            if totals and max(totals.values()) > 0.0:
+                level1 = max(totals, key=totals.get)
+                level1_confidence = totals[level1]
+                order = np.argsort(-probs, kind="stable")
+                first = next(i for i in order if self.category_level1.get(classes[i]) == level1)
+                order = np.concatenate(([first], order[order != first]))
+            else:
+                order = np.argsort(-probs)
+                level1 = self.category_level1.get(classes[order[0]])
+                level1_confidence = 0.0
         else:
             # P(code) = P(一级 | head) × P(code | category model, within that 一级); the
             # head's best first level comes first, so the best category lies inside it.

@@ -27,7 +27,25 @@ def _container():
     from bot.container import Container
 
     settings = Settings.from_env()
-    return Container(replace(settings, sqlite_busy_timeout=settings.sqlite_busy_timeout or CLI_BUSY_TIMEOUT))
+    container = Container(replace(settings, sqlite_busy_timeout=settings.sqlite_busy_timeout or CLI_BUSY_TIMEOUT))
+    _create_if_new(container)
+    return container
+
+
+def _create_if_new(container) -> None:
+    """A database with no tables at all (a new DATABASE_URL, a new SQLite file) gets the
+    schema, as `bot run` gives it: the first command on a new machine must not fail on every
+    item for a missing table. A database of an older revision is left to `bot db upgrade`."""
+    from sqlalchemy import inspect
+    from sqlalchemy.exc import SQLAlchemyError
+
+    try:
+        if inspect(container.engine).get_table_names():
+            return
+    except SQLAlchemyError:
+        return                           # unreachable: the command says why when it uses it
+    container.upgrade()
+    click.echo("新数据库已建表 (new database: schema created)", err=True)
 
 
 def _emit(data, as_json: bool, human) -> None:

@@ -40,6 +40,39 @@ def test_dry_run_then_open_then_again(env):
     assert again["number"] == opened["number"] and again["existing"] is True
 
 
+def test_a_new_database_gets_the_schema_and_every_call_is_proposed(tmp_path, monkeypatch):
+    """The first command on a new machine (a DATABASE_URL nobody has upgraded): every call
+    was one failed item ("no such table"); now the store is created as `bot run` creates it."""
+    monkeypatch.setenv("DATABASE_URL", f"sqlite:///{tmp_path / 'new' / 'cases.db'}")
+    monkeypatch.setenv("BOT_VAR_DIR", str(tmp_path / "var"))
+    folder = tmp_path / "calls"
+    folder.mkdir()
+    for n in range(3):
+        (folder / f"{n}.txt").write_text(NOISE.replace("13812345678", f"1381234567{n}"), encoding="utf-8")
+    r = run(str(folder), "--dry-run", "--json")
+    assert r.exit_code == 0, r.output
+    rows = [json.loads(line) for line in r.stdout.splitlines()]
+    assert len(rows) == 3 and all(row["error"] is None and row["summary"] for row in rows), rows
+    assert "新数据库已建表" in r.stderr
+    assert "新数据库已建表" not in run(str(folder), "--dry-run", "--json").stderr   # once
+
+
+def test_a_store_without_its_tables_is_a_clear_reason_per_item_not_sql(env):
+    from sqlalchemy import create_engine, text
+
+    engine = create_engine(f"sqlite:///{env / 'cases.db'}")
+    with engine.begin() as conn:
+        conn.execute(text("drop table case_attachments"))
+        conn.execute(text("drop table cases"))
+    engine.dispose()
+    path = env / "call.txt"
+    path.write_text(NOISE, encoding="utf-8")
+    r = run(str(path), "--dry-run", "--json")
+    assert r.exit_code == 2
+    error = json.loads(r.stdout.splitlines()[0])["error"]
+    assert "bot db upgrade" in error["zh"] and "SELECT" not in error["zh"] + error["en"], error
+
+
 def test_stdin_and_format(env):
     r = run("-", "--format", "text", input=NOISE)
     assert r.exit_code == 0 and "✔" in r.stdout and "噪声扰民" in r.stdout

@@ -20,6 +20,8 @@ from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
 
+from sqlalchemy.exc import SQLAlchemyError
+
 from bot.cases import CaseError, InvalidInput, OpenCase
 from bot.cases.excerpt import MAX_LINE, MAX_LINES
 from bot.cases.lifecycle import OPEN_STATES, State
@@ -27,6 +29,7 @@ from bot.cases.service import CaseService
 from bot.cases.validation import MAX_TEXT, mask_phone, normalize_phone
 from bot.cases.views import CaseView
 from bot.catalog import Catalog
+from bot.db import describe_error
 from bot.intake import duplicates as dup
 from bot.intake.errors import IntakeError
 from bot.intake.extract import Extraction, extract
@@ -310,6 +313,10 @@ class IntakeService:
             outcome.error = exc
         except CaseError as exc:
             outcome.error = IntakeError(str(exc.args[0]), exc.zh)
+        except SQLAlchemyError as exc:     # the store, not the item: say what to do, no SQL
+            zh, en = describe_error(exc)
+            log.warning("intake of %s: database: %s", item.id, en)
+            outcome.error = IntakeError(f"database: {en}", f"无法读写诉求库：{zh}")
         except Exception as exc:  # noqa: BLE001 - one broken item must not stop a batch
             log.exception("intake of %s failed", item.id)
             outcome.error = IntakeError(f"internal error: {type(exc).__name__}: {exc}",

@@ -173,6 +173,8 @@ def test_places_as_people_name_them(places, text, address):
     "晚上去吃烧烤了",
     "闻到一股烧烤味",
     "坐18路车去的",                   # a bus route, not a road
+    "坐那个 二十路 公交车 司机骂人",      # said with a pause before 公交车
+    "消防通道被堵了",                   # no passage of its own name
     "等了一小时",
 ])
 def test_no_fragments_and_no_nameless_places(places, text):
@@ -193,6 +195,35 @@ def test_no_fragments_and_no_nameless_places(places, text):
     ("我是县二中的老师", "县二中"),
 ])
 def test_places_as_callers_say_them_on_the_phone(places, text, address):
+    assert places.find(text).address == address
+
+
+@pytest.mark.parametrize("text, address", [
+    # a named shop or facility rather than the street it is on, or the highway
+    ("在那个西关农贸市场里面打起来了 就是西关街那个", "西关农贸市场里面"),
+    ("在二零七国道过了那个王屯收费站往北一百米", "王屯收费站"),
+    # a compound named only by its phase and building; a room after the letter of a block
+    ("就是 金沙一号 二期 七栋 电梯坏了", "金沙一号 二期 七栋"),
+    ("住在 科技大厦B座一二零六", "科技大厦B座一二零六"),
+    # a road with its number rather than a shop, a compound rather than its road number
+    ("楼下那个 老张面馆 着火了 地址是 解放路六十六号", "解放路六十六号"),
+    ("小区叫 翠湖名苑 在滨河路十八号", "翠湖名苑"),
+    ("人民医院门诊楼二楼收费乱", "人民医院门诊楼二楼"),
+    # how it is said: taken back, said more fully, passed by, reported at, who the caller is
+    ("那条路叫 幸福路 不对 是兴福路", "兴福路"),
+    ("步行街，人民步行街有人摆摊", "人民步行街"),
+    ("城南 城南新城 停水了", "城南新城"),
+    ("育英路 从人民医院到第一中学那一段没有路灯", "育英路"),
+    ("在城西派出所报的案 事情是在人民路夜市", "人民路夜市"),
+    ("我们是柳庄村三组的 种子是在 丰收农资店 买的", "丰收农资店"),
+    # a name said again in a later turn, with the street before it
+    ("我在 银泰超市 买的 是哪个银泰 就是 南大街银泰", "南大街银泰"),
+    # roads named by a date are roads; a route number in a call about a bus is not
+    ("在八一路和五四路交叉口", "八一路和五四路交叉口"),
+    ("我投诉那个 十九路 九路公交车 司机 在那个 城西客运站 不停", "城西客运站"),
+    ("就在人民 路八十八号", "人民 路八十八号"),        # an ASR blank before 路
+])
+def test_the_place_of_the_matter_among_several_said(places, text, address):
     assert places.find(text).address == address
 
 

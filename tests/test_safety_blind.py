@@ -53,7 +53,11 @@ KNOWN_SHORTFALLS: dict[tuple[str, str, str], str] = {
     # dev3 to dev9): before it 45/58 (self-harm 25/32, threats 20/26), false alarms 1/60; after, 2/60
     ("crisis", "test", "recall"): "crisis/threat recall 94.8% (55/58: self-harm 31/32, threats 24/26), target 100%",
     # address on the blind transcripts reached its target in the places round for the ASR set
-    # (22/27 -> 23/27), where the places test half went 97/110 -> 100/110
+    # (22/27 -> 23/27), where the places test half went 97/110 -> 100/110; the second ASR places
+    # round (tuned on transcripts_asr2, 2026-12-02) took the places test half 100/110 -> 102/110
+    # and lost two transcripts (not examined: the set is held out)
+    ("transcripts", "test", "places"): "address found 77.8% (21/27) on the blind transcripts (23/27 before the "
+                                       "second ASR places round), target 85%",
     # a third author's set (2026-12-02), measured once, never tuned on
     ("urgency_fresh", "test", "recall"): "emergency recall 90.1% (82/91) on the fresh set, target 100%",
     ("urgency_fresh", "test", "crisis_recall"): "self-harm recall 92.0% (23/25) on the fresh set (before the crisis classifier 20/25), target 100%",
@@ -62,12 +66,13 @@ KNOWN_SHORTFALLS: dict[tuple[str, str, str], str] = {
     # any tuning: 0 item errors in 40, emergencies 11/12, false alarms 1/28, address 26/37
     # address on the ASR dev half reached its target after tuning on it (13/19 -> 19/19)
     # false alarms on the ASR test half reached their target in the same board-letters round (1/14 -> 0/14)
-    ("transcripts_asr", "test", "places"): "address found 72.2% (13/18) on the ASR test half (unchanged by the "
-                                           "places round that took the dev half 13/19 -> 19/19), target 85%",
+    ("transcripts_asr", "test", "places"): "address found 72.2% (13/18) on the ASR test half (unchanged by both "
+                                           "places rounds, the second of which took transcripts_asr2 25/39 -> 39/39), "
+                                           "target 85%",
     # a second set of raw ASR calls by an independent author (2026-12-02, c574578), first measured
     # before any tuning: 1 item error in 40 (an unpunctuated call taken for the operator's script
-    # as a whole), emergencies 11/12, false alarms 1/28, address 25/38, phone 38/39
-    ("transcripts_asr2", "dev", "places"): "address found 64.1% (25/39) on the second ASR set, target 85%",
+    # as a whole), emergencies 11/12, false alarms 1/28, address 25/38, phone 38/39; address
+    # reached its target after tuning on it (25/39 -> 39/39)
 }
 
 

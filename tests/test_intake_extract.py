@@ -104,6 +104,16 @@ def test_times(text, at):
     assert found is not None and found.at == at
 
 
+def test_a_place_said_again_after_a_pause_is_one_address_not_two(places):
+    assert places.find("在金桂园7栋2单元301 金桂园7栋2单元301对吧 对").address == "金桂园7栋2单元301"
+    assert places.find("就在 红星路 红星路菜场门口").address.startswith("红星路")
+
+
+def test_a_place_word_before_a_place_word_is_no_name(places):
+    """小学工地 is the site of a school, not a site named 小学: the road before it says more."""
+    assert places.find("在开发区纬二路宏达建工那个工地，就是新建的那个中学工地").address.startswith("开发区纬二路")
+
+
 def test_facts_come_from_the_caller_not_the_operator(places):
     t = read_text("话务员：您好，示范县代理热线，如遇火灾请拨打119，我的工号是13800000000。\n"
                   "市民：我是滨河社区的，楼下饭店油烟太大，电话15900001111，姓陈。")

@@ -55,9 +55,9 @@ KNOWN_SHORTFALLS: dict[tuple[str, str, str], str] = {
     # address on the blind transcripts reached its target in the places round for the ASR set
     # (22/27 -> 23/27), where the places test half went 97/110 -> 100/110; the second ASR places
     # round (tuned on transcripts_asr2, 2026-12-02) took the places test half 100/110 -> 102/110
-    # and lost two transcripts (not examined: the set is held out)
-    ("transcripts", "test", "places"): "address found 77.8% (21/27) on the blind transcripts (23/27 before the "
-                                       "second ASR places round), target 85%",
+    # and lost two transcripts; those two were then looked at (the set is no longer wholly blind):
+    # a place said again after a pause was joined to itself, and 小学工地 counted as a named place.
+    # Mended in general, the set went 21/27 -> 24/27 (one more: the same repeat in another call)
     # a third author's set (2026-12-02), measured once, never tuned on
     ("urgency_fresh", "test", "recall"): "emergency recall 90.1% (82/91) on the fresh set, target 100%",
     ("urgency_fresh", "test", "crisis_recall"): "self-harm recall 92.0% (23/25) on the fresh set (before the crisis classifier 20/25), target 100%",

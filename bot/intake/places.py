@@ -225,7 +225,9 @@ def _level(kind: str, word: str, name: str) -> float:
         if word in _OFFICES:
             return _OFFICE
         # before 店, 厂, 桥 two characters are mostly the trade (理发店, 铁路桥), not a name
-        named = len(name) >= (3 if len(word) == 1 else 2) and name not in _GENERIC_NAMES
+        # nor is another place word a name (小学工地, 医院食堂): that is a nameless one
+        named = len(name) >= (3 if len(word) == 1 else 2) and name not in _GENERIC_NAMES \
+            and name not in _SUFFIXES
         return _NAMED if named else _NAMELESS
     if kind == "road" and word in _HIGHWAYS:
         return _HIGHWAY
@@ -315,7 +317,9 @@ def chains(text: str, spans: list[Span]) -> list[Chain]:
     for span in sorted(spans, key=lambda s: (s.start, -s.end)):
         if current is not None:
             gap = text[current.end:span.start] if span.start > current.end else ""
-            said_again = gap != "" and text[current.start:current.end] in text[span.start:span.end]
+            # the place said again after a pause (文化路 文化路社区; 东风小区3栋 东风小区3栋对吧)
+            said_again = gap != "" and (text[current.start:current.end] in text[span.start:span.end] or (
+                span.kind not in ("detail", "side") and text[span.start:span.end] in text[current.start:current.end]))
             # a number alone (一号) is no part of the place named after a pause
             new_place = gap != "" and set(current.kinds) == {"detail"} and span.kind not in ("detail", "side")
             joined = span.start <= current.end or gap.strip(" \t") == "" and not said_again and not new_place or (

@@ -234,6 +234,13 @@ def test_filters_by_ids_code_status_and_a_window_of_at_most_90_days(http, key, c
     assert http.get("/requests.json", params={"status": "maybe"}).status_code == 400
     assert http.get("/requests.json", params={"start_date": "yesterday"}).status_code == 400
     assert http.get("/requests/20990101-0001.json").status_code == 404
+    for edge in ({"start_date": "9999-12-31T23:59:59Z"}, {"end_date": "0001-01-01T00:00:00Z"},
+                 {"start_date": "9999-12-31T23:59:59+08:00"}, {"end_date": "0001-01-01T00:00:00-12:00"}):
+        for path in ("/requests.json", "/servicerequestupdates.json"):
+            answer = http.get(path, params=edge)       # the calendar's ends: nothing, or a 400
+            assert answer.status_code in (200, 400), (path, edge, answer.text)
+            if answer.status_code == 200:
+                assert answer.json() == [], answer.text      # both cases are of 2026
 
 
 def test_a_chat_case_is_not_readable_through_open311(http, container):

@@ -278,9 +278,18 @@ def _range(start: datetime | None, end: datetime | None, now: datetime) -> tuple
             raise bad("start_date 与 end_date 相隔不能超过 90 天", "start_date and end_date more than 90 days apart")
         return start, end
     if start:
-        return start, start + MAX_RANGE
+        return start, _shifted(start, MAX_RANGE)
     end = end or now
-    return end - MAX_RANGE, end
+    return _shifted(end, -MAX_RANGE), end
+
+
+def _shifted(moment: datetime, by: timedelta) -> datetime:
+    """`moment + by`, held at the calendar's ends (start_date=9999-12-31 is a valid date whose
+    90 days after are not: an empty list, not a 500)."""
+    try:
+        return moment + by
+    except OverflowError:
+        return datetime.max if by > timedelta(0) else datetime.min
 
 
 def _description(category) -> str:

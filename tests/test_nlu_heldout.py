@@ -64,6 +64,23 @@ def run_bot(*args, env_extra=None):
                           env=env)
 
 
+def test_a_short_first_report_is_a_report_and_a_rating_stays_a_rating(rasa_model):
+    """Written after data/nlu/report_short.yml, not trained on: a thing and its fault is a
+    report ("路灯坏了" was rate_solved and got "没有找到等待您评价的诉求")."""
+    reports = ["水管坏了", "小区停电了", "厕所堵了", "门口井盖没了", "垃圾好几天没拉", "自来水有味道",
+               "红灯坏了", "公交车不来", "工资没发", "快递丢件", "网络断了", "暖气漏水"]
+    ratings = {"解决了": "rate_solved", "修好了": "rate_solved", "还没修": "rate_unsolved",
+               "满意": "rate_satisfied", "不满意": "rate_unsatisfied"}
+    parser = SubprocessParser(rasa_model)
+    try:
+        got = [r["intent"]["name"] for r in parser.parse(reports + list(ratings))]
+    finally:
+        parser.close()
+    missed = [t for t, intent in zip(reports, got) if intent != "report"]
+    assert len(missed) <= 2, missed          # 2026-12-02: 网络断了 (rate_solved), 暖气漏水 (a near tie)
+    assert got[len(reports):] == list(ratings.values())
+
+
 def test_bot_classify_text_and_file(rasa_model, tmp_path):
     proc = run_bot("classify", "楼下烧烤店每天半夜还很吵", "--json")
     assert proc.returncode == 0, proc.stderr

@@ -183,6 +183,20 @@ def rating_words(tracker) -> str | None:
     return "群众评价时说：" + "；".join(reversed(said)) if said else None
 
 
+# With nothing to rate, a rating whose runner-up reading is a report at least this likely is
+# taken as the report: a fault said in few words ("网络断了") reads much like "网络恢复了".
+REPORT_RUNNER_UP = 0.15
+
+
+def reads_as_report(tracker) -> bool:
+    said = clean(latest_text(tracker)) or ""
+    if not said or said.startswith("/") or said in BARE_RATINGS:
+        return False
+    ranking = (tracker.latest_message or {}).get("intent_ranking") or []
+    return any(i.get("name") == "report" and (i.get("confidence") or 0) >= REPORT_RUNNER_UP
+               for i in ranking)
+
+
 class ActionRate(Action):
     """回访评价: 解决? 满意? Asked with buttons; 未解决 or 不满意 reopens the case."""
 
@@ -212,6 +226,9 @@ class ActionRate(Action):
         if handled:
             return events
         if number is None:
+            if reads_as_report(tracker):     # "网络断了" read as a rating, nothing to rate
+                return [SlotSet("rating_solved", None), SlotSet("satisfaction", None),
+                        *take_as_report(dispatcher, tracker, domain)]
             dispatcher.utter_message(text="没有找到等待您评价的诉求。诉求办结后，我会请您评价。")
             return [SlotSet("rating_solved", None), SlotSet("satisfaction", None)]
         events.append(SlotSet("case_number", number))

@@ -241,3 +241,21 @@ def test_rate_ignores_the_open_case_of_this_conversation(chat):
         "解决了", intent="rate_solved", slots={"case_number": current}))
     assert events == [SlotSet("rating_solved", None), SlotSet("satisfaction", None)]
     assert messages[0]["text"].startswith("没有找到等待您评价的诉求")
+
+
+def test_a_fault_read_as_a_rating_with_nothing_to_rate_becomes_the_report(chat):
+    tk = tracker("网络断了", intent="rate_solved", ranking=[("urban.telecom", 0.9)])
+    tk.latest_message["intent_ranking"] = [{"name": "rate_solved", "confidence": 0.52},
+                                           {"name": "report", "confidence": 0.29}]
+    events, messages = run(followup.ActionRate(), tk)
+    assert not any("没有找到等待您评价" in (m.get("text") or "") for m in messages)
+    assert any(e.get("event") == "followup" and e.get("name") == "report_form" for e in events), events
+    assert SlotSet("rating_solved", None) in events
+
+
+def test_a_bare_rating_with_nothing_to_rate_is_still_told_so(chat):
+    tk = tracker("解决了", intent="rate_solved")
+    tk.latest_message["intent_ranking"] = [{"name": "rate_solved", "confidence": 0.99},
+                                           {"name": "report", "confidence": 0.2}]
+    events, messages = run(followup.ActionRate(), tk)
+    assert messages[0]["text"].startswith("没有找到等待您评价的诉求")

@@ -2,7 +2,8 @@
 
 Handles mobile and landline numbers written or spoken: digit by digit with spaces, dashes or
 commas between groups, full-width digits, Chinese numerals (幺三八、一三八、零、两), a +86
-prefix, "尾号1234"; and case numbers such as `20261122-0007` or `JJ20261122-0007`, also
+prefix, "尾号1234", with invisible format characters (zero-width spaces, bidi marks) inside; and
+case numbers such as `20261122-0007` or `JJ20261122-0007`, also
 spoken ("二零二六一一二二杠零零零七").
 """
 from __future__ import annotations
@@ -54,8 +55,28 @@ def _mask(text: str, spans) -> str:
     return "".join(chars)
 
 
+def _visible(text: str) -> tuple[str, list[int]]:
+    """The text without format characters (Unicode category Cf: zero-width spaces and joiners,
+    bidi marks and overrides, BOM, soft hyphens …), which hide inside numbers copied from chat
+    apps and web pages, and for each character left (and the end) its position in `text`."""
+    if not any(unicodedata.category(ch) == "Cf" for ch in text):
+        return text, list(range(len(text) + 1))
+    kept = [i for i, ch in enumerate(text) if unicodedata.category(ch) != "Cf"]
+    return "".join(text[i] for i in kept), kept + [len(text)]
+
+
+def _placed(matches: list[NumberMatch], where: list[int]) -> list[NumberMatch]:
+    """Matches found in the visible text → positions in the text as given."""
+    return [NumberMatch(m.value, m.kind, where[m.start], where[m.end - 1] + 1 if m.end > m.start
+                        else where[m.start]) for m in matches]
+
+
 def find_case_numbers(text: str) -> list[NumberMatch]:
-    norm = to_ascii_digits(text)
+    visible, where = _visible(text)
+    return _placed(_case_numbers(to_ascii_digits(visible)), where)
+
+
+def _case_numbers(norm: str) -> list[NumberMatch]:
     found = []
     for m in CASE_NUMBER.finditer(norm):
         day = m.group("day")
@@ -69,9 +90,12 @@ def find_case_numbers(text: str) -> list[NumberMatch]:
 
 
 def find_numbers(text: str) -> list[NumberMatch]:
-    """Phone numbers (and tails, case numbers) in one piece of text, in order."""
-    norm = to_ascii_digits(text)
-    cases = find_case_numbers(text)
+    """Phone numbers (and tails, case numbers) in one piece of text, in order. Format
+    characters are not read (a number with a zero-width space inside is still the number);
+    the positions are those in `text` as given."""
+    visible, where = _visible(text)
+    norm = to_ascii_digits(visible)
+    cases = _case_numbers(norm)
     masked = _mask(norm, [(c.start, c.end) for c in cases] +
                    [(m.start(), m.end()) for m in _DATE_OR_TIME.finditer(norm)])
     found: list[NumberMatch] = list(cases)
@@ -84,7 +108,7 @@ def find_numbers(text: str) -> list[NumberMatch]:
     for m in _TAIL.finditer(masked):
         if not any(s <= m.start(1) < e for s, e in taken):
             found.append(NumberMatch(re.sub(r"\D", "", m.group(1)), "tail", m.start(1), m.end(1)))
-    return sorted(found, key=lambda n: n.start)
+    return _placed(sorted(found, key=lambda n: n.start), where)
 
 
 def _groups(text: str):

@@ -2,18 +2,22 @@
 
 Forms: speaker-labelled dialogue (话务员/坐席/客服 vs 市民/来电人/王先生, A/B, 甲/乙, 说话人1),
 with or without timestamps (`[00:01:23]`, `00:01:23`, `2026-11-20 09:15:02`), half- or
-full-width colons, several turns on one line; plain ASR text without speakers; a JSON list of
-{speaker, text, start}; JSON or JSONL batches; CSV/TSV/XLSX batches with one transcript per
-row. Every item that cannot be read becomes a `ReadFailure` and the rest of the batch goes on.
+full-width colons, several turns on one line, emoji or symbol labels at a line start (👮：);
+SRT and WebVTT subtitles (cue numbers, timings, NOTE blocks and tags dropped, `<v 市民>` a
+speaker); plain ASR text without speakers; a JSON list of {speaker, text, start}; JSON or JSONL
+batches (one item a JSONL line); CSV/TSV/XLSX batches with one transcript per row, or with a
+speaker column (speaker/role/角色/说话人) one turn per row, grouped by a call id column if any. Every item that cannot be read becomes a `ReadFailure` and the rest of the batch goes on.
 """
 from __future__ import annotations
 
 import csv
+import html
 import io
 import json
 import logging
 import re
 import sys
+import unicodedata
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
@@ -179,6 +183,11 @@ def read_text(text: str, *, id: str = "input", source: str = "<input>") -> Trans
     return item
 
 
+def sniff(data: bytes, suffix: str = "") -> str:
+    """The format `read_bytes` would read these bytes as (fmt='auto')."""
+    return _sniff(data, suffix)
+
+
 def _sniff(data: bytes, suffix: str) -> str:
     by_suffix = {".json": "json", ".jsonl": "jsonl", ".ndjson": "jsonl", ".csv": "csv",
                  ".tsv": "csv", ".xlsx": "xlsx", ".txt": "text"}
@@ -242,12 +251,23 @@ _LEADING_TS = re.compile(r"^[ \t]*" + _tsb("ts") + r"[ \t]*")
 _LABEL_TS_NO_COLON = re.compile(r"^([ \t]*\S{1,12}?)[ \t]+(" + _TS + r")[ \t]+(?=\S)", re.M)
 
 
-def _valid_label(label: str, line_start_counts: dict[str, int]) -> bool:
+def _symbolic(label: str) -> bool:
+    """An emoji or a few symbols (👮, 🧑‍🦳, ☎️, ★): symbols with their joiners and modifiers."""
+    if len(label) > 12:
+        return False
+    kinds = [unicodedata.category(ch) for ch in label]
+    return (all(k in ("So", "Sk", "Sm", "Mn", "Me", "Cf") for k in kinds)
+            and any(k in ("So", "Sk", "Sm") for k in kinds) and not any(ord(ch) < 0x80 for ch in label))
+
+
+def _valid_label(label: str, line_start_counts: dict[str, int], at_line_start: bool = False) -> bool:
     label = label.strip()
     if not label or len(label) > 14:
         return False
     if _NEUTRAL.fullmatch(label):
         return True
+    if at_line_start and _symbolic(label):
+        return True     # a neutral label too, resolved by what is said
     if _FIELD_WORDS.search(label):
         return False
     if role_of_label(label):
@@ -257,7 +277,10 @@ def _valid_label(label: str, line_start_counts: dict[str, int]) -> bool:
 
 
 def parse_text(text: str, id: str, source: str) -> Transcript:
-    text = text.replace("\r\n", "\n").replace("\r", "\n").replace("\u3000", " ")
+    text = text.replace("\r\n", "\n").replace("\r", "\n")
+    if _is_subtitles(text):
+        text = _subtitle_lines(text)
+    text = text.replace("\u3000", " ")
     # Two blanks separate turns; longer runs mean the same and would make the label search
     # quadratic (a line of 100,000 spaces took minutes).
     text = _LONG_BLANKS.sub("  ", text)
@@ -272,7 +295,8 @@ def parse_text(text: str, id: str, source: str) -> Transcript:
         at_line_start = m.start() == 0 or text[m.start() - 1] == "\n"
         if at_line_start:
             starts[m.group("label").strip()] = starts.get(m.group("label").strip(), 0) + 1
-    labelled = [m for m in matches if _valid_label(m.group("label"), starts)]
+    labelled = [m for m in matches if _valid_label(
+        m.group("label"), starts, m.start() == 0 or text[m.start() - 1] == "\n")]
     if len({m.group("label").strip() for m in labelled}) == 1 and len(labelled) == 1 \
             and not role_of_label(labelled[0].group("label")):
         labelled = []      # one lone 'xx：' is a heading, not a dialogue
@@ -290,6 +314,61 @@ def parse_text(text: str, id: str, source: str) -> Transcript:
     turns = [Turn(roles.get(label, UNKNOWN) if label else UNKNOWN, body.strip(), ts, label)
              for label, body, ts in raw if body.strip()]
     return Transcript(id, turns, source)
+
+
+# ---------------------------------------------------------------------- subtitles
+# SRT and WebVTT: numbered (or named) cues, a timing line each, blank lines between cues;
+# WebVTT adds a header, NOTE/STYLE/REGION blocks, <v Name> voice tags and styling tags.
+_CLOCK = r"(?:\d{1,3}:)?\d{1,2}:\d{2}(?:[.,]\d{1,3})?"
+_CUE_TIMING = re.compile(r"^[ \t]*(?P<start>" + _CLOCK + r")[ \t]*-->[ \t]*" + _CLOCK + r"(?:[ \t][^\n]*)?$",
+                         re.M)
+_VTT_BLOCK = re.compile(r"(?:NOTE|STYLE|REGION)(?:[ \t]|$)")
+_VOICE = re.compile(r"<v(?:\.[^\s<>]{0,60})?(?:[ \t]+(?P<name>[^<>\n]{0,60}))?>", re.I)
+_CUE_TAG = re.compile(r"</?(?:v|c|i|b|u|s|ruby|rt|lang|font|span)(?:[.\s][^<>\n]{0,200})?>|<br[ \t]*/?>|"
+                      r"<" + _CLOCK + r">|\{\\[^{}\n]{0,40}\}", re.I)
+_DIALOGUE_DASH = re.compile(r"^[-–][ \t]*")
+
+
+def _is_subtitles(text: str) -> bool:
+    return text.lstrip("\ufeff \t\n").startswith("WEBVTT") or _CUE_TIMING.search(text) is not None
+
+
+def _subtitle_lines(text: str) -> str:
+    """SRT/WebVTT → one line per cue line, the cue's start before its first line and a voice
+    tag as a speaker label ('00:00:01.000 市民：…'); cue numbers, ids, timings, notes and tags go."""
+    lines = text.lstrip("\ufeff").split("\n")
+    vtt = lines[0].lstrip(" \t").startswith("WEBVTT")
+    out: list[str] = []
+    skipping = vtt          # the WEBVTT header block, up to the first blank line
+    after_blank = True
+    start: str | None = None
+    for i, line in enumerate(lines):
+        stripped = line.strip()
+        if not stripped:
+            skipping, after_blank = False, True
+            continue
+        was_after_blank, after_blank = after_blank, False
+        if skipping:
+            continue
+        timing = _CUE_TIMING.match(line)
+        if timing:
+            start = timing.group("start")
+            continue
+        if vtt and was_after_blank and _VTT_BLOCK.match(stripped):
+            skipping = True
+            continue
+        if i + 1 < len(lines) and _CUE_TIMING.match(lines[i + 1]) and (was_after_blank or stripped.isdigit()):
+            continue        # the cue's number or id
+        cue = _VOICE.sub(lambda m: "\n" + (f"{m.group('name').strip()}：" if (m.group("name") or "").strip()
+                                            else ""), stripped)
+        cue = html.unescape(_CUE_TAG.sub("", cue))
+        for piece in cue.split("\n"):
+            piece = _DIALOGUE_DASH.sub("", piece.strip()).strip()
+            if not piece:
+                continue
+            out.append(f"{start} {piece}" if start else piece)
+            start = None
+    return "\n".join(out)
 
 
 def _lines(text: str):
@@ -599,6 +678,42 @@ def _from_xlsx(data: bytes, source: str, name: str) -> list[Item]:
     return _from_rows(rows, source, name)
 
 
+# A table with a speaker column holds one turn a row: one call, or several told apart by a
+# call id column ('speaker,text' / '角色,内容' / 'call_id,speaker,start,text').
+_TABLE_SPEAKER = ("speaker", "speaker_role", "role", "spk", "speaker_id", "说话人", "角色", "发言人",
+                  "讲话人", "说话方", "发言方")
+_TABLE_CALL = ("call_id", "callid", "call", "通话编号", "通话id", "流水号", "会话编号", "会话id",
+               "session_id", "conversation_id", "dialog_id", "对话编号")
+_TABLE_START = ("start", "begin", "start_time", "time", "timestamp", "开始时间", "时间")
+
+
+def _turn_rows(rows: list, header: list[str], text_col: int, speaker_col: int, source: str,
+               name: str) -> list[Item]:
+    call_col = next((header.index(k) for k in _TABLE_CALL if k in header), None)
+    start_col = next((header.index(k) for k in _TABLE_START if k in header), None)
+    calls: dict[str, tuple[list[dict], dict]] = {}
+    out: list[Item] = []
+    for number, row in rows:
+        if isinstance(row, IntakeError):
+            out.append(ReadFailure(f"{name}#{number}", source, row))
+            continue
+
+        def cell(col: int | None) -> str:
+            return row[col].strip() if col is not None and col < len(row) else ""
+
+        call = _short(cell(call_col)) if call_col is not None else name
+        if call not in calls:
+            calls[call] = ([], {h: row[i] for i, h in enumerate(header[:len(row)]) if h})
+        if not cell(text_col):
+            continue            # a silent turn
+        calls[call][0].append({"speaker": cell(speaker_col) or None, "text": row[text_col],
+                               "start": cell(start_col) or None})
+    for call, (turns, first) in calls.items():
+        out.append(_guarded(lambda: _transcript_from_turns(turns, call or name, source, _meta(first)),
+                            call or name, source))
+    return out
+
+
 def _columns(header: list[str]) -> str:
     shown = "、".join(_short(h, 20) for h in header[:12])
     return shown + ("…" if len(header) > 12 else "")
@@ -620,6 +735,9 @@ def _from_rows(rows: list[list[str] | IntakeError], source: str, name: str) -> l
                           f"表格缺少转写文本列（应有 text / 通话内容 / 内容 等列），现有列：{_columns(header_row)}")
     if len(numbered) == 1:
         raise IntakeError("the table has a header but no data rows", "表格只有表头，没有数据行")
+    speaker_col = next((header.index(k) for k in _TABLE_SPEAKER if k in header), None)
+    if speaker_col is not None:
+        return _turn_rows(numbered[1:], header, text_col, speaker_col, source, name)
     out: list[Item] = []
     for number, row in numbered[1:]:
         default_id = f"{name}#{number}"

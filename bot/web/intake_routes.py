@@ -18,7 +18,7 @@ from starlette.concurrency import run_in_threadpool
 from bot.cases.errors import CaseError, CaseNotFound
 from bot.intake.errors import IntakeError
 from bot.intake.proposal import Proposal
-from bot.intake.reader import ReadFailure, read_bytes, read_text
+from bot.intake.reader import FORMATS, ReadFailure, read_bytes, read_text, sniff
 from bot.staff import policy
 from bot.staff.principal import Staff
 from bot.web import jsonsafe, schema
@@ -90,7 +90,8 @@ def router() -> APIRouter:
     async def propose(request: Request, staff: Staff = Depends(writing_operator)) -> Response:
         try:
             body = await jsonsafe.read_body(request, MAX_INTAKE_BODY, TOO_LARGE_ZH)
-            transcript = _transcript(body, request.headers.get("content-type", ""))
+            transcript = _transcript(body, request.headers.get("content-type", ""),
+                                     request.query_params.get("format"))
             proposal = await run_in_threadpool(_service(request).propose, transcript)
         except WebError as exc:
             return error_response(exc)
@@ -170,22 +171,65 @@ def _static(name: str, media_type: str) -> Response:
                         headers={"Content-Security-Policy": PAGE_CSP, "Cache-Control": "no-cache"})
 
 
-def _transcript(body: bytes, content_type: str):
-    if "json" in content_type.split(";")[0].lower():
-        doc = jsonsafe.loads(jsonsafe.decode_utf8(body, content_type))
-        if isinstance(doc, list):
-            for turn in doc[:5000]:
-                if not isinstance(turn, str):
-                    parse(Turn, turn)
-            if len(doc) > 5000:
-                raise WebError(400, "请求格式不正确：对话轮次太多（最多 5000 条）。", "bad_request")
-        else:
-            parse(TranscriptObject, doc)
-        items = read_bytes(body.removeprefix(b"\xef\xbb\xbf"), fmt="json", source="web", name="web")
-        if len(items) != 1:
-            raise IntakeError("one transcript per request", "一次只能提交一通电话的转写")
-        item = items[0]
-        if isinstance(item, ReadFailure):
-            raise item.error
-        return item
-    return read_text(decode_text(body, content_type), id="web", source="web")
+# Body types that name a batch format by themselves (without ?format=).
+_TYPE_FORMATS = {"text/csv": "csv", "application/csv": "csv", "text/tab-separated-values": "tsv",
+                 "application/x-ndjson": "jsonl", "application/ndjson": "jsonl", "application/jsonl": "jsonl",
+                 "application/x-jsonlines": "jsonl", "application/jsonlines": "jsonl",
+                 "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet": "xlsx"}
+_QUERY_FORMATS = FORMATS + ("tsv",)
+
+
+def _transcript(body: bytes, content_type: str, fmt: str | None = None):
+    """One transcript from a request body: `?format=` (text, json, jsonl, csv, tsv, xlsx, auto)
+    first, else the body's type; plain text by default."""
+    media = content_type.split(";")[0].strip().lower()
+    if fmt is not None:
+        fmt = fmt.strip().lower()
+        if fmt not in _QUERY_FORMATS:
+            raise WebError(400, f"不支持的格式 {fmt[:20]}，format 可为 {'、'.join(_QUERY_FORMATS)}。",
+                           "bad_request", en=f"unknown format {fmt[:20]!r}")
+    else:
+        fmt = _TYPE_FORMATS.get(media) or ("json" if "json" in media else "text")
+    if fmt == "auto":
+        fmt = sniff(body)      # xlsx, json, jsonl or text
+    if fmt == "json":
+        return _json_transcript(body, content_type)
+    if fmt == "text":
+        return read_text(decode_text(body, content_type), id="web", source="web")
+    if fmt == "xlsx":
+        return _one(read_bytes(body, fmt="xlsx", source="web", name="web"))
+    # csv, tsv, jsonl: decoded as text bodies are (a declared charset is obeyed, GBK too)
+    data = decode_text(body, content_type).encode("utf-8")
+    items = read_bytes(data, fmt="csv" if fmt == "tsv" else fmt, source="web", name="web",
+                       suffix=".tsv" if fmt == "tsv" else "")
+    if fmt == "jsonl" and len(items) > 1 and not any(isinstance(i, ReadFailure) for i in items):
+        # several lines that are the turns of one call ({"speaker", "text"} a line)
+        lines = [line for line in data.decode("utf-8").splitlines() if line.strip()]
+        as_list = read_bytes(("[" + ",".join(lines) + "]").encode("utf-8"), fmt="json",
+                             source="web", name="web")
+        if len(as_list) == 1:
+            items = as_list
+    return _one(items)
+
+
+def _one(items) -> object:
+    failed = [i for i in items if isinstance(i, ReadFailure)]
+    if failed:
+        raise failed[0].error
+    if len(items) != 1:
+        raise IntakeError(f"one transcript per request ({len(items)} given)",
+                          f"一次只能提交一通电话的转写（收到 {len(items)} 通），批量导入请用 bot intake")
+    return items[0]
+
+
+def _json_transcript(body: bytes, content_type: str):
+    doc = jsonsafe.loads(jsonsafe.decode_utf8(body, content_type))
+    if isinstance(doc, list):
+        for turn in doc[:5000]:
+            if not isinstance(turn, str):
+                parse(Turn, turn)
+        if len(doc) > 5000:
+            raise WebError(400, "请求格式不正确：对话轮次太多（最多 5000 条）。", "bad_request")
+    else:
+        parse(TranscriptObject, doc)
+    return _one(read_bytes(body.removeprefix(b"\xef\xbb\xbf"), fmt="json", source="web", name="web"))

@@ -315,6 +315,18 @@ def test_rasa_down_polite_reply_message_kept_and_retried_in_order(container, tg,
     assert any("138****5678" in line for line in staff)
 
 
+def test_rasa_down_a_fire_hears_119_before_the_busy_note(container, tg, rasa):
+    CHAT = 5550004243
+    rasa.down = True
+    with LiveAdapter(container, mode="polling", retry_delays=(5.0,)):
+        tg.message(CHAT, "楼下着火了好大的烟")
+        said = tg.wait_for_texts(CHAT, 2)
+        assert "119" in said[0] and said[1] == texts.BUSY
+        tg.message(CHAT, "我不想活了")              # behind the first: told once, number first
+        said = tg.wait_for_texts(CHAT, 4)
+        assert "12356" in said[2] and said[3] == texts.BUSY
+
+
 def test_rasa_slow_counts_as_down(container, tg, rasa):
     rasa.delay = 2.0
     with LiveAdapter(container, mode="polling", gateway_timeout=0.5, retry_delays=(0.5,)):

@@ -212,6 +212,21 @@ def test_rasa_down_keeps_messages_in_order_and_answers_later(stack, client, capl
     assert all(i["messages"][0]["text"] for i in items)
 
 
+def test_rasa_down_a_fire_or_a_crisis_hears_the_number_first(stack, client):
+    """The dialogue would name 119 / 12356; it cannot answer now, so the app does, at once."""
+    container, fake, app = stack
+    client.get("/api/chat/session")
+    fake.mode = "down"
+    fire = say(client, "家里着火了快来人啊").json()["messages"]
+    assert "119" in fire[0]["text"] and "不要等" in fire[0]["text"] and fire[1]["text"] == QUEUED_REPLY
+    behind = say(client, "我不想活了").json()["messages"]        # kept behind the first
+    assert "12356" in behind[0]["text"] and behind[1]["text"] == QUEUED_BEHIND_REPLY
+    client.cookies.clear()
+    client.get("/api/chat/session")
+    plain = say(client, "楼下烧烤店太吵了").json()["messages"]
+    assert [m["text"] for m in plain] == [QUEUED_REPLY]
+
+
 def test_rasa_slow_is_not_processed_twice(stack, client):
     container, fake, app = stack
     chat = app.state.chat

@@ -22,8 +22,8 @@ import logging
 from sqlalchemy.exc import SQLAlchemyError
 
 from bot.cases import CaseService, OpenCase
+from bot.channels.safety_notice import call_now
 from bot.nlu.places import find_area
-from bot.nlu.urgency import assess, hotline_label
 from bot.staff.handoff import (END_REQUEST, RETURNED, STAFF_LABEL, WAIT_NOTICE, Handoff,
                                HandoffService)
 from bot.web.errors import is_database_unavailable
@@ -32,19 +32,16 @@ from bot.web.store import ChatStore
 
 log = logging.getLogger(__name__)
 
-SAFETY_LEVELS = ("emergency", "crisis")
 EMERGENCY = "security.emergency"      # the category of a referred emergency (actions/emergency.py)
 
 
 def safety_answer(text: str) -> tuple[str, tuple[str, ...], str] | None:
     """(what the app says at once, the numbers in it, the level) for an emergency or a crisis,
     else None."""
-    safety = assess(text)
-    if safety.level not in SAFETY_LEVELS or not safety.hotlines:
+    found = call_now(text, do_not_wait_for="代理员回复")
+    if found is None:
         return None
-    first, *others = safety.hotlines
-    lines = [f"请马上拨打 {first}（{hotline_label(first)}）求助，不要等代理员回复！"]
-    lines += [f"需要的话，也请拨打 {n}（{hotline_label(n)}）。" for n in others]
+    lines, safety = found
     lines.append("代理员也会看到您的消息。")
     return "\n".join(lines), tuple(safety.hotlines), safety.level
 

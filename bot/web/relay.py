@@ -35,6 +35,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from bot.channels.handoff import HandoffDoor
 from bot.channels.rasa_gateway import BotMessage, GatewayDown, RasaGateway, tracker_replies
+from bot.channels.safety_notice import call_now
 from bot.channels.typed import resident_words
 from bot.logs import mask_pii
 from bot.web.errors import is_database_unavailable, unavailable
@@ -62,6 +63,14 @@ _MARKUP = re.compile(r"<\s*/?\s*[a-zA-Z][a-zA-Z0-9-]*(\s[^<>]*)?/?\s*>|<\s*scrip
 def looks_like_markup(text: str) -> bool:
     """An HTML tag or a script URL; a lone '<' as in '温度<0度' is fine."""
     return bool(_MARKUP.search(text))
+
+
+def _kept_reply(text: str, reply: str) -> list[dict]:
+    """The reply to a message kept for later; an emergency or a crisis hears the number to
+    call first, from the app itself (the dialogue, which would say it, cannot answer now)."""
+    urgent = call_now(text, do_not_wait_for="我们回复")
+    first = [asdict(BotMessage(text="\n".join(urgent[0])))] if urgent else []
+    return first + [asdict(BotMessage(text=reply))]
 
 
 def sender_id(session: str) -> str:
@@ -124,11 +133,11 @@ class Relay:
         if behind:
             await self._keep(session, message_id, text, "queued behind earlier messages", 0.0)
             log.info("webchat message %s queued behind earlier ones", message_id)
-            return [asdict(BotMessage(text=QUEUED_BEHIND_REPLY))], True
+            return _kept_reply(text, QUEUED_BEHIND_REPLY), True
         if not await self._rasa_started(STARTUP_HOLD):
             await self._keep(session, message_id, text, "rasa starting", 0.0)
             log.info("webchat message %s kept until rasa has started", message_id)
-            return [asdict(BotMessage(text=STARTING_REPLY))], True
+            return _kept_reply(text, STARTING_REPLY), True
         kept = await self._write_ahead(session, message_id, text)
         try:
             replies = await self.gateway.send(sender_id(session), text, _metadata(message_id))
@@ -139,7 +148,7 @@ class Relay:
                 await self._unless_database_away(self.store.postpone, kept, str(exc))
             log.warning("rasa unavailable (%s); webchat message %s kept for retry: %s",
                         str(exc)[:120] or type(exc).__name__, message_id, excerpt(text))
-            return [asdict(BotMessage(text=QUEUED_REPLY))], True
+            return _kept_reply(text, QUEUED_REPLY), True
         if kept is not None:
             # when the database is away now, the retry asks Rasa's tracker first: the answer
             # reaches the inbox, not Rasa again

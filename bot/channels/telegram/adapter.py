@@ -42,6 +42,7 @@ from telegram.ext import (Application, CallbackQueryHandler, CommandHandler, Con
 
 from bot.channels.handoff import HandoffDoor
 from bot.channels.rasa_gateway import BotMessage, GatewayDown, RasaGateway, tracker_replies
+from bot.channels.safety_notice import call_now
 from bot.cases.attachments import CaseAttachments
 from bot.channels.telegram import media, texts
 from bot.channels.telegram.filing import CaseFiling
@@ -284,8 +285,17 @@ class TelegramAdapter:
             with suppress(TelegramError):
                 await self.bot.answer_callback_query(query["id"], text=texts.BUTTON_RECEIVED)
         else:
-            await self._say(row.chat_id, texts.BUSY)
+            message = row.payload.get("message") or row.payload.get("edited_message") or {}
+            await self._say_busy(row.chat_id, message.get("text") or message.get("caption") or "")
         await self._db.run(self.store.mark_notified, row.update_id)
+
+    async def _say_busy(self, chat_id: int, text: str) -> None:
+        """The dialogue cannot answer now: an emergency or a crisis hears the number to call
+        first (bot/channels/safety_notice.py), then every message the busy note."""
+        urgent = call_now(text, do_not_wait_for="我们回复") if isinstance(text, str) and text else None
+        if urgent:
+            await self._say(chat_id, "\n".join(urgent[0]))
+        await self._say(chat_id, texts.BUSY)
 
     def _first_attempt(self, update: Update) -> bool:
         row = self._current.get(update.update_id)
@@ -322,7 +332,7 @@ class TelegramAdapter:
             log.warning("telegram: dialogue unavailable; update %s from %s kept for retry: %s",
                         update.update_id, mask_chat(chat_id), mask_pii(text[:40]))
             if self._first_attempt(update):
-                await self._say(chat_id, texts.BUSY)
+                await self._say_busy(chat_id, text)
             return
         finally:
             typing.cancel()

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import logging
+from datetime import datetime, timedelta
 
 from rasa_sdk import Action, Tracker
 from rasa_sdk.events import EventType, SlotSet
@@ -18,6 +19,7 @@ log = logging.getLogger(__name__)
 
 EMERGENCY = "security.emergency"
 DEFAULT_HOTLINE = "110"
+SAME_EMERGENCY = timedelta(minutes=30)
 
 
 def refer_emergency(dispatcher: CollectingDispatcher, tracker: Tracker, text: str,
@@ -33,6 +35,12 @@ def refer_emergency(dispatcher: CollectingDispatcher, tracker: Tracker, text: st
     referral = f"紧急情况，已告知群众立即拨打{'、'.join(hotlines)}"
     try:
         services = runtime.container()
+        earlier = _recent_referral(services.cases, channel, address)
+        if earlier is not None:
+            # "火越来越大了" after "着火了": the same emergency, its words on the same record
+            services.cases.act(earlier, "note", actor="chat", text=f"群众补充（紧急）：{text}"[:2000])
+            dispatcher.utter_message(text=texts.emergency_recorded(earlier))
+            return earlier
         view = services.cases.open_case(OpenCase(
             text=text or "（紧急求助）", category=EMERGENCY,
             area=find_area(services.catalog, text), channel=channel, address=address,
@@ -43,6 +51,17 @@ def refer_emergency(dispatcher: CollectingDispatcher, tracker: Tracker, text: st
         return None
     dispatcher.utter_message(text=texts.emergency_recorded(view.number))
     return view.number
+
+
+def _recent_referral(cases, channel: str, address: str) -> str | None:
+    """The number of this conversation's emergency referred within `SAME_EMERGENCY`, if any:
+    the messages of one emergency ("着火了" "火越来越大了" "119吗") make one record."""
+    now = cases.clock()
+    for view in cases.list_cases(channel=channel, address=address, limit=5):
+        if view.category["code"] == EMERGENCY and \
+                now - datetime.fromisoformat(view.created_at.rstrip("Z")) <= SAME_EMERGENCY:
+            return view.number
+    return None
 
 
 def handle_emergency(dispatcher: CollectingDispatcher, tracker: Tracker,

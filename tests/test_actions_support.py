@@ -70,6 +70,20 @@ def test_emergency_tells_the_number_and_records_a_referred_case(chat):
     assert (view.state, view.category["code"], view.channel) == ("referred", "security.emergency", "telegram")
 
 
+def test_the_messages_of_one_emergency_make_one_record_a_later_one_its_own(chat, clock):
+    first, _ = run(emergency.ActionEmergency(), tracker("家里着火了快来人啊", message_id="m-1"))
+    number = dict((e["name"], e["value"]) for e in first if e.get("event") == "slot")["case_number"]
+    clock.advance(minutes=2)
+    again, messages = run(emergency.ActionEmergency(), tracker("火越来越大了", message_id="m-2"))
+    assert "119" in messages[0]["text"] and number in messages[1]["text"]
+    assert SlotSet("case_number", number) in again
+    assert [v.number for v in chat.cases.list_cases()] == [number]
+    assert chat.cases.get(number).events[-1].internal_note == "群众补充（紧急）：火越来越大了"
+    clock.advance(hours=2)                  # another day's fire is another record
+    later, _ = run(emergency.ActionEmergency(), tracker("楼下又着火了", message_id="m-3"))
+    assert len(chat.cases.list_cases()) == 2
+
+
 def test_emergency_with_two_numbers(chat):
     _, messages = run(emergency.ActionEmergency(), tracker("路口车祸了，有人受伤流了好多血"))
     assert messages[0]["text"].splitlines()[:2] == ["情况紧急！请立即拨打 120（急救电话）！",

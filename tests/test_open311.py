@@ -137,6 +137,18 @@ def test_discovery_names_the_endpoint_and_formats(site):
 
 
 # ---------------------------------------------------------------------------- filing
+def test_a_fire_filed_through_open311_is_told_the_number_and_flagged(http, key, container):
+    response = http.post("/requests.json", data=fms_form(
+        key, service_code="urban.municipal_facility", description="楼道里着火了，烟很大，有人被困"))
+    assert response.status_code == 200, response.text
+    [filed] = response.json()
+    assert "119" in filed["service_notice"] and filed["service_request_id"] in filed["service_notice"]
+    notes = [e.internal_note for e in container.cases.get(filed["service_request_id"]).events]
+    assert any(n and "119" in n and "紧急" in n for n in notes), notes
+    plain = http.post("/requests.json", data=fms_form(key, description="楼下烧烤店每天半夜都很吵")).json()[0]
+    assert "119" not in plain["service_notice"] and "拨打" not in plain["service_notice"]
+
+
 def test_the_fixmystreet_form_opens_one_case_on_the_open311_channel(http, key, container):
     response = http.post("/requests.xml", data=fms_form(key, account_id="u-42"))
     assert response.status_code == 200, response.text

@@ -23,6 +23,7 @@ from bot.cases.errors import InvalidInput
 from bot.cases.models import CaseRow, EventRow
 from bot.cases.service import CaseService
 from bot.cases.views import iso
+from bot.channels.safety_notice import call_now
 from bot.db import make_read_session_factory
 from bot.open311 import states
 from bot.open311.errors import Open311Error, bad, not_found
@@ -136,8 +137,16 @@ class Open311Door:
             raise bad(exc.zh, str(exc.args[0])) from None
         token = written[0] if written else self._token_of(view.number, values)
         log.info("open311 client %s filed %s", client.name, view.number)
-        return Filed(view.number, token, NOTICE.format(number=view.number, due=self._local(view.due_at)),
-                     sub.account_id)
+        notice = NOTICE.format(number=view.number, due=self._local(view.due_at))
+        urgent = call_now(_text(sub), do_not_wait_for="办理答复")
+        if urgent:
+            # the client's app shows the notice to the resident at once; staff see the flag
+            lines, safety = urgent
+            if written:                          # a new case, not a retry of one
+                self.cases.act(view.number, "note", actor=CHANNEL, text=(
+                    f"紧急情况（{safety.level}）：回执已请群众立即拨打{'、'.join(safety.hotlines)}"))
+            notice = "\n".join([*lines, notice])
+        return Filed(view.number, token, notice, sub.account_id)
 
     def _repeat(self, client: Client, fingerprint: str, now: datetime) -> dict | None:
         """The same request from the same client within a minute: one indexed lookup."""

@@ -2,12 +2,15 @@
 
 Two cases look like the same matter when they are in the same or a neighbouring area
 (`bot.cases.similar.neighbourhood`: the area's parent and all below it) and their texts are
-alike (the TF-IDF cosine over character bigrams of `bot.intake.duplicates`, IDF over the
-window) at `HotspotRules.min_score` or more, the cosine weighed by how related their
-categories are (the same: fully; a sibling of the same 一级: `similar.SIBLING_WEIGHT`; another
-一级: `OTHER_LEVEL1_WEIGHT`, for one matter two operators filed apart) and halved when both
-texts name a road, street, village or compound and no name in common (the same complaint about
-two roads is two matters). Cases are compared within one 站 (a hot spot never spans two 站). A
+alike (a TF-IDF cosine, IDF over the window, over the character bigrams of
+`bot.intake.duplicates` and single characters too: residents who put one matter in their own
+words share its characters more than its bigrams, 主水管破裂 / 主管道漏水) at
+`HotspotRules.min_score` or more, the cosine weighed by how related their categories are (the
+same: fully; a sibling of the same 一级: `similar.SIBLING_WEIGHT`; another 一级:
+`OTHER_LEVEL1_WEIGHT`, for one matter two operators filed apart) and by `PLACE_CONFLICT` when
+both texts name a road, street, village or compound (by its suffix, or one of the county's own
+place names in data/county/areas.yml) and no name in common: the same complaint about two roads
+is two matters. Cases are compared within one 站 (a hot spot never spans two 站). A
 hot spot is a group (average-linkage clustering, see `_clusters`) of such cases opened within
 `window_days` (merged cases are already counted at their target and left out) that holds at
 least `min_cases` residents: repeated calls from one resident (same channel and address) count
@@ -18,10 +21,11 @@ Detection (`detect`) only reads and is what the dashboard shows. `scan(..., rais
 spot, grows it as cases join, and tells the supervisors once per alert with an internal note
 (内部备注, actor `system:hotspots`) on the newest case, which every supervisor's queue and the
 case page show. Thresholds come from the environment: HOTSPOT_MIN_CASES (5),
-HOTSPOT_WINDOW_DAYS (7), HOTSPOT_MIN_SCORE (0.24), HOTSPOT_GROUPS_FACTOR (0.6).
+HOTSPOT_WINDOW_DAYS (7), HOTSPOT_MIN_SCORE (0.28), HOTSPOT_GROUPS_FACTOR (0.6).
 """
 from __future__ import annotations
 
+import math
 import os
 import re
 from collections import Counter
@@ -36,14 +40,15 @@ from bot.cases.models import CaseRow
 from bot.cases.service import CaseService
 from bot.cases.similar import SIBLING_WEIGHT, neighbourhood
 from bot.cases.views import iso
-from bot.intake.duplicates import bigrams, cosine_matrix, matter_text
+from bot.intake.duplicates import bigrams, matter_text
 from bot.privacy import mask_text
 
 ACTOR = "system:hotspots"
 OTHER_LEVEL1_WEIGHT = 0.6
-# Weights and thresholds chosen on generated months of bench/hotspots.py with seeds 1-8 and
-# measured on its default seeds 21-25, which were never used for tuning.
-PLACE_CONFLICT = 0.5
+# Weights and thresholds chosen on generated months of bench/hotspots.py (with its near-miss
+# decoys) with seeds 1-12 and measured on its default seeds 21-25, never used for tuning.
+PLACE_CONFLICT = 0.3
+_RUNS = re.compile(r"[\u4e00-\u9fffA-Za-z0-9]+")
 PLACE_NAME = re.compile(r"[\u4e00-\u9fff]{1,5}?(?:大道|大街|路|街|巷|村|小区|花园|家园|新城|公寓|苑|宿舍)")
 BigId = BigInteger().with_variant(Integer(), "sqlite")
 metadata = MetaData()
@@ -70,7 +75,7 @@ hotspot_alerts = Table(
 class HotspotRules:
     min_cases: int = 5          # residents (repeat callers once) that make a hot spot
     window_days: float = 7.0
-    min_score: float = 0.24     # text likeness for "the same matter"
+    min_score: float = 0.28     # text likeness for "the same matter"
     # Two groups (not single cases) join at this share of min_score: people describing one
     # matter in two ways make two groups of texts less alike across than within.
     groups_factor: float = 0.6
@@ -141,7 +146,7 @@ def detect(service: CaseService, rules: HotspotRules | None = None, *,
     groups: dict[str, list[_Case]] = {}
     for case in cases:
         groups.setdefault(_station(catalog, case.area), []).append(case)
-    corpus = [bigrams(c.text) for c in cases]      # IDF over the window: boilerplate weighs little
+    corpus = [_grams(c.text) for c in cases]       # IDF over the window: boilerplate weighs little
     found = []
     for group in groups.values():
         for members in _clusters(group, _scores(group, catalog, corpus), rules):
@@ -225,23 +230,52 @@ def _scores(group: list[_Case], catalog, corpus) -> dict[int, dict[int, float]]:
     for case in group:
         if case.area not in near:
             near[case.area] = neighbourhood(catalog, case.area)
-    matrix = cosine_matrix([c.text for c in group], corpus)
-    places = [named_places(c.text) for c in group]
+    vectors = _vectors([_grams(c.text) for c in group], corpus)
+    known = known_places(catalog)
+    places = [named_places(c.text, known) for c in group]
     scores: dict[int, dict[int, float]] = {i: {} for i in range(len(group))}
     for i, case in enumerate(group):
         zone = near[case.area]
-        row = matrix[i]
         for j in range(i + 1, len(group)):
             other = group[j]
             if not (zone is None or other.area in zone or near[other.area] is None
                     or case.area in near[other.area]):
                 continue
-            score = row[j] * _category_weight(catalog, case.category, other.category)
+            score = _cosine(vectors[i], vectors[j]) * _category_weight(catalog, case.category,
+                                                                      other.category)
             if places[i] and places[j] and not _same_place(places[i], places[j]):
                 score *= PLACE_CONFLICT
             if score > 0:
                 scores[i][j] = scores[j][i] = score
     return scores
+
+
+def _grams(text: str) -> Counter:
+    """What a text is compared by: its character bigrams (`duplicates.bigrams`) and its single
+    characters, kept apart from the one-character runs `bigrams` counts."""
+    grams = bigrams(text)
+    for run in _RUNS.findall(text.lower()):
+        if len(run) > 1:
+            grams.update("\0" + ch for ch in run)
+    return grams
+
+
+def _vectors(grams: list[Counter], corpus: list[Counter]) -> list[tuple[dict[str, float], float]]:
+    """TF-IDF weights (IDF over `corpus`, as intake duplicates weigh them) and norms."""
+    n, df = len(corpus), Counter()
+    for v in corpus:
+        df.update(v.keys())
+    out = []
+    for v in grams:
+        w = {g: (1 + math.log(c)) * (math.log((n + 1) / (df.get(g, 0) + 1)) + 1)
+             for g, c in v.items()}
+        out.append((w, math.sqrt(sum(x * x for x in w.values())) or 1.0))
+    return out
+
+
+def _cosine(a: tuple[dict[str, float], float], b: tuple[dict[str, float], float]) -> float:
+    (aw, an), (bw, bn) = (a, b) if len(a[0]) <= len(b[0]) else (b, a)
+    return sum(w * bw.get(g, 0.0) for g, w in aw.items()) / (an * bn)
 
 
 def _category_weight(catalog, one: str, other: str) -> float:
@@ -253,9 +287,17 @@ def _category_weight(catalog, one: str, other: str) -> float:
     return SIBLING_WEIGHT if same_level1 else OTHER_LEVEL1_WEIGHT
 
 
-def named_places(text: str) -> frozenset[str]:
-    """The roads, streets, villages and compounds a text names (as written)."""
-    return frozenset(m.group(0) for m in PLACE_NAME.finditer(text))
+def named_places(text: str, known: tuple[str, ...] = ()) -> frozenset[str]:
+    """The roads, streets, villages and compounds a text names (as written), and those of the
+    `known` names it holds (幸福里 has no suffix to find it by)."""
+    return frozenset({m.group(0) for m in PLACE_NAME.finditer(text)}
+                     | {name for name in known if name in text})
+
+
+def known_places(catalog) -> tuple[str, ...]:
+    """The county's names of its points and grids (their place and other spellings)."""
+    return tuple(sorted({n for a in catalog.areas.values() if a.tier in ("point", "grid")
+                         for n in (a.place, *a.names) if len(n) >= 2}))
 
 
 def _same_place(ones: frozenset[str], others: frozenset[str]) -> bool:

@@ -4,12 +4,20 @@
 
 A month of background cases (random categories, areas, objects and wordings, one resident
 each) is written, with planted clusters: one matter (an object with its problem) raised by
-5 to 12 residents of one neighbourhood within a few days, each in their own words, some of
-them calling more than once, now and then filed under a sibling category. Decoys that must not
-raise an alert: one resident calling again and again, and 3 or 4 residents (with repeat calls)
-about one matter, below the threshold. The scan runs at the end of every day with
-`raise_alerts`, as the timer does; at the month's end each alert is judged:
-  an alert is right when 80 % or more of its cases belong to one planted cluster;
+5 to 12 residents of one neighbourhood within a few days, each in their own words (now and then
+without naming the place), some of them calling more than once, now and then filed under a
+sibling category. Decoys that must not raise an alert (`NEAR_MISSES` and three plants):
+  one resident calling again and again;
+  3 or 4 residents (with repeat calls) about one matter, below the threshold;
+  two matters of one category in one neighbourhood on the same days, 3 residents each;
+  one matter's words from 3 residents in one 站 and 3 in another;
+  one matter raised by 6 residents, but one every few days, never 5 within the window;
+  one everyday complaint (a lamp, a manhole cover) from 5 to 7 residents of one
+  neighbourhood, each about another road: as many matters as roads.
+The scan runs at the end of every day with `raise_alerts`, as the timer does; at the month's
+end each alert is judged:
+  an alert is right when 80 % or more of its cases belong to one planted cluster (an alert
+  on a decoy is wrong, and counted in decoys_alerted);
   a planted cluster is found when an alert is right about it;
   precision = right alerts / alerts, recall = found clusters / planted clusters.
 Runs on SQLite (var/bench/) and on PostgreSQL when reachable.
@@ -106,6 +114,31 @@ PLANTS = [
 ]
 
 
+# Matters for the near-miss decoys, in the shape of PLANTS (never planted as clusters).
+NEAR_MISSES = [
+    ("env.noise", "env.air", "广场舞音箱", "广场舞音箱每晚开到十点，吵得孩子没法写作业",
+     ["广场舞的音箱声音太大", "跳广场舞的音响震得窗户响", "广场舞天天放到很晚"]),
+    ("env.noise", "env.air", "楼下酒吧", "楼下酒吧每天凌晨还在唱歌喝酒",
+     ["酒吧半夜唱歌吵死了", "楼下酒吧凌晨还很闹", "酒吧音乐开到后半夜"]),
+    ("urban.gas_supply", "urban.property", "燃气管道", "燃气管道有股煤气味，怕出事",
+     ["闻到煤气味，像是管道漏气", "燃气管道漏气没人来修", "楼道里一股燃气味"]),
+    ("urban.heating", "urban.property", "暖气", "暖气一直不热，屋里才十几度",
+     ["暖气片是凉的", "供暖温度不达标家里很冷", "交了暖气费暖气不热"]),
+    ("market.consumer_rights", "market.food_safety", "健身房", "健身房老板跑路了，办的卡没法退",
+     ["健身房突然关门卡里的钱退不了", "办了年卡健身房就停业了", "健身房跑路了找不到人"]),
+]
+# Everyday complaints that several residents raise about their own road in the same days.
+EVERYDAY = [
+    ("urban.municipal_facility", "transport.road",
+     ["井盖丢了，晚上很危险", "井盖没了，差点掉下去", "路口的井盖不见了"]),
+    ("urban.municipal_facility", "transport.road",
+     ["路灯不亮了", "路灯坏了晚上很黑", "路灯好几天没亮"]),
+    ("transport.road", "urban.municipal_facility",
+     ["路面坑坑洼洼", "路上有个大坑", "路面破了一大块"]),
+]
+PLACELESS = ["您好，", "反映个事，", "我要投诉，", "你们好，我们这边", ""]
+
+
 @dataclass
 class Truth:
     cluster_of: dict[str, int] = field(default_factory=dict)      # case number → planted cluster
@@ -151,25 +184,74 @@ def generate(catalog, *, per_day: int = 60, days: int = 30, seed: int = 11) -> t
                     + rng.choice(objects) + rng.choice(problems) + "，" + rng.choice(TAILS))
             at = START + timedelta(days=day, minutes=rng.randint(0, 24 * 60 - 1))
             add(category, area, resident(), text, at)
+    def call(index: int, area: str, caller: str, at: datetime, category: str, sibling: str,
+             said: str, obj: str | None, place: str | None) -> None:
+        where = (rng.choice(FRAMES).format(place=place + rng.choice(["", "这边", "附近"]))
+                 if place else rng.choice(PLACELESS))
+        text = where + (f"{obj}，" if obj and rng.random() < 0.5 else "") + said + "，" + rng.choice(TAILS)
+        add(sibling if rng.random() < 0.2 else category, area, caller, text, at, index)
+
+    def matter(index: int, spec, point: str, callers: list[str], days_at, place: str) -> None:
+        category, sibling, obj, problem, others = spec
+        for caller, at in zip(callers, days_at):
+            call(index, rng.choice(points[point]), caller, at, category, sibling,
+                 rng.choice([problem, *others]),
+                 obj, place if rng.random() >= 0.15 else None)
+
+    def burst(first: int, count: int) -> list[datetime]:
+        return [START + timedelta(days=first + rng.uniform(0, 4.5)) for _ in range(count)]
+
     plants = list(PLANTS)
     rng.shuffle(plants)
-    for index, (category, sibling, obj, problem, others) in enumerate(plants):
+    for index, spec in enumerate(plants):
         decoy = index >= 9                  # the last three plants are decoys below the threshold
         truth.decoys.append(index) if decoy else truth.planted.append(index)
         point = rng.choice(list(points))
         first = rng.randint(0, days - 6)
-        place = rng.choice(ROADS)
         callers = [resident() for _ in range(rng.randint(3, 4) if decoy else rng.randint(5, 12))]
         if index == len(plants) - 1:        # one resident calling six times
             callers = callers[:1] * 6
         calls = callers + [rng.choice(callers) for _ in range(rng.randint(0, 3))]
-        for caller in calls:
-            said = rng.choice([problem, *others])
-            text = (rng.choice(FRAMES).format(place=place + rng.choice(["", "这边", "附近"]))
-                    + rng.choice([f"{obj}，", ""]) + said + "，" + rng.choice(TAILS))
-            at = START + timedelta(days=first + rng.uniform(0, 4.5))
-            filed = sibling if rng.random() < 0.2 else category
-            add(filed, rng.choice(points[point]), caller, text, at, index)
+        matter(index, spec, point, calls, burst(first, len(calls)), rng.choice(ROADS))
+    index = len(plants)
+    near = list(NEAR_MISSES)
+    rng.shuffle(near)
+    stations: dict[str, list[str]] = {}
+    for point in points:
+        stations.setdefault(catalog.ancestor_at(point, "station").code, []).append(point)
+    # two matters of one category in one neighbourhood, the same days, 3 residents each
+    point, first = rng.choice(list(points)), rng.randint(0, days - 6)
+    pair = [m for m in NEAR_MISSES if m[0] == "env.noise"]
+    for spec in pair:
+        truth.decoys.append(index)
+        matter(index, spec, point, [resident() for _ in range(3)], burst(first, 3), rng.choice(ROADS))
+        index += 1
+    rest = [m for m in near if m[0] != "env.noise"]
+    # one matter's words from 3 residents in one 站 and 3 in another
+    truth.decoys.append(index)
+    first, place = rng.randint(0, days - 6), rng.choice(ROADS)
+    for station in rng.sample(sorted(stations), 2):
+        matter(index, rest[0], rng.choice(stations[station]), [resident() for _ in range(3)],
+               burst(first, 3), place)
+    index += 1
+    # one matter from 6 residents, one every 2.5 to 4 days: never 5 within the window
+    truth.decoys.append(index)
+    at, slow = START + timedelta(days=rng.uniform(0, 2)), []
+    for _ in range(6):
+        slow.append(at)
+        at += timedelta(days=rng.uniform(2.5, 4))
+    matter(index, rest[1], rng.choice(list(points)), [resident() for _ in range(6)], slow,
+           rng.choice(ROADS))
+    index += 1
+    # an everyday complaint from 5 to 7 residents of one neighbourhood, each about their road
+    truth.decoys.append(index)
+    category, sibling, sayings = rng.choice(EVERYDAY)
+    point, first = rng.choice(list(points)), rng.randint(0, days - 6)
+    roads = rng.sample(ROADS, rng.randint(5, 7))
+    for road, at in zip(roads, burst(first, len(roads))):
+        call(index, rng.choice(points[point]), resident(), at, category, sibling,
+             rng.choice(sayings), None, road)
+    index += 1
     rows.sort(key=lambda r: r["created_at"])
     return rows, truth
 
@@ -207,8 +289,8 @@ def judge(alerts: list[dict], truth: Truth) -> dict:
         owners = Counter(truth.cluster_of.get(n) for n in alert["case_numbers"])
         cluster, count = owners.most_common(1)[0]
         if cluster is not None and count >= 0.8 * len(alert["case_numbers"]):
-            right += 1
             found.add(cluster)
+            right += cluster in truth.planted
     planted_found = found & set(truth.planted)
     return {"alerts": len(alerts), "right": right,
             "precision": round(right / len(alerts), 3) if alerts else None,

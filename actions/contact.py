@@ -11,6 +11,7 @@ import unicodedata
 
 from bot.cases.errors import CaseError
 from bot.cases.validation import normalize_phone
+from bot.intake.phones import find_numbers, to_ascii_digits
 
 # A run of digits with the separators people put inside phone numbers; a case number
 # (20261122-0007) is a run too, but starts with 2 and is never read as a phone attempt.
@@ -30,12 +31,52 @@ def _digits(run: str) -> str:
     return digits
 
 
-def find_phone(text: str | None) -> tuple[str | None, str | None]:
+# Whose number it is, said just before it: "老板电话139…", "物业的座机是0371-…", "打他手机".
+_SOMEONE_ELSE = re.compile(
+    r"(?:老板娘?|商家|店家|店主|店老板|卖家|物业|保安|对方|他们?|她们?|人家|邻居|楼上|楼下|房东|中介|"
+    r"公司|单位|厂里|厂家|工地|经理|负责人|司机|师傅|工头|包工头|老师|校长|医生|村长|村干部|书记|"
+    r"快递员?|外卖员?|客服|商户)的?(?:电话|手机|手机号|手机号码|号码|座机|联系方式|热线)"
+    r"(?:是|为|号)?[：:\s]*$")
+_CLAUSE = re.compile(r"[，,。；;！!？?\n]")
+SERVICE_NUMBER = ("400、800开头的是企业的客服热线，没法用来联系您本人。"
+                  "请留一个手机号，或者带区号的固定电话，比如 0371-65123456。")
+
+
+def _normalised(text: str | None) -> str:
+    """The text as the shared number reader reads it (bot/intake/phones.py): full-width digits
+    and spoken digit runs ("一三八…", "幺三九…") become ASCII digits, one character for one."""
+    return to_ascii_digits(unicodedata.normalize("NFKC", text or ""))
+
+
+def someone_elses(text: str, start: int) -> bool:
+    """Whether the number starting at `start` is said to be someone else's ("老板电话…")."""
+    before = _CLAUSE.split(text[max(0, start - 20):start])[-1]
+    return bool(_SOMEONE_ELSE.search(before))
+
+
+def find_phone(text: str | None, *, own: bool = False) -> tuple[str | None, str | None]:
     """(phone, problem): the first valid phone number in the text, normalised; else, when the
-    text holds something meant as a phone number that is not one, why (in Chinese)."""
-    text = unicodedata.normalize("NFKC", text or "")
+    text holds something meant as a phone number that is not one, why (in Chinese).
+
+    Numbers are read by the intake's reader (`bot.intake.phones.find_numbers`), so chat and
+    phone-call intake agree on "0371-6666 8888" and "一三八一二三四五六七八". With `own`, a
+    number said to be someone else's ("老板电话139…") is skipped: it is not the resident's."""
+    text = _normalised(text)
     problem = None
+    for number in find_numbers(text):
+        if own and someone_elses(text, number.start):
+            continue
+        if number.kind == "service":
+            problem = problem or SERVICE_NUMBER
+        if number.kind not in ("mobile", "landline"):
+            continue
+        try:
+            return normalize_phone(number.value), None
+        except CaseError:
+            pass
     for match in _RUN.finditer(text):
+        if own and someone_elses(text, match.start()):
+            continue
         digits = _digits(match.group(0))
         if not digits.isdigit() or digits[0] not in "01":
             continue
@@ -52,10 +93,24 @@ def find_phone(text: str | None) -> tuple[str | None, str | None]:
     return None, problem
 
 
+def others_numbers(text: str | None) -> set[str]:
+    """The phone numbers in the text said to be someone else's ("老板电话13933334444"):
+    kept in what the resident said, never taken as the resident's contact."""
+    text = _normalised(text)
+    found = set()
+    for number in find_numbers(text):
+        if number.kind in ("mobile", "landline") and someone_elses(text, number.start):
+            try:
+                found.add(normalize_phone(number.value))
+            except CaseError:
+                pass
+    return found
+
+
 def only_a_phone(text: str | None) -> bool:
     """Whether the text is plainly a phone number ("13912345678", "我电话是139 1234 5678"),
     with nothing else said."""
-    text = unicodedata.normalize("NFKC", text or "")
+    text = _normalised(text)
     attempts = [m for m in _RUN.finditer(text) if _digits(m.group(0))[:1] in ("0", "1")]
     rest = _RUN.sub("", text)
     return bool(attempts) and not _FILLER.sub("", rest)
@@ -64,5 +119,5 @@ def only_a_phone(text: str | None) -> bool:
 def without_phone(text: str | None) -> str:
     """The text with its phone numbers and the words that introduce them taken out
     ("我电话13912345678，楼下很吵" → "楼下很吵")."""
-    text = unicodedata.normalize("NFKC", text or "")
+    text = _normalised(text)
     return _FILLER.sub("", _RUN.sub("", text))

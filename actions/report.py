@@ -12,7 +12,7 @@ from rasa_sdk.events import EventType, FollowupAction, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions import runtime, texts
-from actions.contact import find_phone, only_a_phone
+from actions.contact import find_phone, only_a_phone, others_numbers
 from actions.conversation import (MAX_KEEP, clean, entity, has_chinese, idempotency_key,
                                   informative, latest_intent, latest_text, message_key, ranking,
                                   sender)
@@ -52,6 +52,18 @@ _CORRECTION = re.compile(r"^(?:不对|错了|不是|等一下|等等)?[，,。\s
 _NOT_X_BUT_Y = re.compile(r"^(?:不对|错了)?[，,。\s]*不是(?P<old>[^，,。；;\s]{2,30})[，,。；;\s]*"
                           r"(?:而)?(?:是|应该是|在)[：:\s]*(?P<new>.+)$", re.S)
 CORRECTABLE = ("place", "event_time", "contact_name", "description")
+# "电话不对，是139…" said while another question is asked: which field it corrects, and the new
+# value when one was said ("地点不对" alone clears the place, so the form asks it again).
+_OTHER_FIELD = re.compile(
+    r"^(?:不对|错了|不是|等一下|等等|刚才|哦|噢)?[，,。！!\s]*(?:我的|您记的|你记的)?"
+    r"(?P<name>地址|地点|位置|时间|日期|联系电话|电话号码|电话|手机号码|手机号|手机|号码|联系方式)"
+    r"(?:也|好像|刚才)?(?:不对|错了|写错了|说错了|记错了|有误|弄错了|要改一下|要改|改一下|改成|改为|换成|应该是)"
+    r"[了啊呀吧]?[，,。！!：:\s]*(?:是|应该是|改成|改为|换成|改|在)?[：:\s]*(?P<value>.*)$", re.S)
+_FIELD_OF = {"地址": "place", "地点": "place", "位置": "place", "时间": "event_time",
+             "日期": "event_time"}
+# Giving up at the read-back ("算了不报了"): nothing is filed, nothing is asked which to change.
+_GIVE_UP = re.compile(r"不(?:想|用|要)?(?:报|反映|登记|投诉|举报|提交|办|弄)了|不(?:用|要)(?:登记|提交|报)|"
+                      r"别(?:登记|提交|报)了?|取消登记|^(?:那|那就|要不)?算了(?:吧)?[。！!~～\s]*$")
 FORM_SLOTS = ("description", "place", "event_time", "contact")
 # The longest answer each field takes (the case store's limits: a place is a short field; the
 # time is folded into the case text, which takes 5,000 characters with the description).
@@ -130,8 +142,14 @@ class ActionCaptureReport(Action):
         events: list[EventType] = [SlotSet("report_text", text or None),
                                    SlotSet("report_key", message_key(tracker)),
                                    SlotSet("pending", None)]
-        phone, _ = find_phone(text)
-        if phone and tracker.get_slot("contact") in (None, phone):
+        phone, _ = find_phone(text, own=True)
+        contact = tracker.get_slot("contact")
+        if contact and contact in others_numbers(text):
+            # "老板电话139…": the entity put the shop's number in the contact; it is not the
+            # resident's (it stays in the text), and the phone question will still be asked.
+            contact = slot_before_turn(tracker, "contact")
+            events.append(SlotSet("contact", contact))
+        if phone and contact in (None, phone):
             events.append(SlotSet("contact", phone))      # "我电话139…，楼下很吵"
         if urgency.is_emergency or (ranked and ranked[0][0] == EMERGENCY
                                     and ranked[0][1] >= CLARIFY_BELOW):
@@ -230,7 +248,7 @@ class ValidateReportForm(FormValidationAction):
         area = find_area(runtime.container().catalog, text)
         if area and not tracker.get_slot("area"):
             slots["area"] = area
-        phone, _ = find_phone(text)
+        phone, _ = find_phone(text, own=True)
         if phone and not tracker.get_slot("contact"):
             slots["contact"] = phone
         return slots
@@ -260,11 +278,29 @@ class ValidateReportForm(FormValidationAction):
             when = "记不清了"
         return {"event_time": when}
 
+    def extract_contact(self, dispatcher, tracker, domain) -> dict[str, Any]:
+        """Asked for the phone, an answer holding a phone-like number is the answer, whatever
+        intent the NLU gave it ("0371-6666 8888" read as goodbye got "再见" and the question
+        again)."""
+        said = latest_text(tracker, None)
+        if tracker.get_slot("requested_slot") != "contact" or not said \
+                or latest_intent(tracker) == "anonymous" or other_field_fix(said, "contact"):
+            return {}
+        phone, problem = find_phone(said)
+        return {"contact": said} if phone or problem else {}
+
     def validate_contact(self, value, dispatcher, tracker, domain) -> dict[str, Any]:
         value = str(value or "").strip()
+        said = latest_text(tracker, None)
+        asked = tracker.get_slot("requested_slot") == "contact"
+        if asked and other_field_fix(said, "contact"):
+            return correct_other_field("contact", said, dispatcher, tracker)
         if value == texts.ANONYMOUS or latest_intent(tracker) == "anonymous":
             return {"contact": texts.ANONYMOUS}
         phone, problem = find_phone(value)
+        if phone and not asked and phone in others_numbers(said):
+            # "老板电话139…" while telling the problem: the shop's number, not the resident's
+            return {"contact": slot_before_turn(tracker, "contact")}
         if phone:
             return {"contact": phone}
         if problem:       # 12 or 16 digits: refused with the reason, never cut to 11
@@ -285,6 +321,8 @@ def _whole_answer(field: str, value, dispatcher, tracker, *,
     extracted = clean(value, None)
     said = latest_text(tracker, None)
     asked = tracker.get_slot("requested_slot") == field
+    if asked and other_field_fix(said, field):
+        return "", correct_other_field(field, said, dispatcher, tracker)
     if asked and only_a_phone(said):
         return "", phone_not_an_answer(field, said, dispatcher, tracker)
     answer = (whole(said) or extracted) if asked and extracted and extracted in said else extracted
@@ -306,6 +344,62 @@ def phone_not_an_answer(field: str, said: str, dispatcher, tracker) -> dict[str,
     else:
         dispatcher.utter_message(text=problem or texts.PHONE_NOT_AN_ANSWER)
     return slots
+
+
+def other_field_fix(said: str | None, asked: str) -> tuple[str, str] | None:
+    """(field, new value or "") when the answer to the question for `asked` corrects another
+    field instead: "电话不对，是13912345679" at the time question."""
+    found = _OTHER_FIELD.match((said or "").strip())
+    if not found:
+        return None
+    field = _FIELD_OF.get(found.group("name"), "contact")
+    return (field, found.group("value").strip(" 。.！!")) if field != asked else None
+
+
+def correct_other_field(asked: str, said: str, dispatcher, tracker) -> dict[str, Any]:
+    """Change the field the resident corrected; the question that was asked is asked again
+    (its slot stays empty). A phone number only ever goes to the contact."""
+    field, value = other_field_fix(said, asked)
+    slots: dict[str, Any] = {asked: None}
+    label = texts.FIELD_LABELS[field]
+    if field == "contact" or only_a_phone(value):
+        phone, problem = find_phone(value)
+        if phone:
+            slots["contact"] = phone
+            dispatcher.utter_message(text=texts.FIELD_CORRECTED.format(
+                field=texts.FIELD_LABELS["contact"], value=texts.contact_label(phone)))
+        elif field == "contact":
+            dispatcher.utter_message(text=problem or texts.INVALID_PHONE)
+        else:
+            dispatcher.utter_message(text=texts.PHONE_NOT_AN_ANSWER)
+        return slots
+    if field == "place":
+        value = _PLACE_LEAD.sub("", value).strip()
+    if too_long(field, value, dispatcher):
+        return slots
+    if len(value) < 2 or (field == "place" and not has_chinese(value)):
+        # "地点不对" with no new place: it is asked again, before the question that was asked
+        slots[field] = None
+        dispatcher.utter_message(text=texts.FIELD_AGAIN.format(field=label))
+        return slots
+    slots[field] = value
+    if field == "place":
+        area = find_area(runtime.container().catalog, value)
+        if area:
+            slots["area"] = area
+    dispatcher.utter_message(text=texts.FIELD_CORRECTED.format(field=label, value=value))
+    return slots
+
+
+def slot_before_turn(tracker: Tracker, name: str) -> Any:
+    """The slot's value before the latest user message (what extraction set this turn undone)."""
+    seen_user = False
+    for event in reversed(tracker.events):
+        if event.get("event") == "user":
+            seen_user = True
+        elif seen_user and event.get("event") == "slot" and event.get("name") == name:
+            return event.get("value")
+    return None
 
 
 def undo_turn(tracker: Tracker) -> list[EventType]:
@@ -437,6 +531,9 @@ class ActionCorrectReport(Action):
         updates: dict[str, Any] = {}
         if entity(tracker, "phone"):
             updates["contact"] = entity(tracker, "phone")
+        elif find_phone(text, own=True)[0]:
+            # a number the entity patterns miss ("0371-6666 8888", "一三八一二三四五六七八")
+            updates["contact"] = find_phone(text, own=True)[0]
         place = entity(tracker, "address") or entity(tracker, "community")
         said = _NEW_VALUE.search(text)
         if place:
@@ -457,6 +554,10 @@ class ActionCorrectReport(Action):
         catalog = runtime.container().catalog
         slots = dict(tracker.current_slot_values())
         text = latest_text(tracker, None)
+        if _GIVE_UP.search(text or ""):
+            # "算了不报了" (read as "no") at the read-back: the resident withdraws the report
+            return ActionCancelReport().run(dispatcher, tracker, domain) + [
+                FollowupAction("action_listen")]
         negated = negated_field(slots, text)
         updates = {negated[0]: negated[1]} if negated else self.from_entities(tracker, text, catalog)
         said = _NEW_VALUE.search(text)

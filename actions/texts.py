@@ -250,3 +250,6 @@ def case_error(exc) -> str:
         if english.startswith(head):
             return f"{label}{exc.zh}"
     return exc.zh
+# A correction of another field said while one question is asked ("电话不对，是139…").
+FIELD_CORRECTED = "好的，{field}已经改成“{value}”了。"
+FIELD_AGAIN = "好的，{field}我再重新问您一下。"

@@ -142,3 +142,54 @@ def test_the_intake_classifies_with_the_running_server_and_keywords_while_it_is_
     text = "我们小区门口的路灯坏了一个多星期了，晚上黑漆漆的"
     assert live.classify([text])[0].level1 == "城乡建设" and live.uses_model
     assert down.classify([text])[0].code in catalog.categories and not down.uses_model
+
+
+# ------------------------------------------------------------------ the prober's report findings
+TIME_QUESTION = "这个情况是什么时候发生的"
+PHONE_QUESTION = "方便留个手机号吗"
+
+
+@pytest.mark.parametrize("who, said, shown", [
+    ("landline", "0371-6666 8888", "037******8888"), ("spoken", "一三八一二三四五六七八", "138****5678")])
+def test_a_landline_or_spoken_digits_at_the_phone_question_are_the_contact(say, who, said, shown):
+    reply = to_read_back(say, who, said)
+    assert "再见" not in words(reply) and "没有看到电话号码" not in words(reply)
+    assert "核对一下登记内容" in words(reply) and shown in words(reply)
+
+
+def test_a_phone_correction_at_the_time_question_is_never_the_time(say):
+    say("fix", "楼下垃圾三天没人清")
+    say("fix", "在文化路社区")
+    assert TIME_QUESTION in words(say("fix", "13812345678"))
+    reply = say("fix", "电话不对，是13912345679")
+    assert "139****5679" in words(reply) and TIME_QUESTION in words(reply)
+    reply = say("fix", "就这两天")
+    assert "· 时间：就这两天" in words(reply) and "· 联系方式：139****5679" in words(reply)
+
+
+def test_a_report_with_an_id_number_is_understood(say):
+    reply = say("idcard", "我身份证11010519491231002X，低保申请三个月没消息")
+    assert "低保" in words(reply) and "请问您想反映什么问题" not in words(reply)
+
+
+def test_the_shop_owners_number_is_not_the_residents_contact(say):
+    say("shop", "楼下烧烤店天天半夜吵，老板电话13933334444")
+    reply = say("shop", "文化路28号")            # 天天半夜 may already be the time
+    if TIME_QUESTION in words(reply):
+        reply = say("shop", "最近一个月")
+    assert PHONE_QUESTION in words(reply) and "核对一下登记内容" not in words(reply)
+
+
+@pytest.mark.parametrize("who, said, shown", [
+    ("relandline", "0371-6666 8888", "037******8888"), ("respoken", "一三八一二三四五六七八", "138****5678")])
+def test_a_new_number_at_the_read_back_changes_the_contact(say, who, said, shown):
+    to_read_back(say, who)
+    reply = say(who, said)
+    assert "已经改过来了" in words(reply) and shown in words(reply)
+
+
+def test_giving_up_at_the_read_back_files_nothing(say):
+    to_read_back(say, "giveup")
+    reply = say("giveup", "算了不报了")
+    assert "不会提交" in words(reply) and "随时" in words(reply)
+    assert "修改哪一项" not in words(reply) and "已为您登记" not in words(reply)

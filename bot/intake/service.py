@@ -38,6 +38,7 @@ from bot.intake.proposal import Proposal
 from bot.intake.reader import Item, ReadFailure, Transcript, read_text
 from bot.intake.speakers import CALLER, OPERATOR
 from bot.nlu import Alternative, Classification, Classifier
+from bot.nlu.matters import mention, other_matters
 from bot.nlu.urgency import hotline_label
 
 log = logging.getLogger(__name__)
@@ -188,7 +189,14 @@ class IntakeService:
                                    if imported is None or d.number != imported.number]
         if classification.confidence < 0.35 and referral is None:
             proposal.warnings.append("分类把握不大，请核对诉求分类")
+        others = other_matters(found.caller_text, code, self._ranked, self.catalog)
+        if others:
+            proposal.warnings.append(f"来电还提到了其他事项：{mention(others, self.catalog)}，"
+                                     "如是另外的诉求，请分别登记")
         return proposal
+
+    def _ranked(self, texts: list[str]) -> list[tuple[str, float]]:
+        return [(c.code, c.confidence) for c in self.classifier.classify(texts)]
 
     def _classify(self, found: Extraction) -> Classification:
         result = self.classifier.classify([found.caller_text])[0]

@@ -45,7 +45,7 @@ def _create_if_new(container) -> None:
     except SQLAlchemyError:
         return                           # unreachable: the command says why when it uses it
     container.upgrade()
-    click.echo("新数据库已建表 (new database: schema created)", err=True)
+    logging.getLogger(__name__).info("new database: schema created")
 
 
 def _emit(data, as_json: bool, human) -> None:

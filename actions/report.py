@@ -21,7 +21,9 @@ from actions.excerpt import conversation_excerpt
 from bot.cases import CaseError, OpenCase
 from bot.cases.messages import deadline_label
 from bot.cases.validation import MAX_SHORT
+from bot.nlu.matters import lists_matters, mention, other_matters
 from bot.nlu.places import find_area
+from bot.nlu.rasa import HttpParser, ParserError, RasaClassifier
 from bot.nlu.urgency import detect_urgency, mentions_emergency
 
 log = logging.getLogger(__name__)
@@ -104,6 +106,29 @@ def read_back_text(slots: dict[str, Any]) -> str:
                            category_label(slots.get("category")), slots.get("place"),
                            slots.get("event_time"), slots.get("contact"),
                            slots.get("contact_name"))
+
+
+def other_matters_in(text: str, category: str | None) -> str | None:
+    """"低保申请、噪声扰民": the other matters a report lists beside its category, read by the
+    running Rasa server's model; None when there are none or the server cannot be asked (the
+    read-back goes on without it)."""
+    if not category or not lists_matters(text):
+        return None
+    services = runtime.container()
+    parser = HttpParser(services.settings.rasa_url, timeout=5.0)
+
+    def classify(pieces: list[str]) -> list[tuple[str, float]]:
+        ranked = RasaClassifier(services.catalog, parser).classify(pieces)
+        return [(c.code, c.confidence) for c in ranked]
+
+    try:
+        codes = other_matters(text, category, classify, services.catalog)
+    except ParserError as exc:
+        log.warning("other matters not read (Rasa unavailable: %s)", exc)
+        return None
+    finally:
+        parser.close()
+    return mention(codes, services.catalog) if codes else None
 
 
 def classified(tracker: Tracker) -> list[tuple[str, float]]:
@@ -471,7 +496,13 @@ class ActionReadBack(Action):
         return "action_read_back"
 
     def run(self, dispatcher, tracker, domain) -> list[EventType]:
-        dispatcher.utter_message(text=read_back_text(tracker.current_slot_values()), buttons=[
+        slots = tracker.current_slot_values()
+        said = read_back_text(slots)
+        others = other_matters_in(slots.get("report_text") or slots.get("description") or "",
+                                  slots.get("category"))
+        if others:
+            said += texts.other_matters(others)
+        dispatcher.utter_message(text=said, buttons=[
             {"title": "确认登记", "payload": "/affirm"},
             {"title": "我要修改", "payload": "/correct"}])
         return [SlotSet("pending", "confirm_report"), SlotSet("report_route", "wait")]

@@ -253,3 +253,9 @@ def case_error(exc) -> str:
 # A correction of another field said while one question is asked ("电话不对，是139…").
 FIELD_CORRECTED = "好的，{field}已经改成“{value}”了。"
 FIELD_AGAIN = "好的，{field}我再重新问您一下。"
+
+
+def other_matters(labels: str) -> str:
+    """After the read-back of a report that lists several matters: the others, named."""
+    return (f"\n\n另外，您的留言里好像还提到了：{labels}。这次先登记上面这件事；"
+            "如果那些是另外的问题，登记完后再告诉我，我帮您分别登记。")

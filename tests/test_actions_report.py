@@ -230,6 +230,31 @@ def test_read_back(chat):
     assert [b["payload"] for b in messages[0]["buttons"]] == ["/affirm", "/correct"]
 
 
+def test_read_back_names_the_other_matters_a_report_lists(chat, monkeypatch):
+    """The Rasa server's model reads each listed matter; a server that does not answer
+    leaves the read-back as it was."""
+    from bot.nlu.rasa import HttpParser, ParserError
+
+    listed = "我反映两个事，一是楼下烧烤店每天半夜还很吵，二是我家老人的低保申请三个月了没消息"
+    slots = {**FILLED, "report_text": listed, "description": listed}
+    cues = {"吵": "env.noise", "低保": "civil.subsistence"}
+
+    def parse(self, texts):
+        return [{"report_ranking": [{"code": next((c for w, c in cues.items() if w in t), "other.misc"),
+                                     "confidence": 0.9}], "report_level1": None} for t in texts]
+
+    monkeypatch.setattr(HttpParser, "parse", parse)
+    _, messages = run(report.ActionReadBack(), tracker("x", slots=slots))
+    assert "还提到了：低保申请" in messages[0]["text"] and "噪声扰民。" not in messages[0]["text"]
+
+    def down(self, texts):
+        raise ParserError("connection refused")
+
+    monkeypatch.setattr(HttpParser, "parse", down)
+    _, messages = run(report.ActionReadBack(), tracker("x", slots=slots))
+    assert "还提到" not in messages[0]["text"] and messages[0]["text"].startswith("请您核对")
+
+
 def test_open_case_gives_number_body_and_deadline(chat):
     events, messages = run(report.ActionOpenCase(), tracker("确认", intent="affirm", slots=FILLED))
     number = "20261123-0001"

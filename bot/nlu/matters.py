@@ -44,12 +44,17 @@ def pieces(text: str) -> list[str]:
     return out
 
 
+def lists_matters(text: str | None) -> bool:
+    """Whether the message lists or adds matters in so many words (cheap: no classifier)."""
+    return bool(text) and _STARTS.search(text) is not None and len(pieces(text)) >= 2
+
+
 def other_matters(text: str, main: str, classify: Classify, catalog: Catalog) -> list[str]:
     """Codes of the matters `text` names beside `main`, in the order said (one per 二级).
     Only a message that lists or adds matters in so many words is read so: in a letter
     about one matter, its sentences touch the neighbours of its category (the 社保 and 户口
     an enrolment depends on), and telling the resident of those would be noise."""
-    if len(_STARTS.findall(text or "")) < 1:
+    if not lists_matters(text):
         return []
     found = pieces(text)
     if len(found) < 2:

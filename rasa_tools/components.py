@@ -48,6 +48,7 @@ from typing import Any, Dict, List, Optional, Text
 import numpy as np
 import scipy.sparse as sp
 import yaml
+import zhconv
 from sklearn.svm import LinearSVC
 
 from rasa.engine.graph import ExecutionContext, GraphComponent
@@ -98,8 +99,10 @@ class SparseFeatures:
         self.idf: np.ndarray = np.zeros(0)
 
     def terms(self, text: str, tokens: List[str], extra: List[str]) -> List[str]:
-        text = _LONG_NUMBER.sub(NUMBER_SHAPE, text).lower()
-        tokens = [_LONG_NUMBER.sub(NUMBER_SHAPE, t) for t in tokens]
+        # Traditional script is read as simplified (社區門口的路燈壞了 is 社区门口的路灯坏了): the
+        # training data is simplified, the message itself stays as the resident wrote it.
+        text = zhconv.convert(_LONG_NUMBER.sub(NUMBER_SHAPE, text), "zh-cn").lower()
+        tokens = [zhconv.convert(_LONG_NUMBER.sub(NUMBER_SHAPE, t), "zh-cn") for t in tokens]
         out = []
         lo, hi = self.char_ngrams
         for chunk in _PUNCT.split(text):

@@ -81,6 +81,24 @@ def test_a_short_first_report_is_a_report_and_a_rating_stays_a_rating(rasa_model
     assert got[len(reports):] == list(ratings.values())
 
 
+def test_traditional_script_is_read_as_the_simplified_it_says(rasa_model):
+    """社區門口的路燈壞了 was 劳动和社会保障/社保缴纳: the features read it as simplified now."""
+    import zhconv
+
+    simplified = ["社区门口的路灯坏了一个礼拜了", "楼下烧烤店天天半夜吵得睡不着", "老板拖欠工资三个月了",
+                  "我家停水两天了", "孩子上学报名要什么材料"]
+    parser = SubprocessParser(rasa_model)
+    try:
+        plain = parser.parse(simplified)
+        written = parser.parse([zhconv.convert(t, "zh-tw") for t in simplified])
+    finally:
+        parser.close()
+    for a, b in zip(plain, written):
+        assert b["text"] != a["text"]                      # the words stay as written
+        assert b["intent"]["name"] == a["intent"]["name"]
+        assert b["report_ranking"][0]["code"] == a["report_ranking"][0]["code"], (a["text"], b)
+
+
 def test_bot_classify_text_and_file(rasa_model, tmp_path):
     proc = run_bot("classify", "楼下烧烤店每天半夜还很吵", "--json")
     assert proc.returncode == 0, proc.stderr

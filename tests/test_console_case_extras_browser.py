@@ -89,7 +89,9 @@ def test_templates_extension_attachments_and_merge(site):
         # the resident's photo: a thumbnail and a download
         link = page.locator(f"#attachment-{photo.id}")
         assert link.get_attribute("href") == f"/api/staff/attachments/{photo.id}"
-        page.wait_for_function("document.querySelector('.attachment-thumb').naturalWidth > 0")
+        # a function, not an expression: Playwright polls an expression with eval in the page,
+        # which the CSP (no unsafe-eval) refuses whenever the image is not decoded at first look
+        page.wait_for_function("() => document.querySelector('.attachment-thumb').naturalWidth > 0")
         with page.expect_download() as download:
             link.click()
         assert open(download.value.path(), "rb").read() == JPEG

@@ -2,6 +2,8 @@
 is hidden; buttons (callback payloads) still do."""
 from __future__ import annotations
 
+import time
+
 from bot.channels.telegram import texts
 from bot.channels.typed import resident_words
 from tests.test_telegram_adapter import CHAT, container, polling, rasa, tg  # noqa: F401 - fixtures
@@ -23,6 +25,9 @@ def test_words_after_a_slash_reach_the_dialogue_without_it(polling, tg, rasa):
 def test_a_command_as_a_photo_caption_is_not_passed_on(polling, tg, rasa):
     tg.photo(CHAT, b"\xff\xd8\xff\xe0" + b"x" * 100, caption="/ /restart")
     tg.wait_for_texts(CHAT, 1)
+    deadline = time.monotonic() + 10       # the photo's own note may come before the dialogue's turn
+    while not rasa.received() and time.monotonic() < deadline:
+        time.sleep(0.05)
     [received] = rasa.received()
     assert received["message"] == texts.ATTACHMENT_INTENT
 

@@ -21,14 +21,18 @@ from bot.settings import Settings
 CLI_BUSY_TIMEOUT = 5.0
 
 
-def _container():
+def _container(*, store: bool = True):
+    """The CLI's container; with `store` (a command that reads or writes cases) a new, empty
+    database gets its schema first. Commands that only read the taxonomy, train or migrate
+    pass store=False and leave the database as it is."""
     from dataclasses import replace
 
     from bot.container import Container
 
     settings = Settings.from_env()
     container = Container(replace(settings, sqlite_busy_timeout=settings.sqlite_busy_timeout or CLI_BUSY_TIMEOUT))
-    _create_if_new(container)
+    if store:
+        _create_if_new(container)
     return container
 
 
@@ -195,7 +199,7 @@ def db() -> None:
 @handle_errors
 def db_upgrade() -> None:
     """Create or migrate the schema and load the reference data."""
-    container = _container()
+    container = _container(store=False)
     container.upgrade()
     click.echo(f"数据库已是最新 (database upgraded: {container.engine.url.render_as_string(hide_password=True)})")
 
@@ -319,7 +323,7 @@ def case_act(number, action, text, to, solved, satisfaction, actor, as_json) -> 
 @handle_errors
 def categories(as_json) -> None:
     """The taxonomy: code, 一级, 二级, kind, time limits, default body."""
-    container = _container()
+    container = _container(store=False)
     catalog = container.catalog
     rows = []
     for c in catalog.categories.values():
@@ -480,7 +484,7 @@ def _classifier(model):
     from bot.nlu.rasa import RasaClassifier, make_parser
 
     settings = Settings.from_env()
-    container = _container()
+    container = _container(store=False)
     parser = make_parser(Path(model) if model else None, settings.rasa_url)
     return RasaClassifier(container.catalog, parser)
 
@@ -589,7 +593,7 @@ def evaluate_cmd(path, text_col, label_col, model, out, as_json) -> None:
 
     if out:
         check_writable(Path(out))     # before minutes of classifying, not after
-    container = _container()
+    container = _container(store=False)
     rows, skipped = load_rows(Path(path), container.catalog, text_col, label_col)
     if not rows:
         refuse(f"文件里没有可评估的行（{skipped} 行文本为空、过长或分类无法识别）",
@@ -650,7 +654,7 @@ def train_cmd(histories, text_col, label_col, label_map_path, k, dry_run, out, a
     from bot.nlu import training
     from bot.nlu.labels import LabelMap, LabelMapError, LabelResolver
 
-    container = _container()
+    container = _container(store=False)
     catalog = container.catalog
     work = container.settings.var_dir / "train"
     work.mkdir(parents=True, exist_ok=True)

@@ -74,6 +74,23 @@ def test_categories_json(run):
     assert noise["level2"] == "噪声扰民" and noise["limits"]["resolve_working_days"] == 5
 
 
+def test_a_command_without_cases_leaves_a_new_database_alone(tmp_path):
+    """`bot categories` reads the taxonomy only: on a DATABASE_URL nobody has used it creates
+    no store (a command that reads cases, `bot case list`, does)."""
+    store = tmp_path / "new" / "cases.db"
+    store.parent.mkdir()
+    env = {**os.environ, "DATABASE_URL": f"sqlite:///{store}", "BOT_VAR_DIR": str(tmp_path / "var")}
+
+    def bot(*args):
+        return subprocess.run([BOT, *args], capture_output=True, text=True, env=env, cwd=ROOT,
+                              timeout=120)
+
+    assert bot("categories", "--json").returncode == 0
+    assert not store.exists() or store.stat().st_size == 0
+    assert bot("case", "list", "--json").returncode == 0
+    assert store.stat().st_size > 0
+
+
 @pytest.mark.parametrize("args,needle", [
     (["case", "open", "--text", "吵", "--category", "nope"], "未知的诉求分类"),
     (["case", "open", "--text", "", "--category", "env.noise"], "不能为空"),

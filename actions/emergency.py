@@ -13,6 +13,7 @@ from actions.conversation import idempotency_key, latest_text, message_key, send
 from actions.excerpt import conversation_excerpt
 from bot.cases import OpenCase
 from bot.nlu.places import find_area
+from bot.privacy import mask_text
 from bot.nlu.urgency import HOTLINE_LABELS, detect_urgency, hotline_label
 
 log = logging.getLogger(__name__)
@@ -38,7 +39,7 @@ def refer_emergency(dispatcher: CollectingDispatcher, tracker: Tracker, text: st
         earlier = _recent_referral(services.cases, channel, address)
         if earlier is not None:
             # "火越来越大了" after "着火了": the same emergency, its words on the same record
-            services.cases.act(earlier, "note", actor="chat", text=f"群众补充（紧急）：{text}"[:2000])
+            _add_once(services.cases, earlier, text)
             dispatcher.utter_message(text=texts.emergency_recorded(earlier))
             return earlier
         view = services.cases.open_case(OpenCase(
@@ -51,6 +52,19 @@ def refer_emergency(dispatcher: CollectingDispatcher, tracker: Tracker, text: st
         return None
     dispatcher.utter_message(text=texts.emergency_recorded(view.number))
     return view.number
+
+
+def _add_once(cases, number: str, text: str) -> None:
+    """Note the resident's later words on the emergency's record, unless they are already
+    there: a retried action call (or the retry of the message that opened the record) adds
+    nothing twice."""
+    note = f"群众补充（紧急）：{text}"[:2000]
+    view = cases.get(number)
+    seen = {mask_text(view.text)} | {e.internal_note for e in view.events} | \
+        {e.public_text for e in view.events}
+    if mask_text(note) in seen or mask_text(text) in seen:
+        return
+    cases.act(number, "note", actor="chat", text=note)
 
 
 def _recent_referral(cases, channel: str, address: str) -> str | None:

@@ -79,6 +79,10 @@ def test_the_messages_of_one_emergency_make_one_record_a_later_one_its_own(chat,
     assert SlotSet("case_number", number) in again
     assert [v.number for v in chat.cases.list_cases()] == [number]
     assert chat.cases.get(number).events[-1].internal_note == "群众补充（紧急）：火越来越大了"
+    notes = len(chat.cases.get(number).events)
+    for retried in ("家里着火了快来人啊", "火越来越大了"):       # a retried action call, either message
+        run(emergency.ActionEmergency(), tracker(retried, message_id="m-1"))
+    assert len(chat.cases.get(number).events) == notes
     clock.advance(hours=2)                  # another day's fire is another record
     later, _ = run(emergency.ActionEmergency(), tracker("楼下又着火了", message_id="m-3"))
     assert len(chat.cases.list_cases()) == 2

@@ -53,5 +53,6 @@ def valid_args(service: CaseService, action: str) -> dict:
         "rate": {"rating": Rating(solved=True, satisfaction="满意")},
         "refer": {"text": "属于诉讼事项，请向法院起诉"},
         "merge": {"to": open_case(service)},
+        "join": {"to": open_case(service, joint=True, channel=None, address=None, contact=None)},
         "withdraw": {"text": "不需要了"},
     }.get(action, {})

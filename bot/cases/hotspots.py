@@ -22,6 +22,13 @@ spot, grows it as cases join, and tells the supervisors once per alert with an i
 (内部备注, actor `system:hotspots`) on the newest case, which every supervisor's queue and the
 case page show. Thresholds come from the environment: HOTSPOT_MIN_CASES (5),
 HOTSPOT_WINDOW_DAYS (7), HOTSPOT_MIN_SCORE (0.28), HOTSPOT_GROUPS_FACTOR (0.6).
+
+A supervisor acts on an alert by 并单 (`merge_all`: the other cases join one of them and follow
+it) or by 联合办理 (`open_joint`: one joint case, with no resident of its own, goes to a body
+and its cases join it; each keeps its number and resident, hears the joint case's replies and
+is resolved with it, see `CaseService`). A joint case is never itself counted in a hot spot;
+its members still are (they are residents' reports), so the alert keeps growing and a later
+case of it can join the same joint case.
 """
 from __future__ import annotations
 
@@ -33,11 +40,12 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from sqlalchemy import (JSON, BigInteger, Column, DateTime, Index, Integer, MetaData, String,
-                        Table, insert, select, update)
+                        Table, false, insert, select, update)
 
-from bot.cases.lifecycle import STATE_LABELS, State
+from bot.cases.errors import CaseError, InvalidInput
+from bot.cases.lifecycle import OPEN_STATES, STATE_LABELS, State
 from bot.cases.models import CaseRow
-from bot.cases.service import CaseService
+from bot.cases.service import CaseService, OpenCase
 from bot.cases.similar import SIBLING_WEIGHT, neighbourhood
 from bot.cases.views import iso
 from bot.intake.duplicates import bigrams, matter_text
@@ -101,6 +109,7 @@ class _Case:
     summary: str
     state: str
     created_at: datetime
+    joint_id: int | None = None  # the joint case it is in (联合办理)
 
 
 @dataclass
@@ -111,6 +120,7 @@ class Hotspot:
     category: str
     area: str | None
     alert_id: int | None = None
+    joints: dict[int, str] | None = None   # joint case id -> number, of the cases' joint cases
 
     @property
     def numbers(self) -> list[str]:
@@ -128,11 +138,19 @@ class Hotspot:
             "area": {"code": area.code, "name": area.name, "tier": area.tier} if area else None,
             "first_at": iso(self.cases[0].created_at), "last_at": iso(self.cases[-1].created_at),
             "bodies": sorted({c.body for c in self.cases if c.body}),
+            "joint_case": self.joint_case,
             "cases": [{"number": c.number, "summary": mask_text(c.summary), "state": c.state,
                        "state_label": STATE_LABELS[State(c.state)],
                        "area": c.area, "category": c.category,
+                       "joint_case": (self.joints or {}).get(c.joint_id),
                        "created_at": iso(c.created_at)} for c in self.cases],
         }
+
+    @property
+    def joint_case(self) -> str | None:
+        """The joint case most of its cases are in, if any."""
+        held = Counter(c.joint_id for c in self.cases if c.joint_id in (self.joints or {}))
+        return self.joints[held.most_common(1)[0][0]] if held else None
 
 
 def detect(service: CaseService, rules: HotspotRules | None = None, *,
@@ -160,6 +178,7 @@ def detect(service: CaseService, rules: HotspotRules | None = None, *,
     found = [h for h in found if body is None or any(c.body == body for c in h.cases)]
     found.sort(key=lambda h: (-h.residents, h.cases[0].created_at))
     _attach_alerts(service, found)
+    _attach_joints(service, found)
     return found
 
 
@@ -207,19 +226,89 @@ def merge_all(service: CaseService, alert_id: int, into: str, *, actor: str) -> 
     return {"merged": merged, "skipped": skipped, "found": True}
 
 
+JOINT_KEY = "joint:alert:{}"      # one joint case per alert, however often it is asked for
+
+
+def open_joint(service: CaseService, alert_id: int, *, body: str | None = None,
+               actor: str) -> dict:
+    """联合办理 in one click: the alert's joint case (the open one its cases are in already, else
+    one opened for the alert, once however often this is called) goes to `body` (by default the
+    body most of the open cases are with) and every open case of the alert joins it; what could
+    not join (finished, merged, or in a joint case already) is listed with the reason."""
+    with service.session_factory() as session:
+        row = session.execute(select(hotspot_alerts).where(hotspot_alerts.c.id == alert_id)).first()
+        if row is None:
+            return {"found": False}
+        cases = session.execute(select(CaseRow.number, CaseRow.state, CaseRow.body_code,
+                                       CaseRow.joint_case_id)
+                                .where(CaseRow.number.in_(row.case_numbers))
+                                .order_by(CaseRow.id)).all()
+        held = Counter(c.joint_case_id for c in cases if c.joint_case_id)
+        joint = next((number for number in (session.scalar(
+            select(CaseRow.number).where(CaseRow.id == joint_id, CaseRow.state.in_(
+                [s.value for s in OPEN_STATES]))) for joint_id, _ in held.most_common())
+            if number), None)
+    opened = False
+    if joint is None:
+        key = JOINT_KEY.format(alert_id)
+        found = service.find_by_idempotency_key(key)
+        if found is None:
+            body = body or _commonest_body(cases)
+            if body is not None and body not in service.catalog.bodies:
+                raise InvalidInput(f"unknown body {body!r}", f"未知的承办单位：{body}")
+            found = service.open_case(_joint_request(service, row, cases, key, body, actor))
+            opened = True
+        joint = found.number
+    joined, skipped = [], []
+    for number in row.case_numbers:
+        try:
+            service.act(number, "join", to=joint, actor=actor)
+            joined.append(number)
+        except CaseError as exc:      # each refusal is reported, the rest go on
+            skipped.append({"number": number, "reason": exc.zh})
+    view = service.get(joint)
+    return {"found": True, "joint": joint, "opened": opened, "body": view.body,
+            "due_at": view.due_at, "joined": joined, "skipped": skipped}
+
+
+def _commonest_body(cases) -> str | None:
+    """The body most of the open cases are with (the oldest case's on a tie)."""
+    bodies = Counter(c.body_code for c in cases
+                     if c.body_code and State(c.state) in OPEN_STATES)
+    return bodies.most_common(1)[0][0] if bodies else None
+
+
+def _joint_request(service: CaseService, row, cases, key: str, body: str | None,
+                   actor: str) -> OpenCase:
+    category = service.catalog.categories[row.category_code]
+    where = _where(service, row.area_code)
+    with service.session_factory() as session:
+        summaries = dict(session.execute(select(CaseRow.number, CaseRow.summary)
+                                         .where(CaseRow.number.in_(row.case_numbers))).all())
+    listed = "\n".join(f"{c.number}：{mask_text(summaries.get(c.number, ''))}" for c in cases[:20])
+    more = f"\n……共 {len(cases)} 件" if len(cases) > 20 else ""
+    text = (f"【联合办理】预警 #{row.id}：{where}有 {row.residents} 位群众反映同一{category.level1}"
+            f"问题（{category.level2}），共 {len(cases)} 件，请统一办理；办理结果会告知每位群众。\n"
+            f"{listed}{more}")
+    return OpenCase(text=text, category=category.code, area=row.area_code,
+                    summary=f"联合办理：{where}{category.level2}（{row.residents} 位群众，预警 #{row.id}）",
+                    idempotency_key=key, actor=actor, assign_to=body, joint=True)
+
+
 # --------------------------------------------------------------------------- internals
 def _window(service: CaseService, since: datetime, until: datetime) -> list[_Case]:
     stmt = (select(CaseRow.id, CaseRow.number, CaseRow.category_code, CaseRow.area_code,
                    CaseRow.body_code, CaseRow.channel, CaseRow.address, CaseRow.text,
-                   CaseRow.summary, CaseRow.state, CaseRow.created_at)
+                   CaseRow.summary, CaseRow.state, CaseRow.created_at, CaseRow.joint_case_id)
             .where(CaseRow.created_at >= since, CaseRow.created_at <= until,
-                   CaseRow.state != State.MERGED.value)
+                   CaseRow.state != State.MERGED.value, CaseRow.joint == false())
             .order_by(CaseRow.id))
     with service.session_factory() as session:
         rows = session.execute(stmt).all()
     return [_Case(r.id, r.number, r.category_code, r.area_code, r.body_code,
                   f"{r.channel}:{r.address}" if r.channel and r.address else f"case:{r.number}",
-                  matter_text(r.summary, r.text), r.summary, r.state, r.created_at)
+                  matter_text(r.summary, r.text), r.summary, r.state, r.created_at,
+                  r.joint_case_id)
             for r in rows]
 
 
@@ -373,6 +462,23 @@ def _attach_alerts(service: CaseService, spots: list[Hotspot]) -> None:
         spot.alert_id = next((r.id for r in rows if numbers & set(r.case_numbers)), None)
 
 
+def _attach_joints(service: CaseService, spots: list[Hotspot]) -> None:
+    """Give each hot spot the numbers of the joint cases its cases are in."""
+    ids = {c.joint_id for spot in spots for c in spot.cases if c.joint_id}
+    numbers: dict[int, str] = {}
+    if ids:
+        with service.session_factory() as session:
+            numbers = dict(session.execute(select(CaseRow.id, CaseRow.number)
+                                           .where(CaseRow.id.in_(ids))).all())
+    for spot in spots:
+        spot.joints = numbers
+
+
+def _where(service: CaseService, area_code: str | None) -> str:
+    area = service.catalog.areas.get(area_code) if area_code else None
+    return area.name if area else "全县"
+
+
 def _raise(service: CaseService, spot: Hotspot, now: datetime) -> None:
     values = dict(updated_at=now, level1=spot.level1, category_code=spot.category,
                   area_code=spot.area, first_at=spot.cases[0].created_at,
@@ -393,8 +499,7 @@ def _raise(service: CaseService, spot: Hotspot, now: datetime) -> None:
 
 
 def _note(service: CaseService, spot: Hotspot) -> str:
-    area = service.catalog.areas.get(spot.area) if spot.area else None
-    where = area.name if area else "全县"
+    where = _where(service, spot.area)
     days = max(1, (spot.cases[-1].created_at - spot.cases[0].created_at).days + 1)
     listed = "、".join(spot.numbers[:20]) + ("等" if len(spot.numbers) > 20 else "")
     return (f"【预警 #{spot.alert_id}】{where}{days}天内有 {spot.residents} 位群众反映同类"

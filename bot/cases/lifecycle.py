@@ -46,6 +46,8 @@ TRANSITIONS: dict[str, tuple[frozenset[State], State | None]] = {
     "refer": (frozenset({State.RECEIVED, State.ASSIGNED}), State.REFERRED),
     "merge": (OPEN_STATES, State.MERGED),
     "add_info": (OPEN_STATES, None),
+    # 联合办理: a working case joins a supervisor's joint case and is worked on under it
+    "join": (WORKING_STATES, State.IN_PROGRESS),
 }
 ACTIONS = tuple(TRANSITIONS)
 
@@ -55,6 +57,7 @@ ACTION_LABELS = {
     "refuse_extension": "驳回延期", "escalate": "督办",
     "resolve": "办结", "rate": "回访评价", "reopen": "重办", "close": "归档",
     "withdraw": "撤回", "refer": "转介", "merge": "并单", "add_info": "补充材料",
+    "join": "联合办理",
 }
 
 

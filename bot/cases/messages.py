@@ -94,4 +94,19 @@ def merged(number: str, target: str) -> str:
             f"之后的进展会按编号 {target} 通知您。")
 
 
+def joined(number: str, joint: str, body: str, due: str) -> str:
+    return (f"您反映的编号 {number} 的诉求，附近还有多位群众反映了同一问题，现已纳入联合办理工单 "
+            f"{joint}，由 {body} 统一办理，承诺 {due} 前办结。您的编号不变，"
+            f"之后的进展和办理结果会继续按编号 {number} 告诉您。")
+
+
+def joint_replied(number: str, joint: str, body: str, text: str) -> str:
+    return f"关于编号 {number} 的诉求（联合办理工单 {joint}），{body} 答复：{text}"
+
+
+def joint_resolved(number: str, joint: str, body: str, text: str) -> str:
+    return (f"编号 {number} 的诉求已随联合办理工单 {joint} 一并办结。{body} 的办理结果：{text}\n"
+            f"{RATING_QUESTION}")
+
+
 TIER_LABELS = {"point": "代理点", "station": "代理站", "center": "代理中心"}

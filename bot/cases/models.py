@@ -4,7 +4,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from sqlalchemy import (JSON, BigInteger, Boolean, DateTime, ForeignKey, Index, Integer, String,
-                        Text, UniqueConstraint)
+                        Text, UniqueConstraint, false)
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
 # SQLite only auto-increments INTEGER PRIMARY KEY; BigInteger elsewhere.
@@ -76,6 +76,10 @@ class CaseRow(Base):
     idempotency_key: Mapped[str | None] = mapped_column(String(128), unique=True)
     case_type: Mapped[str | None] = mapped_column(String(8))   # 12345 type: 咨询 求助 投诉 …
     merged_into_id: Mapped[int | None] = mapped_column(BigId, ForeignKey("cases.id"))
+    # 联合办理: a joint case (opened by a supervisor from a hot spot, no resident of its own) and
+    # the member cases linked to it, which stay their own cases (migration 0012)
+    joint: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    joint_case_id: Mapped[int | None] = mapped_column(BigId, ForeignKey("cases.id"))
     created_at: Mapped[datetime] = mapped_column(DateTime)
     sign_due_at: Mapped[datetime | None] = mapped_column(DateTime)
     contact_due_at: Mapped[datetime | None] = mapped_column(DateTime)
@@ -96,6 +100,7 @@ class CaseRow(Base):
         Index("ix_cases_area_state", "area_code", "state", "due_at", "sign_due_at"),
         # a period's cases in order (the export's case list, hot spots' window)
         Index("ix_cases_created", "created_at"),
+        Index("ix_cases_joint_case", "joint_case_id"),       # a joint case's members
     )
 
 

@@ -256,8 +256,11 @@ class CaseQueries:
         escalated_since_due = exists().where(
             EventRow.case_id == CaseRow.id, EventRow.action == "escalate",
             EventRow.at >= CaseRow.due_at)
+        joint = aliased(CaseRow)          # a member of an open joint case: the joint case is
+        in_open_joint = exists().where(   # the one escalated (联合办理)
+            joint.id == CaseRow.joint_case_id, joint.state.in_([s.value for s in OPEN_STATES]))
         stmt = (select(CaseRow.number)
-                .where(CaseRow.tier != "center")
+                .where(CaseRow.tier != "center", ~in_open_joint)
                 .where(or_(
                     and_(CaseRow.state == State.ASSIGNED, CaseRow.sign_due_at < now),
                     and_(CaseRow.state.in_([State.ACCEPTED, State.IN_PROGRESS]),

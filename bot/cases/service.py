@@ -21,7 +21,8 @@ from bot.cases import extension, messages as msg
 from bot.cases.excerpt import clean_excerpt
 from bot.cases.calendar import WorkCalendar
 from bot.cases.errors import CaseNotFound, IllegalTransition, InvalidInput
-from bot.cases.lifecycle import OPEN_STATES, STATE_LABELS, TERMINAL_STATES, State, next_state
+from bot.cases.lifecycle import (OPEN_STATES, STATE_LABELS, TERMINAL_STATES, TRANSITIONS, State,
+                                 next_state)
 from bot.cases.models import CaseRow, EventRow, OutboxRow
 from bot.cases.numbering import next_number
 from bot.cases.validation import MAX_SHORT, clean_text, mask_name, mask_phone, normalize_phone
@@ -43,6 +44,8 @@ _INSERT_EVENTS = insert(EventRow.__table__).returning(EventRow.__table__.c.id,
 _INSERT_OUTBOX = insert(OutboxRow.__table__)
 _NUMBER_BY_KEY = select(CaseRow.number).where(CaseRow.idempotency_key == bindparam("key"))
 RESIDENT = "resident"
+# What a joint case's members (and so their residents) hear of it: its replies, its outcome.
+JOINT_RELAYED = ("reply", "resolve")
 
 
 def utcnow() -> datetime:
@@ -70,6 +73,8 @@ class OpenCase:
     case_type: str | None = None    # 12345 type 咨询/求助/投诉/举报/建议/表扬; predicted when None
     anonymous: bool = False         # the resident declined to leave a number: none is kept
     excerpt: tuple[dict, ...] = ()  # the chat/transcript lines it came from: {"who", "text"}
+    assign_to: str | None = None    # a body or agent code instead of the route's (auto_assign)
+    joint: bool = False             # 联合办理工单: no resident of its own (see `join`)
 
 
 @dataclass
@@ -165,7 +170,7 @@ class CaseService:
             refer=clean_text(req.refer, field="referral", required=False),
             inline_ack=req.inline_ack, auto_assign=req.auto_assign,
             case_type=case_type or predict_case_type(text), anonymous=req.anonymous,
-            excerpt=clean_excerpt(req.excerpt),
+            excerpt=clean_excerpt(req.excerpt), assign_to=req.assign_to, joint=req.joint,
         )
 
     def _insert_case(self, session: Session, req: OpenCase) -> tuple[CaseRow, list[dict]]:
@@ -183,6 +188,7 @@ class CaseService:
             idempotency_key=req.idempotency_key, case_type=req.case_type,
             created_at=now, updated_at=now,
             due_at=self.calendar.resolve_due(now, category.limits), event_count=0,
+            joint=req.joint, joint_case_id=None,
         )
         batch: list[dict] = []
         opened = {"text": req.text, **({"excerpt": list(req.excerpt)} if req.excerpt else {})}
@@ -191,7 +197,7 @@ class CaseService:
         if req.refer:
             self._apply(session, batch, case, "refer", actor=req.actor, text=req.refer, now=now)
         elif req.auto_assign:
-            self._apply(session, batch, case, "assign", actor="system", now=now)
+            self._apply(session, batch, case, "assign", actor="system", to=req.assign_to, now=now)
         return case, self._write(session, case, batch, inline=req.inline_ack)
 
     def find_by_idempotency_key(self, key: str) -> CaseView | None:
@@ -210,9 +216,12 @@ class CaseService:
         with self._tx() as session:
             case = self._load_for_update(session, number)
             batch: list[dict] = []
+            now = self.clock()
             self._apply(session, batch, case, action, actor=actor, text=text, to=to,
-                        rating=rating, now=self.clock())
+                        rating=rating, now=now)
             self._write(session, case, batch, inline=False)
+            if case.joint and action in JOINT_RELAYED:
+                self._relay_to_members(session, case, action, text=text, actor=actor, now=now)
         return self.get(number)
 
     def _load_for_update(self, session: Session, number: str) -> CaseRow:
@@ -393,6 +402,50 @@ class CaseService:
         return _Change("merge", msg.merged(case.number, target.number),
                        data={"into": target.number})
 
+    def _do_join(self, session, case, *, to, **_) -> _Change:
+        """联合办理: the case joins the joint case `to` and is worked on under it; it keeps its
+        number, body and resident, who is told which joint case carries it."""
+        _require(to, "join", "联合办理需要指定联合办理工单编号（--to）")
+        joint = session.scalar(select(CaseRow).where(CaseRow.number == to.strip()))
+        if joint is None:
+            raise CaseNotFound(to)
+        if not joint.joint:
+            raise InvalidInput("target is no joint case", f"{joint.number} 不是联合办理工单")
+        if case.joint:
+            raise InvalidInput("a joint case cannot join another", "联合办理工单不能加入其他联合办理")
+        if case.joint_case_id is not None:
+            held = session.scalar(select(CaseRow.number).where(CaseRow.id == case.joint_case_id))
+            raise InvalidInput("already in a joint case", f"已在联合办理工单 {held} 中")
+        if State(joint.state) not in OPEN_STATES:
+            raise InvalidInput("joint case is finished",
+                               f"联合办理工单 {joint.number} {STATE_LABELS[State(joint.state)]}，不能再加入")
+        case.joint_case_id = joint.id
+        due = msg.deadline_label(self.calendar, joint.due_at)
+        return _Change("join", msg.joined(case.number, joint.number, self._body_name(joint), due),
+                       data={"joint": joint.number, "body": joint.body_code})
+
+    def _relay_to_members(self, session: Session, joint: CaseRow, action: str, *,
+                          text: str | None, actor: str, now: datetime) -> None:
+        """A joint case's reply or resolution, in its transaction, on each member case that
+        may take it (a member a handler moved on, say transferred, is left to its handler)."""
+        sources = TRANSITIONS[action][0]
+        members = session.scalars(select(CaseRow).where(
+            CaseRow.joint_case_id == joint.id, CaseRow.state.in_([s.value for s in sources]))
+            .order_by(CaseRow.id).with_for_update()).all()
+        body = self._body_name(joint)
+        for member in members:
+            if action == "resolve":
+                change = _Change("resolve", msg.joint_resolved(member.number, joint.number, body, text),
+                                 data={"text": text, "joint": joint.number,
+                                       **self._deadline_data(member)})
+            else:
+                change = _Change("reply", msg.joint_replied(member.number, joint.number, body, text),
+                                 data={"text": text, "joint": joint.number})
+            batch: list[dict] = []
+            self._record(batch, member, State(member.state), change, actor=actor, now=now,
+                         target=next_state(action, State(member.state)))
+            self._write(session, member, batch, inline=False)
+
     # ================================================================== helpers
     def _record(self, batch: list[dict], case: CaseRow, from_state: State | None,
                 change: _Change, *, actor: str, now: datetime, target: State | None = None) -> None:
@@ -424,7 +477,7 @@ class CaseService:
         outbox = []
         for event_id, event in zip(ids, batch):
             event["id"] = event_id
-            if event["public_text"] and event["actor"] != RESIDENT:
+            if event["public_text"] and event["actor"] != RESIDENT and not case.joint:
                 outbox.append(self._outbox_row(case, event, inline))
         if outbox:
             session.execute(_INSERT_OUTBOX, outbox)
@@ -500,7 +553,9 @@ class CaseService:
             if case is None:
                 raise CaseNotFound(number)
             merged_into = self._merged_into(session, case)
-            return self._view(case, [_event_dict(e) for e in case.events], merged_into)
+            view = self._view(case, [_event_dict(e) for e in case.events], merged_into)
+            self._joint_links(session, case, view)
+            return view
 
     def status(self, number: str) -> dict:
         """The cheap lookup behind "my case": state, body and deadline, no timeline."""
@@ -540,6 +595,19 @@ class CaseService:
         if not case.merged_into_id:
             return None
         return session.scalar(select(CaseRow.number).where(CaseRow.id == case.merged_into_id))
+
+    def _joint_links(self, session: Session, case: CaseRow, view: CaseView) -> None:
+        """联合办理 on one case's view: the joint case it is in, or a joint case's members."""
+        view.joint = bool(case.joint)
+        if case.joint_case_id:
+            view.joint_case = session.scalar(select(CaseRow.number)
+                                             .where(CaseRow.id == case.joint_case_id))
+        if case.joint:
+            rows = session.execute(select(CaseRow.number, CaseRow.state, CaseRow.summary)
+                                   .where(CaseRow.joint_case_id == case.id).order_by(CaseRow.id))
+            view.joint_members = [{"number": r.number, "state": r.state,
+                                   "state_label": STATE_LABELS[State(r.state)],
+                                   "summary": mask_text(r.summary)} for r in rows]
 
     def _view(self, case: CaseRow, events: list[dict], merged_into: str | None) -> CaseView:
         category = self.catalog.categories[case.category_code]

@@ -68,6 +68,11 @@ class CaseView:
     # filled where the view carries its events (one case), None in lists
     pending_extension: dict | None = None
     events: list[EventView] = field(default_factory=list)
+    # 联合办理 (filled where the view is of one case): whether this is a joint case, the joint
+    # case it is in, and a joint case's members [{"number", "state", "state_label", "summary"}]
+    joint: bool = False
+    joint_case: str | None = None
+    joint_members: list[dict] = field(default_factory=list)
 
     def __post_init__(self) -> None:
         self.summary = mask_text(self.summary)
@@ -83,6 +88,6 @@ class CaseView:
             "number": self.number, "state": self.state, "state_label": self.state_label,
             "category": self.category, "body": self.body and {"name": self.body["name"]},
             "summary": self.summary, "created_at": self.created_at, "due_at": self.due_at,
-            "merged_into": self.merged_into,
+            "merged_into": self.merged_into, "joint_case": self.joint_case,
             "events": [e.public() for e in self.events if e.public_text],
         }

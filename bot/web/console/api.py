@@ -30,8 +30,8 @@ from bot.web import jsonsafe, schema
 from bot.web.console import auth
 from bot.web.console.auth import staff_refusal
 from bot.web.console.bodies import (BODY_TOO_LARGE_ZH, MAX_STAFF_BODY, TEXT_TOO_LONG_ZH, ActionBody,
-                                    LoginBody, MergeIntoBody, PasswordBody, RevealBody, StaffBody,
-                                    bad_param, filter_params)
+                                    JointBody, LoginBody, MergeIntoBody, PasswordBody, RevealBody,
+                                    StaffBody, bad_param, filter_params)
 from bot.web.console.feed import CaseFeed
 from bot.web.errors import WebError
 from bot.web.hub import listen
@@ -41,7 +41,7 @@ log = logging.getLogger(__name__)
 
 NOT_FOUND = WebError(404, "没有找到这个编号的诉求，请核对编号。", "not_found")
 KEEPALIVE_SECONDS = 15.0
-schema.register(LoginBody, ActionBody, RevealBody, StaffBody, PasswordBody, MergeIntoBody)
+schema.register(LoginBody, ActionBody, RevealBody, StaffBody, PasswordBody, MergeIntoBody, JointBody)
 
 
 def forbidden(zh: str = "您的账号没有权限进行此操作。") -> WebError:

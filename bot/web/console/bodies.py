@@ -44,6 +44,12 @@ class MergeIntoBody(_Body):
     into: Short
 
 
+class JointBody(_Body):
+    """POST /api/staff/hotspots/{alert_id}/joint: the body the joint case goes to (by default the
+    one most of the alert's open cases are with)."""
+    body: Code | None = None
+
+
 class StaffBody(_Body):
     """POST /api/staff/staff (admins)."""
     username: Annotated[StrictStr, Field(max_length=64)]

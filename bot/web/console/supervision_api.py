@@ -5,6 +5,7 @@
   GET  /api/staff/charts/{volume|rates}.svg?period=&unit=&body=   server-side SVG charts
   GET  /api/staff/hotspots                                         hot spots of the window
   POST /api/staff/hotspots/{id}/merge  {"into": number}            并单 the alert's cases
+  POST /api/staff/hotspots/{id}/joint  {"body": code?}             联合办理: one joint case
   GET  /api/staff/export?period=&format=xlsx|csv&part=cases|figures
   GET  /console/dashboard, /console/report?period=                 the pages
 
@@ -25,7 +26,7 @@ from bot.cases.errors import CaseError
 from bot.cases.stats import compute
 from bot.staff.principal import Role, Staff
 from bot.web import jsonsafe, schema
-from bot.web.console.bodies import MergeIntoBody
+from bot.web.console.bodies import JointBody, MergeIntoBody
 from bot.web.console import auth, charts
 from bot.web.console.pages import staff_page
 from bot.web.errors import WebError
@@ -36,6 +37,8 @@ NOT_ALLOWED = WebError(403, "督办看板只对督办、管理员和承办单位
 NO_CASES = WebError(403, "管理员账号不查看诉求内容，请使用督办账号。", "forbidden")
 OTHER_BODY = WebError(403, "只能查看本单位的统计。", "forbidden")
 MERGE_ONLY_SUPERVISOR = WebError(403, "只有督办可以一键并单。", "forbidden")
+JOINT_ONLY_SUPERVISOR = WebError(403, "只有督办可以发起联合办理。", "forbidden")
+NO_ALERT = WebError(404, "没有找到这条预警。", "not_found")
 MAX_PARAM = 40
 
 
@@ -170,6 +173,19 @@ def router() -> APIRouter:
                           actor=staff.actor)
         if not done.pop("found"):
             raise WebError(404, "没有找到这条预警，或目标编号不在其中。", "not_found")
+        return JSONResponse(done)
+
+    @api.post("/api/staff/hotspots/{alert_id}/joint", openapi_extra=schema.body(JointBody))
+    async def joint(alert_id: int, request: Request,
+                    staff: Staff = Depends(auth.writing_staff)) -> Response:
+        """联合办理: the alert's joint case (opened once) and what could not join it."""
+        if Role(staff.role) is not Role.SUPERVISOR:
+            raise JOINT_ONLY_SUPERVISOR
+        body = parse(JointBody, await jsonsafe.json_body(request, 2000, "请求内容太长。")).body
+        done = await _run(hotspots.open_joint, _cases(request), alert_id,
+                          body=body.strip() if body else None, actor=staff.actor)
+        if not done.pop("found"):
+            raise NO_ALERT
         return JSONResponse(done)
 
     @api.get("/api/staff/export")

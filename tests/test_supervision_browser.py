@@ -49,3 +49,39 @@ def test_supervisor_sees_charts_follows_a_ranking_and_downloads_the_xlsx(site, c
     assert other.inner_text("#rate-cards .card[data-rate='opened'] .value") == "0"
     assert seen_other["errors"] == []
     context.close()
+
+
+LIFT = ["7号楼电梯又坏了，关人了", "7号楼电梯坏了，人被关在里面", "7号楼的电梯坏了困住人",
+        "7号楼电梯又坏了困人，请尽快修", "7号楼电梯坏了好几天，还关过人"]
+
+
+def test_supervisor_opens_a_joint_case_from_an_alert_and_follows_it_both_ways(site, chromium):
+    from bot.cases import hotspots
+
+    add_staff(site.container, "super1")
+    service = site.container.cases
+    planted = [open_case(site.container, f"文化路{text}", category="urban.property",
+                         area=("S1P1G1", "S1P1G2")[i % 2], address=f"77000{i}")
+               for i, text in enumerate(LIFT)]
+    hotspots.scan(service, hotspots.HotspotRules(min_cases=5, window_days=7), raise_alerts=True)
+    context = desk(chromium)
+    page, seen = login(context, site.base, "super1", "/console/dashboard", confirm="联合办理工单")
+    page.wait_for_selector(".hot .joint-open")
+    assert page.inner_text(".hot .joint-open") == "发起联合办理"
+    page.select_option(".hot .joint-body", "B-CGJ")
+    page.click(".hot .joint-open")
+    page.wait_for_selector(".hot .joint-result a")
+    result = page.inner_text(".hot .joint-result")
+    assert "已发起联合办理工单" in result and "县城市管理局" in result and "本次加入 5 件" in result
+    joint = page.inner_text(".hot .joint-result a")
+    assert service.get(joint).joint and service.get(joint).body["code"] == "B-CGJ"
+    page.click(".hot .joint-result a")
+    page.wait_for_url(re.compile(r"/console/cases/"))
+    page.wait_for_selector("#joint-members li.joint-member")
+    assert page.locator("#joint-members li").count() == 5
+    assert set(page.locator("#joint-members a").all_inner_texts()) == set(planted)
+    page.click(f"#joint-members a:text('{planted[0]}')")
+    page.wait_for_selector("#joint-case-link")
+    assert page.inner_text("#joint-case-link") == joint and page.inner_text("#case-number") == planted[0]
+    assert seen["errors"] == [] and seen["dialogs"] == []
+    context.close()

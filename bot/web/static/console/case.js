@@ -46,6 +46,25 @@
 
   function text(id, value) { $(id).textContent = value === null || value === undefined || value === "" ? "—" : String(value); }
 
+  function caseLink(number) {
+    return el("a", { href: "/console/cases/" + encodeURIComponent(number), text: number });
+  }
+
+  // 联合办理: a member links its joint case; a joint case lists its members.
+  function renderJoint(c) {
+    const dd = $("fact-joint");
+    if (c.joint) {
+      const items = (c.joint_members || []).map((m) => el("li", { className: "joint-member" },
+        caseLink(m.number), ` ${m.state_label} · ${m.summary || ""}`));
+      dd.replaceChildren(`本工单为联合办理工单，共 ${items.length} 件诉求随之办理：`,
+        el("ul", { id: "joint-members" }, ...items));
+    } else if (c.joint_case) {
+      const link = caseLink(c.joint_case);
+      link.id = "joint-case-link";
+      dd.replaceChildren("随联合办理工单 ", link, " 办理");
+    } else text("fact-joint", "");
+  }
+
   function renderFacts(c) {
     text("case-number", c.number);
     text("case-state", c.state_label);
@@ -69,6 +88,7 @@
       const link = el("a", { href: "/console/cases/" + encodeURIComponent(c.merged_into), text: c.merged_into });
       $("fact-merged_into").replaceChildren(link);
     } else text("fact-merged_into", "");
+    renderJoint(c);
     const d = deadlinesOf(c);
     $("case-deadlines").replaceChildren(countdown("签收", d.sign, "deadline-sign"),
       countdown("首次联系", d.contact, "deadline-contact"),

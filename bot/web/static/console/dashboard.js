@@ -121,6 +121,47 @@
     $("tier-rows").replaceChildren(...rows);
   }
 
+  function caseLink(number) {
+    return el("a", { href: `/console/cases/${encodeURIComponent(number)}`, text: number });
+  }
+
+  // 联合办理: one joint case for the alert, sent to a chosen body (by default the one most of
+  // its open cases are with); its cases join it and stay their own cases.
+  function jointControls(h) {
+    const box = el("div", { className: "joint", dataset: { alert: h.alert_id } });
+    const choose = el("select", { className: "joint-body", "aria-label": "联合办理的承办单位", hidden: !!h.joint_case },
+      el("option", { value: "", text: "承办单位：多数诉求所在的单位" }),
+      ...Object.entries(bodies).map(([code, name]) => el("option", { value: code, text: name })));
+    const button = el("button", { type: "button", className: "secondary joint-open",
+      text: h.joint_case ? `把其余诉求加入联合办理工单 ${h.joint_case}` : "发起联合办理" });
+    const result = el("div", { className: "joint-result", role: "status" });
+    if (h.joint_case) result.replaceChildren("联合办理工单：", caseLink(h.joint_case));
+    button.addEventListener("click", async () => {
+      const to = choose.value ? bodyName(choose.value) : "多数诉求所在的承办单位";
+      const question = h.joint_case ? `把这条预警中尚未加入的诉求加入联合办理工单 ${h.joint_case}？`
+        : `为这条预警发起一个联合办理工单，交 ${to} 统一办理？各诉求保留原编号，群众会收到通知。`;
+      if (!confirm(question)) return;
+      button.disabled = true;
+      try {
+        const payload = choose.value ? { body: choose.value } : {};
+        const done = await api("POST", `/api/staff/hotspots/${h.alert_id}/joint`, payload);
+        const lines = done.skipped.map((s) => el("li", {}, caseLink(s.number), `：${s.reason}`));
+        result.replaceChildren(
+          el("p", {}, done.opened ? "已发起联合办理工单 " : "联合办理工单 ", caseLink(done.joint),
+            `（${done.body ? done.body.name : "承办单位待定"}），本次加入 ${done.joined.length} 件` +
+            (done.skipped.length ? `，${done.skipped.length} 件未加入：` : "。")),
+          ...(lines.length ? [el("ul", { className: "joint-skipped" }, ...lines)] : []));
+        choose.hidden = true;
+        button.textContent = "已联合办理";
+      } catch (err) {
+        button.disabled = false;
+        $("dash-status").textContent = err.message;
+      }
+    });
+    box.append(choose, button, result);
+    return box;
+  }
+
   async function renderHotspots(canMerge) {
     const data = await api("GET", "/api/staff/hotspots");
     const r = data.rules;
@@ -136,9 +177,8 @@
       const box = el("article", { className: "hot" },
         el("h3", { text: `${where} · ${h.category.level1}/${h.category.level2} · ${h.residents} 位群众 ${h.cases_count} 件` +
           (h.raised ? `（预警 #${h.alert_id}）` : "") }),
-        el("ul", {}, ...h.cases.map((c) => el("li", {},
-          el("a", { href: `/console/cases/${encodeURIComponent(c.number)}`, text: c.number }),
-          ` ${c.state_label} · ${c.summary || ""}`))));
+        el("ul", {}, ...h.cases.map((c) => el("li", {}, caseLink(c.number),
+          ` ${c.state_label} · ${c.summary || ""}` + (c.joint_case ? `（联合办理 ${c.joint_case}）` : "")))));
       if (canMerge && h.raised && h.cases.length > 1) {
         const target = h.cases[0].number;
         const button = el("button", { type: "button", className: "secondary", text: `一键并单到 ${target}` });
@@ -155,6 +195,7 @@
         });
         box.append(button);
       }
+      if (canMerge && h.raised) box.append(jointControls(h));
       return box;
     }));
   }

@@ -1,6 +1,7 @@
 """Taking a report: capture what was said, fill the form, read back, correct, open the case."""
 from __future__ import annotations
 
+import functools
 import logging
 import re
 from abc import ABC, abstractmethod
@@ -21,7 +22,7 @@ from actions.excerpt import conversation_excerpt
 from bot.cases import CaseError, OpenCase
 from bot.cases.messages import deadline_label
 from bot.cases.validation import MAX_SHORT
-from bot.nlu.matters import lists_matters, mention, other_matters
+from bot.nlu.matters import listed, matters_among, mention
 from bot.nlu.places import find_area
 from bot.nlu.rasa import HttpParser, ParserError, RasaClassifier
 from bot.nlu.urgency import detect_urgency, mentions_emergency
@@ -112,23 +113,27 @@ def other_matters_in(text: str, category: str | None) -> str | None:
     """"低保申请、噪声扰民": the other matters a report lists beside its category, read by the
     running Rasa server's model; None when there are none or the server cannot be asked (the
     read-back goes on without it)."""
-    if not category or not lists_matters(text):
+    found = listed(text) if category else []
+    if not found:
         return None
     services = runtime.container()
-    parser = HttpParser(services.settings.rasa_url, timeout=5.0)
 
     def classify(pieces: list[str]) -> list[tuple[str, float]]:
-        ranked = RasaClassifier(services.catalog, parser).classify(pieces)
+        ranked = RasaClassifier(services.catalog, _parser(services.settings.rasa_url)).classify(pieces)
         return [(c.code, c.confidence) for c in ranked]
 
     try:
-        codes = other_matters(text, category, classify, services.catalog)
+        codes = matters_among(found, category, classify, services.catalog)
     except ParserError as exc:
         log.warning("other matters not read (Rasa unavailable: %s)", exc)
         return None
-    finally:
-        parser.close()
     return mention(codes, services.catalog) if codes else None
+
+
+@functools.lru_cache(maxsize=2)
+def _parser(rasa_url: str) -> HttpParser:
+    """One client (and its kept-alive connection) per Rasa server for the action server's life."""
+    return HttpParser(rasa_url, timeout=5.0)
 
 
 def classified(tracker: Tracker) -> list[tuple[str, float]]:

@@ -244,8 +244,13 @@ def test_read_back_names_the_other_matters_a_report_lists(chat, monkeypatch):
                                      "confidence": 0.9}], "report_level1": None} for t in texts]
 
     monkeypatch.setattr(HttpParser, "parse", parse)
-    _, messages = run(report.ActionReadBack(), tracker("x", slots=slots))
-    assert "还提到了：低保申请" in messages[0]["text"] and "噪声扰民。" not in messages[0]["text"]
+    report._parser.cache_clear()
+    made = []
+    monkeypatch.setattr(HttpParser, "close", lambda self: made.append("closed"))
+    for _ in range(2):                      # one client for the action server's life
+        _, messages = run(report.ActionReadBack(), tracker("x", slots=slots))
+        assert "还提到了：低保申请" in messages[0]["text"] and "噪声扰民。" not in messages[0]["text"]
+    assert report._parser.cache_info().misses == 1 and made == []
 
     def down(self, texts):
         raise ParserError("connection refused")

@@ -44,9 +44,13 @@ def pieces(text: str) -> list[str]:
     return out
 
 
-def lists_matters(text: str | None) -> bool:
-    """Whether the message lists or adds matters in so many words (cheap: no classifier)."""
-    return bool(text) and _STARTS.search(text) is not None and len(pieces(text)) >= 2
+def listed(text: str | None) -> list[str]:
+    """The pieces of a message that lists or adds matters in so many words (cheap: no
+    classifier); [] for a message about one matter."""
+    if not text or _STARTS.search(text) is None:
+        return []
+    found = pieces(text)
+    return found if len(found) >= 2 else []
 
 
 def other_matters(text: str, main: str, classify: Classify, catalog: Catalog) -> list[str]:
@@ -54,9 +58,11 @@ def other_matters(text: str, main: str, classify: Classify, catalog: Catalog) ->
     Only a message that lists or adds matters in so many words is read so: in a letter
     about one matter, its sentences touch the neighbours of its category (the 社保 and 户口
     an enrolment depends on), and telling the resident of those would be noise."""
-    if not lists_matters(text):
-        return []
-    found = pieces(text)
+    return matters_among(listed(text), main, classify, catalog)
+
+
+def matters_among(found: list[str], main: str, classify: Classify, catalog: Catalog) -> list[str]:
+    """`other_matters` on pieces already cut by `listed`."""
     if len(found) < 2:
         return []
     seen = {catalog.categories[main].level2} if main in catalog.categories else set()

@@ -63,6 +63,22 @@ def test_flood_limit_is_waited_out(container, tg):
     assert any(number in text for text in tg.texts(CHAT))
 
 
+def test_a_passing_server_error_is_tried_again_before_the_outbox_sees_it(tg):
+    tg.fail_next("sendMessage", 502, "Bad Gateway", times=2)
+    TelegramSender(tg.token, tg.base_url).send(str(CHAT), "您好，工单已受理", case_number="X")
+    assert tg.texts(CHAT) == ["您好，工单已受理"]
+
+
+def test_a_lasting_server_error_raises_after_three_tries(tg):
+    tg.fail_next("sendMessage", 500, "Internal Server Error", times=3)
+    with pytest.raises(RuntimeError, match="500"):
+        TelegramSender(tg.token, tg.base_url).send(str(CHAT), "您好", case_number="X")
+    assert tg.texts(CHAT) == []
+    tg.fail_next("sendMessage", 400, "Bad Request: chat not found")      # not retried
+    with pytest.raises(RuntimeError, match="400"):
+        TelegramSender(tg.token, tg.base_url).send(str(CHAT), "您好", case_number="X")
+
+
 def test_blocked_bot_raises_so_the_outbox_retries_then_dead_letters(container, tg, clock):
     open_case(container.cases, channel="telegram", address=str(CHAT))
     tg.block(CHAT)

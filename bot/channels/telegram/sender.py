@@ -2,8 +2,9 @@
 
 Synchronous, like the outbox: one sendMessage per chunk (texts over 4096 characters are
 split) to the chat id kept as the case's address. A 429 is waited out when Telegram asks for
-at most `max_wait` seconds; any other failure raises, so the outbox retries and finally
-dead-letters the message where staff see it. Errors never carry the token-bearing URL.
+at most `max_wait` seconds; a refused connection or a 5xx (the message did not get through)
+is tried again after a short pause; any other failure raises, so the outbox retries and
+finally dead-letters the message where staff see it (a hand-off's staff member is told). Errors never carry the token-bearing URL.
 A resolved notice (it ends with the rating question) carries a one-time reply keyboard with
 the two answers, which come back as the resident's own words.
 """
@@ -19,6 +20,8 @@ from bot.channels.telegram.urls import api_root
 from bot.settings import Settings
 
 
+TRANSIENT_PAUSES = (0.5, 1.0)        # seconds before the second and third try
+MAX_FLOOD_WAITS = 2                  # 429s waited out before giving up
 RATING_KEYBOARD = {"keyboard": [[{"text": reply} for reply in RATING_REPLIES]],
                    "one_time_keyboard": True, "resize_keyboard": True}
 
@@ -53,20 +56,37 @@ class TelegramSender:
 
     def _send_message(self, chat_id: int, text: str, markup: dict | None = None) -> None:
         body = {"chat_id": chat_id, "text": text, **({"reply_markup": markup} if markup else {})}
-        for _ in range(3):
+        pauses, floods = list(TRANSIENT_PAUSES), 0
+        while True:
             try:
                 response = self._client.post(self._url, json=body)
-                data = response.json()
-            except (httpx.HTTPError, ValueError) as exc:
+            except httpx.ConnectError as exc:         # never sent: safe to send again
+                if pauses:
+                    time.sleep(pauses.pop(0))
+                    continue
                 raise TelegramSendError(f"Telegram unreachable: {type(exc).__name__}") from None
+            except httpx.HTTPError as exc:            # may have been sent: the outbox decides
+                raise TelegramSendError(f"Telegram unreachable: {type(exc).__name__}") from None
+            try:
+                data = response.json()
+            except ValueError:
+                data = None
+            if not isinstance(data, dict):
+                data = {"error_code": response.status_code, "description": "not a Bot API answer"}
             if data.get("ok"):
                 return
+            code = data.get("error_code")
             retry_after = (data.get("parameters") or {}).get("retry_after")
-            if data.get("error_code") == 429 and retry_after is not None and retry_after <= self.max_wait:
+            if code == 429 and retry_after is not None and retry_after <= self.max_wait:
+                floods += 1
+                if floods == MAX_FLOOD_WAITS + 1:
+                    raise TelegramSendError("Telegram kept answering 429 Too Many Requests")
                 time.sleep(retry_after)
                 continue
-            raise TelegramSendError(f"Telegram {data.get('error_code')}: {data.get('description')}")
-        raise TelegramSendError("Telegram kept answering 429 Too Many Requests")
+            if isinstance(code, int) and code >= 500 and pauses:
+                time.sleep(pauses.pop(0))
+                continue
+            raise TelegramSendError(f"Telegram {code}: {data.get('description')}")
 
     def close(self) -> None:
         self._client.close()

@@ -39,6 +39,7 @@ OTHER_BODY = WebError(403, "只能查看本单位的统计。", "forbidden")
 MERGE_ONLY_SUPERVISOR = WebError(403, "只有督办可以一键并单。", "forbidden")
 JOINT_ONLY_SUPERVISOR = WebError(403, "只有督办可以发起联合办理。", "forbidden")
 NO_ALERT = WebError(404, "没有找到这条预警。", "not_found")
+NO_ALERT_OR_TARGET = WebError(404, "没有找到这条预警，或目标编号不在其中。", "not_found")
 MAX_PARAM = 40
 
 
@@ -91,6 +92,20 @@ def _scope(request: Request, staff: Staff) -> tuple[Reach, str]:
     service = _cases(request)
     where = reach(staff, _param(request, "body"), service.catalog)
     return where, _param(request, "period") or supervision.default_period(service)
+
+
+async def _alert_body(request: Request, staff: Staff, refusal: WebError, model):
+    """An alert action's body; supervisors only (body staff and admins get `refusal`)."""
+    if Role(staff.role) is not Role.SUPERVISOR:
+        raise refusal
+    return parse(model, await jsonsafe.json_body(request, 2000, "请求内容太长。"))
+
+
+async def _alert_answer(missing: WebError, func, *args, **kwargs) -> Response:
+    done = await _run(func, *args, **kwargs)
+    if not done.pop("found"):
+        raise missing
+    return JSONResponse(done)
 
 
 def stats_payload(figures: dict, by: str | None) -> dict:
@@ -166,27 +181,17 @@ def router() -> APIRouter:
     @api.post("/api/staff/hotspots/{alert_id}/merge", openapi_extra=schema.body(MergeIntoBody))
     async def merge(alert_id: int, request: Request,
                     staff: Staff = Depends(auth.writing_staff)) -> Response:
-        if Role(staff.role) is not Role.SUPERVISOR:
-            raise MERGE_ONLY_SUPERVISOR
-        into = parse(MergeIntoBody, await jsonsafe.json_body(request, 2000, "请求内容太长。")).into
-        done = await _run(hotspots.merge_all, _cases(request), alert_id, into.strip(),
-                          actor=staff.actor)
-        if not done.pop("found"):
-            raise WebError(404, "没有找到这条预警，或目标编号不在其中。", "not_found")
-        return JSONResponse(done)
+        into = (await _alert_body(request, staff, MERGE_ONLY_SUPERVISOR, MergeIntoBody)).into
+        return await _alert_answer(NO_ALERT_OR_TARGET, hotspots.merge_all, _cases(request),
+                                   alert_id, into.strip(), actor=staff.actor)
 
     @api.post("/api/staff/hotspots/{alert_id}/joint", openapi_extra=schema.body(JointBody))
     async def joint(alert_id: int, request: Request,
                     staff: Staff = Depends(auth.writing_staff)) -> Response:
         """联合办理: the alert's joint case (opened once) and what could not join it."""
-        if Role(staff.role) is not Role.SUPERVISOR:
-            raise JOINT_ONLY_SUPERVISOR
-        body = parse(JointBody, await jsonsafe.json_body(request, 2000, "请求内容太长。")).body
-        done = await _run(hotspots.open_joint, _cases(request), alert_id,
-                          body=body.strip() if body else None, actor=staff.actor)
-        if not done.pop("found"):
-            raise NO_ALERT
-        return JSONResponse(done)
+        body = (await _alert_body(request, staff, JOINT_ONLY_SUPERVISOR, JointBody)).body
+        return await _alert_answer(NO_ALERT, hotspots.open_joint, _cases(request), alert_id,
+                                   body=body.strip() if body else None, actor=staff.actor)
 
     @api.get("/api/staff/export")
     async def export(request: Request, staff: Staff = Depends(auth.current_staff)) -> Response:

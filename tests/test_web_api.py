@@ -227,6 +227,35 @@ def test_rasa_down_a_fire_or_a_crisis_hears_the_number_first(stack, client):
     assert [m["text"] for m in plain] == [QUEUED_REPLY]
 
 
+def test_a_fire_does_not_wait_out_a_slow_dialogue(stack, client):
+    """Rasa slow but up: an emergency hears the number from the app within `urgent_wait`,
+    and the dialogue's own answer follows in the inbox, the message sent to Rasa once; an
+    ordinary message still waits for the dialogue."""
+    import time
+
+    from bot.web.relay import URGENT_SLOW_REPLY
+
+    container, fake, app = stack
+    chat = app.state.chat
+    chat.relay.urgent_wait = 0.3
+    client.get("/api/chat/session")
+    fake.mode, fake.slow_seconds = "slow", 1.2
+    started = time.monotonic()
+    fire = say(client, "楼道里着火了，好大的烟")
+    assert time.monotonic() - started < 1.1
+    assert fire.status_code == 202 and fire.json()["queued"] is True
+    texts = [m["text"] for m in fire.json()["messages"]]
+    assert "119" in texts[0] and texts[1] == URGENT_SLOW_REPLY
+    deadline = time.monotonic() + 10
+    while not client.get("/api/chat/updates").json()["items"] and time.monotonic() < deadline:
+        time.sleep(0.1)
+    items = client.get("/api/chat/updates").json()["items"]
+    assert len(items) == 1 and "楼道里着火了" in items[0]["messages"][0]["text"]
+    assert chat.store.pending_counts() == {"done": 1} and len(fake.received) == 1
+    plain = say(client, "楼下烧烤店太吵了")              # waits for the dialogue as before
+    assert plain.status_code == 200 and "烧烤店" in plain.json()["messages"][0]["text"]
+
+
 def test_rasa_slow_is_not_processed_twice(stack, client):
     container, fake, app = stack
     chat = app.state.chat

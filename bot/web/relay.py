@@ -50,6 +50,8 @@ QUEUED_REPLY = ("抱歉，系统这会儿有点忙，您的话我们已经记下
 QUEUED_BEHIND_REPLY = "您的话我们已经记下了，会接着前面的消息一起处理，请稍候。"
 NOT_KEPT_REPLY = ("抱歉，系统这会儿出了故障，刚才这条消息没能保存下来。请稍等一两分钟再发送一次，"
                   "之前已经登记的诉求不受影响。")
+URGENT_SLOW_REPLY = "您的话我们已经收到，正在处理，回复会显示在这里。"
+URGENT_WAIT = 3.0          # seconds an emergency waits for the dialogue before the app says the number
 STARTING_REPLY = "您好，服务正在启动，马上就好。您的话已经收到，稍后会在这里回复您，不用重复发送。"
 STARTUP_HOLD = 8.0         # seconds a request waits for a starting Rasa before it is kept
 GIVE_UP_AFTER = timedelta(hours=24)
@@ -97,6 +99,8 @@ class Relay:
         self.spill: deque[dict] = deque()
         self.spill_limit = spill_limit
         self.buttons = OfferedButtons()
+        self.urgent_wait = URGENT_WAIT
+        self._late: set[asyncio.Task] = set()   # emergencies' answers still on their way
 
     async def handle(self, session: str, text: str) -> tuple[list[dict], bool]:
         """(bot messages, queued). Never raises for Rasa's sake.
@@ -139,16 +143,26 @@ class Relay:
             log.info("webchat message %s kept until rasa has started", message_id)
             return _kept_reply(text, STARTING_REPLY), True
         kept = await self._write_ahead(session, message_id, text)
+        sending = asyncio.ensure_future(
+            self.gateway.send(sender_id(session), text, _metadata(message_id)))
+        if not sending.done() and call_now(text, do_not_wait_for="我们回复"):
+            # an emergency or a crisis does not wait out a slow dialogue for the number to call
+            await asyncio.wait({sending}, timeout=self.urgent_wait)
+            if not sending.done():
+                late = asyncio.ensure_future(self._answer_late(session, message_id, text, kept, sending))
+                self._late.add(late)
+                late.add_done_callback(self._late.discard)
+                log.warning("webchat message %s: an emergency, rasa slow; the number was said "
+                            "and the answer follows in the inbox", message_id)
+                return _kept_reply(text, URGENT_SLOW_REPLY), True
         try:
-            replies = await self.gateway.send(sender_id(session), text, _metadata(message_id))
+            replies = await sending
         except GatewayDown as exc:
-            if kept is None:
-                await self._keep(session, message_id, text, str(exc))
-            else:
-                await self._unless_database_away(self.store.postpone, kept, str(exc))
-            log.warning("rasa unavailable (%s); webchat message %s kept for retry: %s",
-                        str(exc)[:120] or type(exc).__name__, message_id, excerpt(text))
+            await self._kept_after_failure(session, message_id, text, kept, exc)
             return _kept_reply(text, QUEUED_REPLY), True
+        return await self._answered(session, kept, replies), False
+
+    async def _answered(self, session: str, kept: int | None, replies: list[BotMessage]) -> list[dict]:
         if kept is not None:
             # when the database is away now, the retry asks Rasa's tracker first: the answer
             # reaches the inbox, not Rasa again
@@ -156,7 +170,32 @@ class Relay:
         messages = [asdict(m) for m in replies]
         self.buttons.remember(session, messages)
         await self._register_handoff(session, messages)
-        return messages, False
+        return messages
+
+    async def _kept_after_failure(self, session: str, message_id: str, text: str,
+                                  kept: int | None, exc: GatewayDown) -> None:
+        if kept is None:
+            await self._keep(session, message_id, text, str(exc))
+        else:
+            await self._unless_database_away(self.store.postpone, kept, str(exc))
+        log.warning("rasa unavailable (%s); webchat message %s kept for retry: %s",
+                    str(exc)[:120] or type(exc).__name__, message_id, excerpt(text))
+
+    async def _answer_late(self, session: str, message_id: str, text: str, kept: int | None,
+                           sending: asyncio.Future) -> None:
+        """The dialogue's answer to an emergency the app has already answered: into the inbox
+        when it comes; kept for the retry loop when Rasa fails after all."""
+        try:
+            replies = await sending
+        except GatewayDown as exc:
+            await self._kept_after_failure(session, message_id, text, kept, exc)
+            return
+        except Exception:  # noqa: BLE001 - the lease of the kept row brings the retry
+            log.exception("webchat message %s: the late answer failed", message_id)
+            return
+        messages = await self._answered(session, kept, replies)
+        if messages:
+            await self._deliver(session, messages)
 
     async def _write_ahead(self, session: str, message_id: str, text: str) -> int | None:
         """Keep the message before Rasa is asked (see the module's docstring); None when the

@@ -1,7 +1,10 @@
 """Engines and sessions: built here and only here, never at import time."""
 from __future__ import annotations
 
+import os
 import re
+import threading
+from pathlib import Path
 
 from sqlalchemy import create_engine, event
 from sqlalchemy.engine import Engine, make_url
@@ -49,11 +52,58 @@ def _postgres_engine(url, **kwargs) -> Engine:
 MMAP_BYTES = 256 * 1024 * 1024
 
 
-def _sqlite_engine(url, busy_timeout: float, **kwargs) -> Engine:
-    if url.database and url.database != ":memory:":
-        from pathlib import Path
+class WriterLock:
+    """One process's SQLite writers to one file, queued on a Python lock before `BEGIN
+    IMMEDIATE`: SQLite's busy handler polls (sleeps of 1, 2, 5 … 100 ms) instead of waking when
+    the write lock frees, so writers queued there sleep past it. Taken by the transaction's
+    BEGIN, given back once its COMMIT or ROLLBACK has run (or its connection is closed). Other
+    processes still meet SQLite's lock and its busy handler, as before. A thread that already
+    holds it (a second connection opened inside a write) and a wait longer than the busy
+    timeout go on to BEGIN IMMEDIATE without it: no new deadlock, SQLite decides as before."""
 
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._holder = None            # the DBAPI connection whose transaction holds it
+        self._thread: int | None = None
+
+    def acquire(self, dbapi_connection, timeout: float) -> None:
+        if self._thread == threading.get_ident():
+            return
+        if self._lock.acquire(timeout=timeout):
+            self._holder, self._thread = dbapi_connection, threading.get_ident()
+
+    def release(self, dbapi_connection) -> None:
+        if self._holder is not None and self._holder is dbapi_connection:
+            self._holder = self._thread = None
+            self._lock.release()
+
+    def _reset(self) -> None:
+        self.__init__()
+
+
+_WRITER_LOCKS: dict[str, WriterLock] = {}
+_WRITER_LOCKS_GUARD = threading.Lock()
+# a forked child starts with no writer of its own (a parent's thread may have held the lock)
+os.register_at_fork(after_in_child=lambda: [lock._reset() for lock in _WRITER_LOCKS.values()])
+
+
+def writer_lock(database: str) -> WriterLock:
+    """The process's writer lock of a SQLite file (one for every engine on that file)."""
+    path = os.path.realpath(database)
+    with _WRITER_LOCKS_GUARD:
+        return _WRITER_LOCKS.setdefault(path, WriterLock())
+
+
+def _raw(connection):
+    """The DBAPI connection under a pool's proxy (what `do_commit` and pool events get)."""
+    return getattr(connection, "dbapi_connection", connection)
+
+
+def _sqlite_engine(url, busy_timeout: float, **kwargs) -> Engine:
+    on_file = bool(url.database) and url.database != ":memory:" and not url.database.startswith("file:")
+    if on_file:
         Path(url.database).parent.mkdir(parents=True, exist_ok=True)
+    writers = writer_lock(url.database) if on_file else None
     engine = create_engine(url, connect_args={"timeout": busy_timeout, "check_same_thread": False}, **kwargs)
 
     @event.listens_for(engine, "connect")
@@ -74,10 +124,47 @@ def _sqlite_engine(url, busy_timeout: float, **kwargs) -> Engine:
     def _on_begin(connection):
         # IMMEDIATE: no two writers both read and then fail to upgrade their lock. Sessions of
         # `make_read_session_factory` only read: DEFERRED, so WAL readers never wait for writers.
-        read_only = connection.get_execution_options().get(READ_ONLY)
-        connection.exec_driver_sql("BEGIN DEFERRED" if read_only else "BEGIN IMMEDIATE")
+        if connection.get_execution_options().get(READ_ONLY):
+            connection.exec_driver_sql("BEGIN DEFERRED")
+            return
+        if writers is None:
+            connection.exec_driver_sql("BEGIN IMMEDIATE")
+            return
+        raw = _raw(connection.connection)
+        writers.acquire(raw, busy_timeout)
+        try:
+            connection.exec_driver_sql("BEGIN IMMEDIATE")
+        except BaseException:
+            writers.release(raw)
+            raise
 
+    if writers is not None:
+        _queue_writers(engine, writers)
     return engine
+
+
+def _queue_writers(engine: Engine, writers: WriterLock) -> None:
+    """Give the writer lock back after the transaction's end has run on the connection."""
+    dialect = engine.dialect
+    commit, rollback = dialect.do_commit, dialect.do_rollback
+
+    def do_commit(connection) -> None:
+        try:
+            commit(connection)
+        finally:
+            writers.release(_raw(connection))
+
+    def do_rollback(connection) -> None:
+        try:
+            rollback(connection)
+        finally:
+            writers.release(_raw(connection))
+
+    # the engine's own dialect instance; SQLAlchemy has no event after COMMIT (its `commit`
+    # event runs before it, and a writer let in then would meet SQLite's busy handler)
+    dialect.do_commit, dialect.do_rollback = do_commit, do_rollback
+    for name in ("close", "close_detached", "invalidate"):
+        event.listen(engine, name, lambda dbapi_connection, *_: writers.release(dbapi_connection))
 
 
 def make_session_factory(engine: Engine) -> sessionmaker[Session]:

@@ -18,7 +18,7 @@ from bot.open311 import render, submission
 from bot.open311.config import KeyLimiter, Open311Settings
 from bot.open311.door import Open311Door
 from bot.open311.errors import Open311Error, bad, not_found
-from bot.open311.keys import ApiKeys
+from bot.open311.keys import CACHE_SECONDS, ApiKeys
 from bot.web import jsonsafe
 from bot.web.errors import WebError, is_database_unavailable
 
@@ -38,7 +38,8 @@ def _door(request: Request) -> tuple[Open311Door, KeyLimiter, Open311Settings]:
     if built is None:
         container = state.container
         settings = Open311Settings.from_env()
-        built = state.open311 = (Open311Door(container.cases, ApiKeys(container.engine), settings.jurisdiction),
+        keys = ApiKeys(container.engine, cache_seconds=CACHE_SECONDS)
+        built = state.open311 = (Open311Door(container.cases, keys, settings.jurisdiction),
                                  KeyLimiter(settings.rate_per_key, container.settings.redis_url), settings)
     return built
 

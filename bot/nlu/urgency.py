@@ -38,7 +38,7 @@ from __future__ import annotations
 import os
 import re
 import unicodedata
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import lru_cache
 from pathlib import Path
 
@@ -58,6 +58,10 @@ _SENTENCE_END = re.compile(r"[。！？!?\n]")
 MODEL_REASON = "描述像是正在发生的紧急情况"
 _HANZI = re.compile(r"[\u4e00-\u9fff]")
 _CLAUSE_END = re.compile(r"[，。！？；,.!?;\s—…~～]")
+# A line of ASR output with its words spaced out: most pieces this short (see `despace`)
+_SPACED_PIECE, _SPACED_SHARE = 2, 0.6
+_BLANK = re.compile(r"[ \t\u3000]")
+_INNER_BLANK = re.compile(r"(?<=[^\sa-zA-Zａ-ｚＡ-Ｚ])[ \t\u3000]+(?=[^\sa-zA-Zａ-ｚＡ-Ｚ])")
 
 
 @dataclass(frozen=True)
@@ -290,6 +294,27 @@ def normalize(text: str) -> str:
     return re.sub(r"[\u200b-\u200f\ufeff]", "", text).lower()
 
 
+def despace(text: str) -> str:
+    """Speech recognition that spaces out every word or character ("着 火 了 ！ ！ 救 命",
+    "我 老公 拿 刀 要 砍 我") read as it was said: on a line whose blank-separated pieces are
+    mostly one or two characters long, the blanks between characters that are not Latin letters
+    are taken out. Segments of ordinary length ("有个老头倒在地上了 叫他也不应") keep their
+    blanks, which end a clause; so does pinyin ("wo xiang si")."""
+    if not _BLANK.search(text) or not _HANZI.search(text):
+        return text
+    return "\n".join(_despace_line(line) for line in text.split("\n"))
+
+
+def _despace_line(line: str) -> str:
+    pieces = line.split()
+    if len(pieces) < 2 or not _HANZI.search(line):
+        return line
+    short = sum(len(piece) <= _SPACED_PIECE for piece in pieces)
+    if short < _SPACED_SHARE * len(pieces) or (len(pieces) == 2 and short < 2):
+        return line
+    return _INNER_BLANK.sub("", line)
+
+
 def prepare(text: str, rules: Rules) -> str:
     """What the rules and the crisis classifier read: normalised, figures of speech blanked."""
     return _mask(normalize(text), rules.figurative)
@@ -460,10 +485,28 @@ def _said_at(m: re.Match, text: str, rules: Rules, *, intent: bool = False) -> b
 
 
 def assess(text: str | None, rules: Rules | None = None) -> Safety:
-    """Classify the safety of one message or transcript. Never raises on any text."""
+    """Classify the safety of one message or transcript. Never raises on any text.
+
+    Speech recognition's spaced-out words ("着 火 了 ！ ！ 救 命") are read joined as well
+    (`despace`): the joined reading counts unless the one as written is more urgent, for a
+    blank may also be a real pause ("我 我想 想死 你们 帮不了我的" is not "想死你们")."""
     if not text or not isinstance(text, str) or not text.strip():
         return NORMAL
     rules = rules or load_rules()
+    as_written = _assess(text, rules)
+    joined = despace(text)
+    if joined == text:
+        return as_written
+    spoken = _assess(joined, rules)
+    if LEVELS.index(as_written.level) < LEVELS.index(spoken.level):
+        return as_written
+    if as_written.level != spoken.level:
+        return spoken
+    return replace(spoken, hotlines=tuple(dict.fromkeys(spoken.hotlines + as_written.hotlines)),
+                   concerns=tuple(dict.fromkeys(spoken.concerns + as_written.concerns)))
+
+
+def _assess(text: str, rules: Rules) -> Safety:
     raw = normalize(text)
     if rules.cancel.search(raw):
         hazard = rules.hazard.search(raw)

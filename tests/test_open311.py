@@ -143,8 +143,17 @@ def test_a_fire_filed_through_open311_is_told_the_number_and_flagged(http, key, 
     assert response.status_code == 200, response.text
     [filed] = response.json()
     assert "119" in filed["service_notice"] and filed["service_request_id"] in filed["service_notice"]
-    notes = [e.internal_note for e in container.cases.get(filed["service_request_id"]).events]
+    view = container.cases.get(filed["service_request_id"])
+    notes = [e.internal_note for e in view.events]
     assert any(n and "119" in n and "紧急" in n for n in notes), notes
+    # referred as the chat refers a fire, not left with the body of the service the form picked
+    assert (view.category["code"], view.state) == ("security.emergency", "referred")
+    status = http.get(f"/requests/{filed['service_request_id']}.json").json()[0]
+    assert "119" in status["status_notes"]
+    knife = http.post("/requests.json", data=fms_form(
+        key, service_code="env.noise", description="楼下有人拿刀砍人，快来")).json()[0]
+    assert "110" in knife["service_notice"]
+    assert container.cases.get(knife["service_request_id"]).category["code"] == "security.emergency"
     plain = http.post("/requests.json", data=fms_form(key, description="楼下烧烤店每天半夜都很吵")).json()[0]
     assert "119" not in plain["service_notice"] and "拨打" not in plain["service_notice"]
 

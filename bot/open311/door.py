@@ -24,7 +24,7 @@ from bot.cases.models import CaseRow, EventRow
 from bot.cases.service import CaseService
 from bot.cases.views import iso
 from bot.channels.safety_notice import call_now
-from bot.db import READ_ONLY
+from bot.db import READ_ONLY, make_read_session_factory
 from bot.open311 import render, states
 from bot.open311.errors import Open311Error, bad, not_found
 from bot.open311.keys import ApiKeys, Client
@@ -35,6 +35,7 @@ from bot.privacy import mask_text
 log = logging.getLogger(__name__)
 
 CHANNEL = "open311"
+EMERGENCY = "security.emergency"
 REPEAT_WINDOW = timedelta(minutes=1)
 MAX_RANGE = timedelta(days=90)
 MAX_RESULTS = 1000
@@ -77,8 +78,11 @@ class Open311Door:
         self.keys = keys
         self.jurisdiction = jurisdiction
         self.catalog = cases.catalog
-        # reads before a filing take no SQLite write lock (posts queue only for the write)
-        self._reads = cases.session_factory.kw["bind"].execution_options(**{READ_ONLY: True})
+        # reads (GETs, and the lookup before a filing) take no SQLite write lock: WAL readers
+        # never queue behind the posts' writes
+        engine = cases.session_factory.kw["bind"]
+        self._reads = engine.execution_options(**{READ_ONLY: True})
+        self._read_sessions = make_read_session_factory(engine)
 
     # ------------------------------------------------------------ checks shared by every call
     def check_jurisdiction(self, value: str | None) -> None:
@@ -120,6 +124,10 @@ class Open311Door:
                else f"o311:{client.id}:f:{fingerprint[:40]}:{bucket}")
         values = self._values(client, sub, fingerprint, now, anonymous)
         written: list[str] = []
+        urgent = _safety(_text(sub))
+        # danger now ("有人拿刀砍人") is referred to 110/119/120 as the chat refers it, whatever
+        # service the client's form picked; a crisis stays where it was filed, flagged below
+        emergency = urgent is not None and urgent[1].level == "emergency"
 
         def with_case(session, view) -> None:
             """The door's row, in the case's own transaction."""
@@ -128,7 +136,8 @@ class Open311Door:
 
         try:
             view = self.cases.open_case(OpenCase(
-                text=_text(sub), category=sub.service_code, place=_place(sub),
+                text=_text(sub), category=EMERGENCY if emergency else sub.service_code,
+                refer=_referral(urgent[1], sub.service_code) if emergency else None, place=_place(sub),
                 contact=None if anonymous else sub.phone,
                 contact_name=None if anonymous else sub.name, anonymous=anonymous,
                 channel=CHANNEL, address=client.name, idempotency_key=key, actor=CHANNEL),
@@ -138,7 +147,6 @@ class Open311Door:
         token = written[0] if written else self._token_of(view.number, values)
         log.info("open311 client %s filed %s", client.name, view.number)
         notice = NOTICE.format(number=view.number, due=self._local(view.due_at))
-        urgent = _safety(_text(sub))
         if urgent:
             # the client's app shows the notice to the resident at once; staff see the flag
             lines, safety = urgent
@@ -220,7 +228,7 @@ class Open311Door:
         return self._read(where)
 
     def token(self, token: str) -> dict:
-        with self.cases.session_factory() as session:
+        with self._read_sessions() as session:
             number = session.scalar(select(r.c.case_number).where(r.c.token == token[:36]))
         if number is None:
             raise not_found("没有找到这个 token", "token not found")
@@ -236,7 +244,7 @@ class Open311Door:
                 .where(EventRow.at >= start, EventRow.at <= end, EventRow.public_text.is_not(None),
                        EventRow.action != "open")
                 .order_by(EventRow.at, EventRow.id).limit(MAX_RESULTS))
-        with self.cases.session_factory() as session:
+        with self._read_sessions() as session:
             rows = session.execute(stmt).all()
         return [{"update_id": f"{row.number}-{row.seq}", "service_request_id": row.number,
                  "status": states.update_state(row.action, str(getattr(row.to_state, "value", row.to_state))),
@@ -246,7 +254,7 @@ class Open311Door:
     def _read(self, where: list) -> list[dict]:
         stmt = (select(CaseRow, r).join(CaseRow, CaseRow.number == r.c.case_number)
                 .where(and_(*where)).order_by(r.c.id.desc()).limit(MAX_RESULTS))
-        with self.cases.session_factory() as session:
+        with self._read_sessions() as session:
             rows = session.execute(stmt).all()
             notes = _latest_notes(session, [row[0].id for row in rows])
             return [self._request(row[0], row, notes.get(row[0].id)) for row in rows]
@@ -318,6 +326,12 @@ def _place(sub: Submission) -> str | None:
     if not parts and sub.lat is not None:
         parts = [f"坐标 {sub.lat:.6f},{sub.long:.6f}"]
     return "，".join(parts)[:200] or None
+
+
+def _referral(safety, service_code: str) -> str:
+    """The referral's public text (the client reads it in status_notes)."""
+    return (f"紧急情况，已告知群众立即拨打{'、'.join(safety.hotlines)}；"
+            f"申报时所选服务：{service_code}")
 
 
 def _safety(text: str):

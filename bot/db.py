@@ -59,21 +59,25 @@ class WriterLock:
     BEGIN, given back once its COMMIT or ROLLBACK has run (or its connection is closed). Other
     processes still meet SQLite's lock and its busy handler, as before. A thread that already
     holds it (a second connection opened inside a write) and a wait longer than the busy
-    timeout go on to BEGIN IMMEDIATE without it: no new deadlock, SQLite decides as before."""
+    timeout go on to BEGIN IMMEDIATE without it: no new deadlock, SQLite decides as before
+    (after at most twice the busy timeout in all)."""
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
-        self._holder = None            # the DBAPI connection whose transaction holds it
+        self._guard = threading.Lock()     # a release from a pool finalizer may race the owner's
+        self._holder = None                # the DBAPI connection whose transaction holds it
         self._thread: int | None = None
 
     def acquire(self, dbapi_connection, timeout: float) -> None:
         if self._thread == threading.get_ident():
             return
-        if self._lock.acquire(timeout=timeout):
+        if self._lock.acquire(timeout=max(timeout, 0.0)):
             self._holder, self._thread = dbapi_connection, threading.get_ident()
 
     def release(self, dbapi_connection) -> None:
-        if self._holder is not None and self._holder is dbapi_connection:
+        with self._guard:
+            if self._holder is None or self._holder is not dbapi_connection:
+                return
             self._holder = self._thread = None
             self._lock.release()
 

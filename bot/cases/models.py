@@ -100,6 +100,8 @@ class CaseRow(Base):
         Index("ix_cases_area_state", "area_code", "state", "due_at", "sign_due_at"),
         # a period's cases in order (the export's case list, hot spots' window)
         Index("ix_cases_created", "created_at"),
+        # what the figures read of each counted event's case (bot.cases.stats): the index alone
+        Index("ix_cases_figures", "id", "category_code", "case_type", "area_code", "body_code"),
         Index("ix_cases_joint_case", "joint_case_id"),       # a joint case's members
     )
 
@@ -119,11 +121,22 @@ class EventRow(Base):
     public_text: Mapped[str | None] = mapped_column(Text)
     internal_note: Mapped[str | None] = mapped_column(Text)
     data: Mapped[dict] = mapped_column(JSON, default=dict)
+    # What the figures (bot.cases.stats) read in place of a window over the case's history and
+    # its JSON, written by CaseService with the event or with the case's next one of its sort:
+    # `next_at` of an assignment is when the case's next assignment or signing came, of a
+    # rating when its next rating came; `on_time` of a resolution is "by its due date", of an
+    # assignment "signed for next, by its sign deadline"; `solved` and `satisfied` (满意 or
+    # 基本满意) of a rating.
+    next_at: Mapped[datetime | None] = mapped_column(DateTime)
+    on_time: Mapped[bool | None] = mapped_column(Boolean)
+    solved: Mapped[bool | None] = mapped_column(Boolean)
+    satisfied: Mapped[bool | None] = mapped_column(Boolean)
 
     case: Mapped[CaseRow] = relationship(back_populates="events")
     __table_args__ = (
         UniqueConstraint("case_id", "seq", name="uq_events_case_seq"),
-        Index("ix_events_action_at", "action", "at", "case_id", "body_code"),   # covers the counts
+        Index("ix_events_action_at", "action", "at", "case_id", "body_code",   # covers the counts
+              "next_at", "on_time", "solved", "satisfied"),
         Index("ix_events_case_action", "case_id", "action", "seq"),   # last resolve, rating
         Index("ix_events_actor", "actor", "action"),                   # what an operator opened
     )

@@ -12,7 +12,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta, timezone
 
-from sqlalchemy import bindparam, insert, select
+from sqlalchemy import bindparam, insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, selectinload, sessionmaker
 
@@ -35,6 +35,9 @@ from bot.privacy import mask_text, mask_value, phones_in
 log = logging.getLogger(__name__)
 
 SATISFACTION = ("满意", "基本满意", "不满意")
+SATISFIED = ("满意", "基本满意")
+# Events whose figures depend on the case's next event of the same sort (EventRow.next_at)
+CHAINS = (("assign", "transfer", "escalate", "accept"), ("rate",))
 MAX_EXTENSION_WORKING_DAYS = 60     # 延期: beyond this a supervisor opens a new case instead
 
 # Core statements for the hot path of opening (no ORM unit-of-work per row).
@@ -455,22 +458,49 @@ class CaseService:
         case.updated_at = now
         case.event_count += 1
         # Free text reaches events only masked: whatever a handler or resident typed.
+        data = change.data or {}
         batch.append(dict(seq=case.event_count, at=now, actor=actor, action=change.action,
                           from_state=from_state, to_state=to_state, body_code=case.body_code,
                           agent_code=case.agent_code, public_text=mask_text(change.public),
-                          internal_note=mask_text(change.note),
-                          data=mask_value(change.data or {})))
+                          internal_note=mask_text(change.note), data=mask_value(data),
+                          next_at=None,
+                          on_time=_by(now, data.get("due_at")) if change.action == "resolve" else None,
+                          solved=data.get("solved") is True if change.action == "rate" else None,
+                          satisfied=data.get("satisfaction") in SATISFIED if change.action == "rate"
+                          else None))
+
+    def _follow(self, session: Session, case: CaseRow, batch: list[dict], fresh: bool) -> None:
+        """Tell the case's last assignment-or-signing and last rating that the next one of their
+        sort came (`EventRow.next_at`, `on_time`), within the batch and, for a case already
+        written, in the store: what `bot.cases.stats` would otherwise find by a window."""
+        for sort in CHAINS:
+            chain = [e for e in batch if e["action"] in sort]
+            if not chain:
+                continue
+            if not fresh:
+                last = session.execute(
+                    select(EventRow.id, EventRow.action, EventRow.data)
+                    .where(EventRow.case_id == case.id, EventRow.action.in_(sort))
+                    .order_by(EventRow.seq.desc()).limit(1)).first()
+                if last is not None and last.action != "accept":
+                    session.execute(update(EventRow).where(EventRow.id == last.id)
+                                    .values(_followed(last.action, last.data, chain[0])))
+            for earlier, later in zip(chain, chain[1:]):
+                if earlier["action"] != "accept":
+                    earlier.update(_followed(earlier["action"], earlier["data"], later))
 
     def _write(self, session: Session, case: CaseRow, batch: list[dict], *,
                inline: bool) -> list[dict]:
         """Write the case, its new events and their outbox rows: a few statements, no ORM
         round trips per row (opening is the hot path)."""
-        if case.id is None:
+        fresh = case.id is None
+        if fresh:
             values = {c.key: getattr(case, c.key) for c in CaseRow.__table__.columns
                       if c.key != "id"}
             case.id = session.execute(_INSERT_CASE, values).scalar_one()
         else:
             session.flush()
+        self._follow(session, case, batch, fresh)
         for event in batch:
             event["case_id"] = case.id
         ids = session.execute(_INSERT_EVENTS, batch).scalars().all()
@@ -662,6 +692,21 @@ def _contact_from(*texts: str | None) -> str | None:
             except InvalidInput:
                 continue
     return None
+
+
+def _followed(action: str, data: dict, later: dict) -> dict:
+    """What an assignment or a rating records when the case's next event of its sort comes:
+    when, and for an assignment whether that was the signing by the sign deadline."""
+    if action == "rate":
+        return {"next_at": later["at"]}
+    return {"next_at": later["at"],
+            "on_time": later["action"] == "accept" and _by(later["at"], data.get("sign_due_at"))}
+
+
+def _by(at: datetime, deadline: str | None) -> bool:
+    """`at` is no later than a deadline as an event records it (ISO, whole seconds); no
+    deadline is always in time."""
+    return deadline is None or at <= datetime.fromisoformat(deadline.removesuffix("Z"))
 
 
 def _event_dict(row: EventRow) -> dict:

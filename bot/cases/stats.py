@@ -23,7 +23,7 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 
-from sqlalchemy import DateTime, and_, case, cast, func, literal, or_, select, text, union_all
+from sqlalchemy import and_, case, func, literal, not_, or_, select, text
 
 from bot.cases.errors import InvalidInput
 from bot.cases.models import CaseRow, EventRow
@@ -31,6 +31,7 @@ from bot.cases.service import CaseService
 from bot.db import READ_ONLY
 
 ASSIGNING = ("assign", "transfer", "escalate")
+COUNTED = ("open", *ASSIGNING, "resolve", "rate")
 # Years a period may name: well before any case, and far enough ahead that the period's end
 # (the next year's first day, in local time) is still a date Python can hold.
 MIN_YEAR, MAX_YEAR = 1970, 2999
@@ -294,57 +295,37 @@ def _grouped(service: CaseService, edges: list[datetime | None], split: datetime
     assigning, resolve, rate), the event's body and the case's category, type, area and body.
     An assignment is signed on time when the case's next assignment-or-signing in the range
     is the signing, before the sign deadline; a resolution is on time before the due date;
-    only the latest rating of a case in the range counts. SQL does the counting, one GROUP BY
-    per kind over that kind's events only: the window functions sort the assignments and the
-    ratings alone, and the JSON fields are read from the events they belong to."""
-    moment = _moment_of(service)
-    apart = () if split is None else (case((EventRow.at < split, 0), else_=1),)
-    data = EventRow.data
+    only the latest rating of a case in the range counts. Events before and after `split` are
+    two ranges (two periods). One GROUP BY over the (action, at) index: the service wrote on
+    each event what a window over the case's history would find (`EventRow.next_at`,
+    `on_time`, `solved`, `satisfied`), so "in the range" is only `next_at` before the end of
+    the event's own range."""
+    e, end = EventRow, edges[-1]
 
-    def events(actions, *columns):
-        stmt = select(EventRow.case_id, EventRow.action, EventRow.at, EventRow.body_code,
-                      *columns).where(EventRow.action.in_(actions))
-        if edges[0] is not None:
-            stmt = stmt.where(EventRow.at >= edges[0])
-        if edges[-1] is not None:
-            stmt = stmt.where(EventRow.at < edges[-1])
-        return stmt.subquery()
+    def in_range(moment):
+        """A later event's time (NULL: none yet) falls in the range of the row's event."""
+        inside = moment.isnot(None) if end is None else moment < end
+        return inside if split is None else and_(inside, or_(e.at >= split, moment < split))
 
-    def counted(e, on_time=None, solved=None, satisfied=None, where=()):
-        bucket = _bucket(e.c.at, edges[1:-1], 0, len(edges) - 2)
-        kind = case((e.c.action.in_(ASSIGNING), "assign"), else_=e.c.action)
-        keys = (bucket, kind, e.c.body_code, CaseRow.category_code, CaseRow.case_type,
-                CaseRow.area_code, CaseRow.body_code)
-        return (select(bucket.label("bucket"), kind.label("action"), e.c.body_code,
-                       CaseRow.category_code, CaseRow.case_type, CaseRow.area_code,
-                       CaseRow.body_code.label("case_body"), func.count().label("n"),
-                       _total(on_time).label("on_time"), _total(solved).label("solved"),
-                       _total(satisfied).label("satisfied"))
-                .join(CaseRow, CaseRow.id == e.c.case_id).where(*where).group_by(*keys))
-
-    opened = events(("open",))
-    resolved = events(("resolve",), data["due_at"].as_string().label("due"))
-    window = dict(partition_by=(EventRow.case_id, *apart), order_by=EventRow.seq)
-    signing = events(
-        ASSIGNING + ("accept",), data["sign_due_at"].as_string().label("sign_due"),
-        func.lead(EventRow.action).over(**window).label("next_action"),
-        func.lead(EventRow.at, type_=EventRow.at.type).over(**window).label("next_at"))
-    rated = events(
-        ("rate",), data["solved"].as_boolean().label("solved"),
-        data["satisfaction"].as_string().label("satisfaction"),
-        func.row_number().over(partition_by=(EventRow.case_id, *apart),
-                               order_by=EventRow.seq.desc()).label("latest"))
-    stmt = union_all(
-        counted(opened),
-        counted(resolved, or_(resolved.c.due.is_(None),
-                              moment(resolved.c.at) <= moment(resolved.c.due))),
-        counted(signing, and_(signing.c.next_action == "accept",
-                              or_(signing.c.sign_due.is_(None),
-                                  moment(signing.c.next_at) <= moment(signing.c.sign_due))),
-                where=(signing.c.action != "accept",)),
-        counted(rated, solved=rated.c.solved.is_(True),
-                satisfied=rated.c.satisfaction.in_(("满意", "基本满意")),
-                where=(rated.c.latest == 1,)))
+    bucket = _bucket(e.at, edges[1:-1], 0, len(edges) - 2)
+    kind = case((e.action.in_(ASSIGNING), "assign"), else_=e.action)
+    on_time = and_(e.on_time.is_(True), or_(e.action == "resolve", in_range(e.next_at)))
+    keys = (bucket, kind, e.body_code, CaseRow.category_code, CaseRow.case_type,
+            CaseRow.area_code, CaseRow.body_code)
+    stmt = (select(bucket.label("bucket"), kind.label("action"), e.body_code,
+                   CaseRow.category_code, CaseRow.case_type, CaseRow.area_code,
+                   CaseRow.body_code.label("case_body"), func.count().label("n"),
+                   _total(on_time).label("on_time"), _total(e.solved.is_(True)).label("solved"),
+                   _total(e.satisfied.is_(True)).label("satisfied"))
+            .join(CaseRow, CaseRow.id == e.case_id)
+            .where(e.action.in_(COUNTED),
+                   # a rating counts unless the case's next rating came in its range
+                   or_(e.action != "rate", e.next_at.is_(None), not_(in_range(e.next_at))))
+            .group_by(*keys))
+    if edges[0] is not None:
+        stmt = stmt.where(e.at >= edges[0])
+    if end is not None:
+        stmt = stmt.where(e.at < end)
     with service.session_factory() as session:
         # a read: on SQLite a deferred transaction, so a year's count never holds up a filing
         conn = session.connection(execution_options={READ_ONLY: True})
@@ -366,13 +347,6 @@ def _bucket(at, inner: list[datetime], lo: int, hi: int):
 
 def _total(cond):
     return literal(0) if cond is None else func.coalesce(func.sum(case((cond, 1), else_=0)), 0)
-
-
-def _moment_of(service: CaseService):
-    """A timestamp column or an ISO string from JSON as something SQL compares in time order."""
-    if service.session_factory.kw["bind"].dialect.name == "sqlite":
-        return func.julianday
-    return lambda value: cast(value, DateTime)
 
 
 def _lineage(service: CaseService):

@@ -2,12 +2,14 @@
 from __future__ import annotations
 
 import logging
+import re
 
 from rasa_sdk import Action
 from rasa_sdk.events import EventType, SlotSet
 
 from actions import runtime, texts
-from actions.conversation import clean, latest_intent, latest_text
+from actions.conversation import clean, entity, latest_intent, latest_text
+from actions.report import GIVE_UP, ActionCancelReport
 from actions.status import complaint_with_phone, my_cases, owned_number, take_as_report
 from bot.cases import CaseError, Rating
 from bot.cases.lifecycle import OPEN_STATES
@@ -104,6 +106,47 @@ class ActionInformNoContext(Action):
                    and e.get("value") == number for e in later)
 
 
+# "撤回我的诉求", "把单子作废": a case is meant; "算了不报了", "不想反映了": a report is.
+_A_CASE = re.compile(r"撤|删|作废|单子|工单|诉求|编号")
+
+
+def gives_up_reporting(tracker) -> bool:
+    text = latest_text(tracker)
+    return bool(GIVE_UP.search(text)) and not _A_CASE.search(text) \
+        and not entity(tracker, "case_number")
+
+
+def filed_here(tracker) -> str | None:
+    """The number of the case last opened in this conversation, if any."""
+    number, after_open = None, False
+    for event in tracker.events:
+        if event.get("event") == "action":
+            after_open = event.get("name") == "action_open_case"
+        elif after_open and event.get("event") == "slot" and event.get("name") == "case_number":
+            number = event.get("value") or number
+    return number
+
+
+def give_up_outside_the_form(dispatcher, tracker, domain) -> list[EventType]:
+    """"算了不报了" with no form asking: a report still being clarified is dropped; else nothing is
+    being taken, and their open case (the one just opened here first) is named with how to
+    withdraw it: never withdrawn unasked."""
+    if tracker.get_slot("report_text"):
+        return ActionCancelReport().run(dispatcher, tracker, domain)
+    view = None
+    try:
+        number, _ = pick_case(tracker, dispatcher, OPEN)
+        view = runtime.container().cases.get(number) if number else None
+    except Exception:  # noqa: BLE001 - the acknowledgement needs no case
+        log.exception("looking up the resident's open case failed")
+    if view is None:
+        dispatcher.utter_message(text=texts.NOTHING_TO_CANCEL)
+    else:
+        dispatcher.utter_message(text=texts.case_kept(view.number, view.summary,
+                                                      just_filed=view.number == filed_here(tracker)))
+    return [SlotSet("pending", None)]
+
+
 class ActionPrepareWithdraw(Action):
     """Find the case to withdraw and ask for confirmation."""
 
@@ -111,6 +154,8 @@ class ActionPrepareWithdraw(Action):
         return "action_prepare_withdraw"
 
     def run(self, dispatcher, tracker, domain) -> list[EventType]:
+        if gives_up_reporting(tracker):
+            return give_up_outside_the_form(dispatcher, tracker, domain)
         try:
             number, handled = pick_case(tracker, dispatcher, OPEN)
             if handled:

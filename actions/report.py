@@ -9,7 +9,7 @@ from datetime import datetime
 from typing import Any
 
 from rasa_sdk import Action, FormValidationAction, Tracker
-from rasa_sdk.events import EventType, FollowupAction, SlotSet
+from rasa_sdk.events import ActiveLoop, EventType, FollowupAction, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions import runtime, texts
@@ -50,10 +50,29 @@ _PLACE_LEAD = re.compile(r"^(?:就|是)?在|^(?:地址|地点|位置)(?:是|在)
 _YES_NO = re.compile(r"(?:对|是|好|嗯|行|可以|没错|不对|不是|没有|确认)(?:的|啊|呀|了|吧)?[。！!.]*")
 _UNKNOWN_TIME = re.compile(r"不记得|记不清|不知道|不清楚|忘了")
 _CORRECTION = re.compile(r"^(?:不对|错了|不是|等一下|等等)?[，,。\s]*(?:地址|地点|位置|时间|日期|电话|手机|号码|"
-                         r"联系方式|事项|内容|分类)(?:也)?(?:不对|错了|写错了|有误|弄错了|要改|改一下|改成|改为|应该是)")
+                         r"联系方式|事项|内容|问题|描述|分类)(?:也)?(?:不对|错了|写错了|有误|弄错了|要改|改一下|改成|改为|应该是)")
+# "不对，我说错了，" before the right version of what was said
+_SLIP = (r"^(?:(?:不对|不好意思|等一下|等等|哦|噢|(?:我|俺)?(?:刚才)?(?:说|讲|搞|弄|打)错了|错了)"
+         r"[了啊呀吧]?[，,。！!\s]*)*")
 # "不是文化路社区，是幸福小区3栋" at the read-back: the value it negates says which field changes.
-_NOT_X_BUT_Y = re.compile(r"^(?:不对|错了)?[，,。\s]*不是(?P<old>[^，,。；;\s]{2,30})[，,。；;\s]*"
+_NOT_X_BUT_Y = re.compile(_SLIP + r"(?:这)?不是(?P<old>[^，,。；;\s]{2,30}?)[，,。；;\s]*"
                           r"(?:而)?(?:是|应该是|在)[：:\s]*(?P<new>.+)$", re.S)
+# "我说错了，是下水道堵了" while the place or the phone is asked: said again, right this time.
+_SAID_AGAIN = re.compile(r"^(?:(?:不对|等一下|等等|哦|噢)[，,。！!\s]*)*(?:我|俺)?(?:刚才)?(?:说|讲|搞|弄)错了"
+                         r"[了啊呀吧]?[，,。！!\s]*(?:应该是|其实是|是)[：:\s]*(?P<new>.+)$", re.S)
+# "事项改成……", "地点改成……": the field named first is the one that changes.
+_NAMED_CHANGE = re.compile(
+    r"^(?:把|帮我把)?(?P<name>事项|问题|内容|描述|事情|地址|地点|位置|时间|日期|联系电话|电话号码|电话|"
+    r"手机号码|手机号|手机|联系方式|分类|类别|类型)(?:也)?(?:要|帮我)?"
+    r"(?:改成|改为|换成|更正为|应该是)[：:\s]*(?P<value>.+)$", re.S)
+_NAMED_FIELD = {"事项": "description", "问题": "description", "内容": "description",
+                "描述": "description", "事情": "description", "地址": "place", "地点": "place",
+                "位置": "place", "时间": "event_time", "日期": "event_time", "分类": "category",
+                "类别": "category", "类型": "category"}
+# "分类不对，这是供电的问题": the complaint about the category, and the part it negates.
+_CATEGORY_COMPLAINT = re.compile(r"(?:分类|类别|类型|部门)(?:也)?(?:不对|错了|选错了|分错了|有误|弄错了|要改|改一下|"
+                                 r"应该是|改成|改为)?|分错类了|分错了|选错了|搞错了|弄错了|不对|这是|应该是|应该归|归到|属于")
+_NEGATED_PART = re.compile(r"(?:这|这个)?不是[^，,。；;]*?(?=[，,。；;]|而是|应该是|是|$)")
 CORRECTABLE = ("place", "event_time", "contact_name", "description")
 # "电话不对，是139…" said while another question is asked: which field it corrects, and the new
 # value when one was said ("地点不对" alone clears the place, so the form asks it again).
@@ -64,9 +83,12 @@ _OTHER_FIELD = re.compile(
     r"[了啊呀吧]?[，,。！!：:\s]*(?:是|应该是|改成|改为|换成|改|在)?[：:\s]*(?P<value>.*)$", re.S)
 _FIELD_OF = {"地址": "place", "地点": "place", "位置": "place", "时间": "event_time",
              "日期": "event_time"}
-# Giving up at the read-back ("算了不报了"): nothing is filed, nothing is asked which to change.
-_GIVE_UP = re.compile(r"不(?:想|用|要)?(?:报|反映|登记|投诉|举报|提交|办|弄)了|不(?:用|要)(?:登记|提交|报)|"
-                      r"别(?:登记|提交|报)了?|取消登记|^(?:那|那就|要不)?算了(?:吧)?[。！!~～\s]*$")
+# Giving up the report ("算了不报了"): nothing is filed, nothing is asked which to change. Not
+# what someone else said ("物业说不办了").
+GIVE_UP = re.compile(r"(?<![说讲])(?:不|甭|莫|别)(?:想|用|要|再)?(?:报|反映|反应|登记|投诉|举报|提交|办|弄|整)了|"
+                     r"不(?:用|要)(?:登记|提交|报)|别(?:登记|提交|报)|取消登记|^(?:那|那就|要不)?算了(?:吧)?[。！!~～\s]*$")
+_NEVER_MIND = re.compile(r"(?:那|那就|要不)?算了(?:吧)?[。！!~～\s]*")
+_CONTACT_WORDS = re.compile(r"电话|手机|号码|联系方式|姓名|名字")
 FORM_SLOTS = ("description", "place", "event_time", "contact")
 # The longest answer each field takes (the case store's limits: a place is a short field; the
 # time is folded into the case text, which takes 5,000 characters with the description).
@@ -83,14 +105,86 @@ def too_long(field: str, value: str | None, dispatcher: CollectingDispatcher) ->
     return True
 
 
+def gives_up(said: str | None, asked: str | None) -> bool:
+    """Whether an answer to the form's question gives up the report ("算了不报了"); not "电话
+    就不留了", nor a bare "算了" when the phone is asked (that declines the phone)."""
+    said = (said or "").strip()
+    if len(said) > 20 or not GIVE_UP.search(said) or _CONTACT_WORDS.search(said):
+        return False       # a longer answer tells something ("物业说不办了，都一个月了")
+    return asked != "contact" or not _NEVER_MIND.fullmatch(said)
+
+
 def negated_field(slots: dict[str, Any], text: str) -> tuple[str, str] | None:
     """(field, new value) when the text negates a value of the read-back: "不是X，是Y"."""
     said = _NOT_X_BUT_Y.search(text or "")
     if not said:
         return None
     old, new = said.group("old"), said.group("new").strip()
-    field = next((name for name in CORRECTABLE if old in str(slots.get(name) or "")), None)
+    held = {**slots, "description": slots.get("description") or slots.get("report_text")}
+    field = next((name for name in CORRECTABLE if old in str(held.get(name) or "")), None)
     return (field, new) if field and new else None
+
+
+def new_matter(slots: dict[str, Any], said: str | None, tracker: Tracker) -> str | None:
+    """The matter said instead of the one being reported, while the form asks another question:
+    "不对，不是路灯，是下水道堵了" (路灯 is in the report), or "我说错了，是下水道堵了" when that
+    reads as a report of its own (not "我说错了，是文化路30号")."""
+    said = (said or "").strip()
+    negated = negated_field(slots, said)
+    if negated:
+        return negated[1] if negated[0] == "description" else None
+    again = _SAID_AGAIN.match(said)
+    if not again or not informative(again.group("new")):
+        return None
+    intent, _, _ = read_said(again.group("new"), tracker)
+    return again.group("new").strip() if intent == "report" else None
+
+
+def matter_slots(text: str, tracker: Tracker) -> dict[str, Any]:
+    """The slots of a new matter: its text, and its category read from that text alone."""
+    _, ranked, _ = read_said(text, tracker)
+    code = ranked[0][0] if ranked else "other.misc"
+    slots = {"description": text, "report_text": text, **category_slots(code),
+             "category_options": [c for c, _ in ranked[:3]]}
+    area = None if tracker.get_slot("place") else find_area(runtime.container().catalog, text)
+    if area:
+        slots["area"] = area
+    return slots
+
+
+def category_slots(code: str) -> dict[str, Any]:
+    service = runtime.service_catalog().for_category(code)
+    return {"category": code, "kind": runtime.container().catalog.categories[code].kind,
+            "errand": service.id if service else None}
+
+
+def read_said(text: str, tracker: Tracker) -> tuple[str, list[tuple[str, float]], str | None]:
+    """(intent, categories best first, the first level its first-level head named) of `text`
+    alone, read by the running server's model as a report is read when it comes in; when the
+    server cannot be asked, what the NLU made of the whole latest message."""
+    services = runtime.container()
+    try:
+        (parsed,) = _parser(services.settings.rasa_url).parse([text])
+    except ParserError as exc:
+        log.warning("a part of a message not read on its own (Rasa unavailable: %s)", exc)
+        return latest_intent(tracker), classified(tracker), None
+    ranked = [(item["code"], float(item["confidence"])) for item in parsed["report_ranking"]
+              if item["code"] in services.catalog.categories]
+    return (parsed.get("intent") or {}).get("name") or "", ranked, parsed.get("report_level1")
+
+
+def named_categories(text: str) -> list[str]:
+    """The categories a correction of the category names ("这是供电的问题", "应该是停电"), leaving
+    out what it negates ("不是物业的事"): by their name first, else by their keywords."""
+    catalog = runtime.container().catalog
+    said = _NEGATED_PART.sub("", text or "")
+    by_name = [code for code, c in catalog.categories.items()
+               if c.level2 in said and code != "other.misc"]
+    if by_name:
+        return by_name
+    scores = {code: sum(len(k) for k in c.keywords if len(k) >= 2 and k in said)
+              for code, c in catalog.categories.items() if code != "other.misc"}
+    return sorted((code for code, score in scores.items() if score), key=lambda c: -scores[c])
 
 
 def category_label(code: str | None) -> str | None:
@@ -155,7 +249,8 @@ class ActionCaptureReport(Action):
             domain: dict) -> list[EventType]:
         text = latest_text(tracker)
         if tracker.get_slot("pending") == "confirm_report" and (
-                _CORRECTION.search(text) or negated_field(tracker.current_slot_values(), text)):
+                _CORRECTION.search(text) or _NAMED_CHANGE.match(text)
+                or negated_field(tracker.current_slot_values(), text)):
             # "地址不对，应该是……" read as a new report: it corrects the one being confirmed.
             return ActionCorrectReport().run(dispatcher, tracker, domain) + [
                 FollowupAction("action_listen")]
@@ -208,6 +303,16 @@ class ActionCaptureReport(Action):
         return events
 
 
+def change_matter(matter: str, dispatcher: CollectingDispatcher, tracker: Tracker) -> list[EventType]:
+    """The report becomes `matter` (its category read anew); said back with that category."""
+    if too_long("description", matter, dispatcher):
+        return []
+    slots = matter_slots(matter, tracker)
+    dispatcher.utter_message(text=texts.matter_changed(matter))
+    say_understood(dispatcher, slots["category"])
+    return [SlotSet(name, value) for name, value in slots.items()]
+
+
 def say_understood(dispatcher: CollectingDispatcher, code: str) -> None:
     category = runtime.container().catalog.categories[code]
     dispatcher.utter_message(text=texts.understood(category, runtime.service_catalog().for_category(code)))
@@ -257,6 +362,20 @@ class ValidateReportForm(FormValidationAction):
             # The message was a fire, a crisis, a threat ... and has been answered: none of it
             # is an answer to the form's question, which is asked again.
             return undo_turn(tracker)
+        said = latest_text(tracker, None)
+        if tracker.get_slot("requested_slot") in ("place", "event_time", "contact"):
+            if gives_up(said, tracker.get_slot("requested_slot")):
+                # "算了不报了" read as an answer: the form stops, nothing is filed
+                return ActionCancelReport().run(dispatcher, tracker, domain) + [
+                    ActiveLoop(None), SlotSet("requested_slot", None),
+                    FollowupAction("action_listen")]
+            # what the message itself set (the place it was taken for) is not what it negates
+            before = {**tracker.current_slot_values(),
+                      **{name: slot_before_turn(tracker, name) for name in tracker.slots_to_validate()}}
+            matter = new_matter(before, said, tracker)
+            if matter:
+                # "不对，不是路灯，是下水道堵了": the matter changes, the question is asked again
+                return undo_turn(tracker) + change_matter(matter, dispatcher, tracker)
         return await super().run(dispatcher, tracker, domain)
 
     def validate_description(self, value, dispatcher, tracker, domain) -> dict[str, Any]:
@@ -590,18 +709,33 @@ class ActionCorrectReport(Action):
         catalog = runtime.container().catalog
         slots = dict(tracker.current_slot_values())
         text = latest_text(tracker, None)
-        if _GIVE_UP.search(text or ""):
+        named = _NAMED_CHANGE.match(text or "")
+        if GIVE_UP.search(text or "") and not named:
             # "算了不报了" (read as "no") at the read-back: the resident withdraws the report
             return ActionCancelReport().run(dispatcher, tracker, domain) + [
                 FollowupAction("action_listen")]
         negated = negated_field(slots, text)
-        updates = {negated[0]: negated[1]} if negated else self.from_entities(tracker, text, catalog)
+        field = _NAMED_FIELD.get(named.group("name"), "contact") if named else None
+        if negated:
+            updates = {negated[0]: negated[1]}
+        elif field and field != "category":
+            # "事项改成……": the field named first changes, whatever places the new value names
+            value = named.group("value").strip(" 。.！!")
+            refused = field == "contact" and not find_phone(value)[0] and _REFUSAL.search(value)
+            updates = {field: texts.ANONYMOUS if refused else value}
+        else:
+            updates = self.from_entities(tracker, text, catalog)
         said = _NEW_VALUE.search(text)
-        field = entity(tracker, "field") or next(
+        field = field or entity(tracker, "field") or next(
             (name for name, words in FIELD_WORDS if words.search(text)), None)
         if not updates and field and field != "category":
             if said and len(said.group(1).strip()) >= 2:
                 updates[field] = said.group(1).strip()
+        chosen: list[str] = []
+        if not updates and field == "category":
+            chosen = named_categories(text)      # "分类不对，这是供电的问题"
+            if len(chosen) == 1:
+                updates = category_slots(chosen[0])
         if "contact" in updates and updates["contact"] != texts.ANONYMOUS:
             phone, problem = find_phone(updates["contact"])
             if phone is None:
@@ -613,6 +747,8 @@ class ActionCorrectReport(Action):
                 return [SlotSet("report_route", "wait")]      # nothing changed, still pending
         if "place" in updates:
             updates["area"] = find_area(catalog, updates["place"])
+        if "description" in updates and updates["description"] != slots.get("description"):
+            updates.update(matter_slots(updates["description"], tracker))   # read anew
         if updates:
             slots.update(updates)
             dispatcher.utter_message(text="好的，已经改过来了。\n" + read_back_text(slots), buttons=[
@@ -621,8 +757,9 @@ class ActionCorrectReport(Action):
             return [SlotSet(k, v) for k, v in updates.items()] + [
                 SlotSet("pending", "confirm_report"), SlotSet("report_route", "wait")]
         if field == "category":
-            options = [c for c in (slots.get("category_options") or []) if c in catalog.categories
-                       and c != slots.get("category")] or ["other.misc"]
+            options = [c for c in chosen or nearest_categories(text, tracker)
+                       or slots.get("category_options") or []
+                       if c in catalog.categories and c != slots.get("category")] or ["other.misc"]
             dispatcher.utter_message(text="应该是哪一类呢？也可以直接告诉我是什么方面的问题。", buttons=[
                 {"title": catalog.categories[c].label, "payload": f'/correct{{"category": "{c}"}}'}
                 for c in options[:3]])
@@ -636,6 +773,21 @@ class ActionCorrectReport(Action):
             {"title": "联系方式", "payload": '/correct{"field": "contact"}'},
             {"title": "分类", "payload": '/correct{"field": "category"}'}])
         return [SlotSet("report_route", "wait")]
+
+
+def nearest_categories(text: str, tracker: Tracker) -> list[str]:
+    """The categories nearest to what a correction of the category says beside the complaint
+    ("分类不对，这是环保方面的事"): those of the first level the model reads in it, its likeliest
+    first; [] when it says nothing more."""
+    said = _CATEGORY_COMPLAINT.sub("", _NEGATED_PART.sub("", text or "")).strip(" ，,。.！!：:")
+    if len(re.findall(r"[\u4e00-\u9fff]", said)) < 2:
+        return []
+    _, ranked, level1 = read_said(said, tracker)
+    categories = runtime.container().catalog.categories
+    level1 = level1 or (categories[ranked[0][0]].level1 if ranked else None)
+    likely = [code for code, _ in ranked] + list(categories)
+    return [code for code in dict.fromkeys(likely)
+            if categories[code].level1 == level1 and code != "other.misc"]
 
 
 class ActionCancelReport(Action):

@@ -10,6 +10,7 @@ from rasa_sdk.events import EventType, FollowupAction, UserUtteranceReverted
 from actions import runtime, texts
 from actions.conversation import clean, idempotency_key, latest_text, message_key, sender
 from actions.emergency import handle_emergency
+from actions.followup import give_up_outside_the_form, gives_up_reporting
 from actions.intercept import EMERGENCY, assess
 from actions.language import TRADITIONAL, language_of
 from actions.status import my_cases
@@ -116,6 +117,9 @@ class ActionFallback(Action):
         if assess(text).level == EMERGENCY:
             return revert + handle_emergency(dispatcher, tracker, text) + listen
         misses = misunderstood_in_a_row(tracker)
+        if gives_up_reporting(tracker):
+            # "不想反映了" is not "我要反映": nothing is asked, a case just opened is named
+            return revert + give_up_outside_the_form(dispatcher, tracker, domain) + listen
         if WANTS_TO_REPORT.search(text) and misses < 3:
             # "我要投诉" says only that there is something: ask what it is.
             dispatcher.utter_message(text=texts.ASK_DESCRIPTION)

@@ -4,6 +4,7 @@ from __future__ import annotations
 from bot.cases.validation import mask_phone
 from bot.catalog import Category
 from bot.errands import Service
+from bot.privacy import mask_text, masked_head
 
 ANONYMOUS = "匿名"
 
@@ -16,6 +17,9 @@ def contact_label(contact: str | None) -> str:
 
 def read_back(description: str, category_label: str | None, place: str | None,
               event_time: str | None, contact: str | None, name: str | None) -> str:
+    """What will be filed, masked as the case will be: the chat transcript (the page, the
+    tracker, a shared screen) never shows a 身份证号, a card or a phone number typed in it."""
+    description, place, event_time = (mask_text(v) for v in (description, place, event_time))
     lines = ["请您核对一下登记内容：", f"· 事项：{description}"]
     if category_label:
         lines.append(f"· 分类：{category_label}")
@@ -132,8 +136,8 @@ def errand_guide(service: Service) -> str:
 
 
 def short(text: str, limit: int = 20) -> str:
-    text = " ".join((text or "").split())
-    return text if len(text) <= limit else text[: limit - 1] + "…"
+    """`text` on one line, masked and cut to `limit` characters (never through a number)."""
+    return masked_head(" ".join((text or "").split()), limit, ellipsis="…")
 
 
 # ---------------------------------------------------------------- form questions and checks
@@ -149,6 +153,20 @@ INVALID_PHONE = "这个号码好像不太对：手机号是11位，固定电话�
 PHONE_PLEASE = "这句话里没有看到电话号码。"
 TOO_SHORT = "能再多说几句吗？说清楚是什么事、什么情况，代理员才好帮您办。"
 PLACE_TOO_SHORT = "地点说得再具体一点就好，比如小区名、村组或路名。"
+NOTHING_TO_CANCEL = "好的，现在没有正在登记的事项，什么都不会提交。以后有需要，随时找我。"
+
+
+def matter_changed(matter: str) -> str:
+    return f"明白了，事项改成“{short(matter, 40)}”。"
+
+
+def case_kept(number: str, summary: str | None, *, just_filed: bool) -> str:
+    """Giving up with no report being taken: nothing is filed, and how to withdraw their case."""
+    which = "您刚才登记的" if just_filed else "您之前提交的"
+    return (f"好的，现在没有正在登记的事项，不会再提交什么。{which}编号 {number}（{short(summary)}）"
+            "还在办理中；如果这件事也不需要办了，回复“撤回”，我帮您撤回。")
+
+
 REPORT_CANCELLED = "好的，这次就先不登记了，您说的内容不会提交。需要的时候随时找我。"
 WITHDRAW_KEPT = "好的，不撤回，诉求会继续办理。"
 ANYTHING_ELSE = "好的。还有什么需要帮您的吗？"

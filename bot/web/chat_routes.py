@@ -5,6 +5,7 @@ import asyncio
 import json
 import logging
 from dataclasses import dataclass
+from functools import lru_cache
 
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse, Response, StreamingResponse
@@ -13,6 +14,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from bot.cases.errors import CaseNotFound, InvalidInput
 from bot.cases.service import CaseService
 from bot.cases.validation import clean_text
+from bot.channels.safety_notice import call_now
 from bot.web import jsonsafe, resident, schema
 from bot.web.config import MAX_BODY, MAX_MESSAGE, WebSettings
 from bot.web.errors import WebError, is_database_unavailable
@@ -36,8 +38,8 @@ class ChatError(WebError):
 
 NO_SESSION = ChatError(401, "会话已失效，请刷新页面后再试。", "no_session")
 TOO_LONG_ZH = f"您的消息太长了（超过{MAX_MESSAGE}字）。请精简一下，或分几次发送。"
-TOO_FAST = ChatError(429, "您发得太快了，这条消息没有发出。请稍等一分钟再发送；之前发出的内容都已收到。",
-                     "too_fast")
+TOO_FAST_ZH = "您发得太快了，这条消息没有发出。请稍等一分钟再发送；之前发出的内容都已收到。"
+TOO_FAST_URGENT_ZH = "您发得太快了，这条消息没有转到对话里，请先打上面的电话；稍等一分钟后可以继续在这里留言。"
 
 
 @dataclass
@@ -70,8 +72,9 @@ def router() -> APIRouter:
         text = _message_text(await _json_body(request))
         sid, cookie = _session_or_new(request)
         address = request.client.host if request.client else "unknown"
-        if not await asyncio.to_thread(chat.limiter.allow, sid, address):
-            raise TOO_FAST
+        refused = await asyncio.to_thread(_over_limit, chat.limiter, sid, address, text)
+        if refused is not None:
+            raise refused
         messages, queued = await chat.relay.handle(sid, text)
         response = JSONResponse({"messages": messages, "queued": queued},
                                 status_code=202 if queued else 200)
@@ -114,6 +117,30 @@ def router() -> APIRouter:
                                  headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"})
 
     return api
+
+
+def _over_limit(limiter: MessageLimiter, sid: str, address: str, text: str) -> ChatError | None:
+    """Count the message; the refusal when it is over the limit. An emergency or a crisis is
+    told the number to call first (a panicking resident sending short messages is who hits the
+    limit). The safety check runs only for a refusal, never for a message that goes through;
+    past a few refusals a minute from one address, by the rules alone (see MessageLimiter)."""
+    wait = limiter.admit(sid, address)
+    if wait is None:
+        return None
+    headers = {"Retry-After": str(wait)}
+    urgent = _number_to_call(text, not limiter.full_safety_read(address))
+    if urgent is None:
+        return ChatError(429, TOO_FAST_ZH, "too_fast", headers=headers)
+    lines, level, hotlines = urgent
+    return ChatError(429, "\n".join((*lines, TOO_FAST_URGENT_ZH)), "too_fast", headers=headers,
+                     detail={"safety": level, "hotlines": list(hotlines)})
+
+
+@lru_cache(maxsize=256)
+def _number_to_call(text: str, rules_only: bool) -> tuple[tuple[str, ...], str, tuple[str, ...]] | None:
+    """`call_now` of a refused message; a flood repeating itself is read once."""
+    found = call_now(text, do_not_wait_for="我们回复", rules_only=rules_only)
+    return None if found is None else (tuple(found[0]), found[1].level, found[1].hotlines)
 
 
 async def _stream(request: Request, chat: Chat, sid: str):

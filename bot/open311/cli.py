@@ -54,7 +54,7 @@ def create(name: str, as_json: bool) -> None:
 @click.argument("name")
 @_handled
 def revoke(name: str) -> None:
-    """End client NAME's key at once."""
+    """End client NAME's key (a running app refuses it within 2 s: its key cache)."""
     from bot.cli import refuse
 
     keys, clock = _keys()

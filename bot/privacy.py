@@ -18,6 +18,9 @@ import functools
 import re
 import unicodedata
 from dataclasses import dataclass
+from datetime import date
+
+from bot.intake.names import SURNAME
 
 PHONE, ID_CARD, BANK_CARD, PLATE = "phone", "id_card", "bank_card", "plate"
 
@@ -46,6 +49,9 @@ _MIN_DIGITS, _MAX_DIGITS = 7, 19   # the shortest and longest number worth maski
 _LENGTHS = frozenset({7, 8, 10, 11, 12, 13, 15, 16, 17, 18, 19})
 _CARD_GROUPS = re.compile(r"\d{4}(?:[ \-]\d{4}){3}(?:[ \-]\d{1,3})?")
 _DATE = re.compile(r"(?:19|20)\d{2}([-/.])\d{1,2}\1\d{1,2}")
+# Said right before a number, it is a 身份证号 whatever its check character.
+_ID_CONTEXT = re.compile(r"(?:身份证|身份号码|证件号)[号码]{0,2}[^\d]{0,4}$")
+_ID_SHAPE = re.compile(r"\d{17}[\dX]|\d{15}")
 
 
 @dataclass(frozen=True)
@@ -86,9 +92,33 @@ def valid_id_number(value: str) -> bool:
     return False
 
 
+def id_shaped(value: str) -> bool:
+    """A 身份证号 as far as its region and birth date go, whatever its check character: a
+    province, a prefecture 01-70 or 90 and a real birth date up to this year (15 digits:
+    19YY with YY >= 20). A typo in the check character still leaves a person's ID readable,
+    while order numbers and 户号 seldom carry a province, a prefecture and a real day."""
+    value = value.upper()
+    if value[:2] not in _ID_PROVINCES or not ("01" <= value[2:4] <= "70" or value[2:4] == "90"):
+        return False
+    if len(value) == 18 and _ID_SHAPE.fullmatch(value):
+        return _birth_date(value[6:14])
+    if len(value) == 15 and value.isdigit():
+        return value[6:8] >= "20" and _birth_date("19" + value[6:12])
+    return False
+
+
 def _plausible_date(yyyymmdd: str) -> bool:
     year, month, day = int(yyyymmdd[:4]), int(yyyymmdd[4:6]), int(yyyymmdd[6:8])
     return 1900 <= year <= 2100 and 1 <= month <= 12 and 1 <= day <= 31
+
+
+def _birth_date(yyyymmdd: str) -> bool:
+    """A real calendar day from 1900 to this year."""
+    try:
+        day = date(int(yyyymmdd[:4]), int(yyyymmdd[4:6]), int(yyyymmdd[6:8]))
+    except ValueError:
+        return False
+    return 1900 <= day.year <= date.today().year
 
 
 def luhn(value: str) -> bool:
@@ -105,9 +135,10 @@ def _classify(digits: str, before: str) -> tuple[str, str] | None:
     """What a run of digits is, if it is personal data: (kind, normalised value).
     Length and first-digit tests come first: this runs for every candidate join."""
     n = len(digits)
-    if n in (15, 18) and digits[:2] in _ID_PROVINCES:
+    if n in (15, 18):
         upper = digits.upper()
-        if valid_id_number(upper):
+        if valid_id_number(upper) or id_shaped(upper) or \
+                _ID_CONTEXT.search(before) and _ID_SHAPE.fullmatch(upper):
             return ID_CARD, upper
     if not digits.isdigit():
         return None
@@ -241,6 +272,55 @@ def _mask(text: str) -> str:
         last = f.end
     parts.append(text[last:])
     return "".join(parts)
+
+
+def masked_head(text: str | None, limit: int, *, ellipsis: str = "") -> str | None:
+    """`text` masked and cut to its first `limit` characters (counted in `text`), then
+    `ellipsis` if anything was cut. A number the cut would split is left out whole: a cut of
+    the raw text would show its first digits ("手机139123"), a cut of the masked text part of
+    its mask."""
+    if not text or len(text) <= limit:
+        return mask_text(text)
+    end = max(0, limit - len(ellipsis))
+    parts, last = [], 0
+    for f in find(text):
+        if f.start >= end:
+            break
+        if f.end > end:
+            end = f.start
+            break
+        parts += [text[last:f.start], f.masked]
+        last = f.end
+    parts.append(text[last:end])
+    return "".join(parts).rstrip() + ellipsis
+
+
+# Names a resident types about themself (我叫张三, 本人李建华, 姓王名小明, 联系人：赵六): the
+# surname stays, the given name goes (张*). Only for public reads (Open311), where a wrong guess
+# costs a starred character; stored text and staff views keep the names they need.
+_NAME_END = r"(?=$|[，。,.！!？?、；;：:\s（(“”\"'…—\-0-9０-９]|吧|啊|呀|的|电话|手机|联系|住在|家住|身份证|今年)"
+_NOT_GIVEN = "先生|女士|小姐|同志|师傅|老师|大爷|大妈|阿姨|大姐|大哥|奶奶|爷爷"
+_TYPED_NAME = re.compile(
+    rf"(?P<head>(?:我|俺|本人)(?:叫|的名字是|名叫)|(?:我|俺)是|本人|名叫|名字叫|姓名[:：]?\s*|联系人[:：]?\s*"
+    rf"|(?:我|俺|本人)?姓(?={SURNAME}[，,]?(?:名|叫)))"
+    rf"(?P<surname>{SURNAME})(?:[，,]?(?:名|叫))?"
+    rf"(?P<given>(?!{_NOT_GIVEN})[\u4e00-\u9fff]{{1,2}}?){_NAME_END}")
+# "我是房东", "我是党员": a role, not a name
+_ROLE_END = set("员主东户长民工客人家方")
+
+
+def mask_names(text: str | None) -> str | None:
+    """`text` with the given names a resident typed about themself starred (张三 → 张*)."""
+    if not text:
+        return text
+
+    def star(m: re.Match) -> str:
+        given = m.group("given")
+        if m.group("head").endswith("是") and given[-1] in _ROLE_END:
+            return m.group(0)
+        return m.group(0)[:m.start("given") - m.start()] + "*" * len(given)
+
+    return _TYPED_NAME.sub(star, text)
 
 
 # Exact addresses (issue 11 part 6): the house, building, unit and room numbers go, the road or

@@ -605,6 +605,19 @@ def mentions_emergency(text: str | None) -> bool:
     return any(rule.pattern.search(said) for rule in load_rules().emergency)
 
 
+def mentions_danger(text: str | None) -> bool:
+    """Whether any word of an emergency, of self-harm or of a threat occurs at all, even
+    negated, feared, past or someone else's: rules only, no classifier (microseconds, for
+    a public list of a thousand texts), so wider than `assess` on purpose."""
+    if not text or not isinstance(text, str):
+        return False
+    rules = load_rules()
+    said = normalize(text)
+    cues = (rules.self_harm, rules.threat, rules.threat_with_intent)
+    return any(p.search(said) for p in cues) or any(
+        rule.pattern.search(said) for rule in (*rules.emergency, *(r for r, _ in rules.weak)))
+
+
 def hotline_label(number: str) -> str:
     return load_rules().label(number)
 

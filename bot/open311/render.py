@@ -3,6 +3,9 @@
 A list answer is a JSON array and, in XML, a root element holding one element per item
 (`<services><service>…`). Nested lists use the spec's element names (`attributes/attribute`,
 `values/value`, …). Characters XML cannot carry are dropped from the XML text.
+
+Requests are read without a key, by anyone: a resident's words are shown only through
+`public_description` (numbers masked, typed names starred, nothing of an emergency or a crisis).
 """
 from __future__ import annotations
 
@@ -12,14 +15,36 @@ import xml.etree.ElementTree as ET
 
 from starlette.responses import Response
 
+from bot.nlu.urgency import mentions_danger
 from bot.open311.errors import Open311Error
+from bot.privacy import mask_names, mask_text
 
 FORMATS = {"json": "application/json; charset=utf-8", "xml": "text/xml; charset=utf-8"}
 HEADERS = {"Content-Security-Policy": "default-src 'none'; frame-ancestors 'none'",
            "Cache-Control": "no-store"}
 CHILD = {"attributes": "attribute", "values": "value", "endpoints": "endpoint",
          "formats": "format", "keywords": "keyword"}
+# What a public read says instead of a matter of life and safety (a crisis disclosure, a
+# violent home, a fire): the words are for the people who handle it, not for any passer-by.
+PRIVATE = "（内容涉及个人隐私，不予公开）"
+PRIVATE_CATEGORIES = frozenset({"security.emergency"})
 _NOT_XML = re.compile("[^\u0009\u000a\u000d\u0020-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
+
+
+def public_text(text: str | None) -> str | None:
+    """Free text for anyone to read: phone numbers, IDs, cards and plates masked, the names
+    a resident typed about themself starred (我叫张*)."""
+    return mask_names(mask_text(text))
+
+
+def public_description(summary: str | None, text: str | None, category: str | None) -> str | None:
+    """A request's description in a public read: `public_text` of its summary, or `PRIVATE`
+    for an emergency category or any words of danger, self-harm or threat in the whole text
+    (read widely, by the rules alone: hiding a harmless text costs little, showing a crisis a
+    lot)."""
+    if category in PRIVATE_CATEGORIES or mentions_danger(text) or mentions_danger(summary):
+        return PRIVATE
+    return public_text(summary)
 
 
 def _text(value) -> str:

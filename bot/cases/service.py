@@ -30,7 +30,7 @@ from bot.cases.views import CaseView, EventView, iso
 from bot.db import READ_ONLY
 from bot.logs import install_masking
 from bot.nlu.case_type import CASE_TYPES, predict_case_type
-from bot.privacy import mask_text, mask_value, phones_in
+from bot.privacy import mask_text, mask_value, masked_head, phones_in
 
 log = logging.getLogger(__name__)
 
@@ -166,7 +166,7 @@ class CaseService:
             contact=contact,
             contact_name=clean_text(req.contact_name, field="name", limit=50, required=False),
             place=mask_text(place),
-            summary=mask_text(summary) or msg.short(mask_text(text), 60),
+            summary=_summary(summary, text),
             channel=clean_text(req.channel, field="channel", limit=32, required=False),
             address=clean_text(req.address, field="address", limit=128, required=False),
             idempotency_key=key, actor=req.actor,
@@ -707,6 +707,17 @@ def _by(at: datetime, deadline: str | None) -> bool:
     """`at` is no later than a deadline as an event records it (ISO, whole seconds); no
     deadline is always in time."""
     return deadline is None or at <= datetime.fromisoformat(deadline.removesuffix("Z"))
+
+
+def _summary(summary: str | None, text: str) -> str:
+    """The case's summary, masked. A summary cut from the head of the text is cut again from
+    the text, masked first (a cut through a phone number would show its first digits); none
+    given is the text's first 60 characters."""
+    if not summary:
+        return masked_head(" ".join(text.split()), 60, ellipsis="…")
+    if len(summary) < len(text) and text.startswith(summary):
+        return masked_head(text, len(summary))
+    return mask_text(summary)
 
 
 def _event_dict(row: EventRow) -> dict:

@@ -20,6 +20,7 @@ from bot.intake.reader import Transcript
 from bot.intake.speakers import CALLER, OPERATOR, RUN_ON, UNKNOWN, caller_pieces
 from bot.intake.times import IncidentTime, find_time
 from bot.nlu.urgency import Safety, assess, load_rules
+from bot.privacy import masked_head
 
 SUMMARY_LIMIT = 120
 _SENTENCE = re.compile(r"[^。！？!?；;\n]+[。！？!?；;]?")
@@ -246,7 +247,8 @@ def summarize(sentences: list[str], name: Name | None, place: Place) -> str:
     if demand:
         text += f"；诉求：{demand}"
     text += "。"
-    return text if len(text) <= SUMMARY_LIMIT else text[:SUMMARY_LIMIT - 1] + "…"
+    # masked before it is cut: a cut through a phone number would show its first digits
+    return masked_head(text, SUMMARY_LIMIT, ellipsis="…")
 
 
 # ---------------------------------------------------------------------- phones

@@ -8,7 +8,6 @@ The XLSX is streamed by `bot.cases.xlsx` (openpyxl's per-cell objects were most 
 """
 from __future__ import annotations
 
-import csv
 import io
 import re
 from dataclasses import dataclass
@@ -22,6 +21,7 @@ from bot.cases.service import CaseService
 from bot.cases.xlsx import Book
 from bot.cases.stats import compute
 from bot.cases.validation import mask_name, mask_phone
+from bot.csvsafe import Writer
 from bot.db import READ_ONLY
 from bot.privacy import mask_text
 
@@ -90,9 +90,10 @@ def to_xlsx(service: CaseService, report: Report) -> bytes:
 
 
 def to_csv(service: CaseService, report: Report, part: str = "cases") -> bytes:
-    """UTF-8 with a byte-order mark, so that Excel reads the Chinese right."""
+    """UTF-8 with a byte-order mark, so that Excel reads the Chinese right; no cell starts a
+    formula (`bot.csvsafe`)."""
     out = io.StringIO()
-    writer = csv.writer(out)
+    writer = Writer(out)
     if part == "figures":
         writer.writerow(FIGURE_HEADERS)
         writer.writerows(figure_rows(service, report.figures))

@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from bot.catalog import Catalog
+from bot.csvsafe import Writer
 from bot.nlu import Classification, Classifier
 from bot.nlu.labels import Label, LabelResolver
 from bot.nlu.metrics import evaluate
@@ -91,7 +92,7 @@ def score(rows: list[Row], results: list[Classification]) -> dict:
 
 def write_predictions(path: Path, rows: list[Row], results: list[Classification]) -> None:
     with Path(path).open("w", encoding="utf-8-sig", newline="") as handle:
-        writer = csv.writer(handle)
+        writer = Writer(handle)       # a resident's text may start like a formula
         writer.writerow(["text", "label", "predicted_code", "predicted_level1", "predicted_level2",
                          "confidence", "level1_correct", "level2_correct"])
         for row, result in zip(rows, results):

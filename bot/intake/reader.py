@@ -15,7 +15,9 @@ import html
 import io
 import json
 import logging
+import os
 import re
+import stat
 import sys
 import unicodedata
 from dataclasses import asdict, dataclass, field
@@ -99,37 +101,77 @@ def read_path(path: str | Path, fmt: str = "auto") -> list[Item]:
         return read_bytes(data, fmt=fmt, source="<stdin>", name="stdin")
     path = Path(path)
     if path.is_dir():
-        try:
-            files = sorted(p for p in path.rglob("*") if p.is_file())
-        except OSError as exc:
+        entries, unreadable = _walk(path)
+        if unreadable and unreadable[0].filename == str(path):
             return [_failure(path.name, str(path), IntakeError(
-                f"cannot list directory: {exc.strerror}", f"无法读取目录：{exc.strerror}"))]
-        items: list[Item] = []
-        for child in files:
+                f"cannot list directory: {unreadable[0].strerror}",
+                f"无法读取目录：{unreadable[0].strerror}"))]
+        items: list[Item] = [_failure(Path(exc.filename).name, exc.filename, IntakeError(
+            f"cannot list directory: {exc.strerror}", f"无法读取目录：{exc.strerror}"))
+            for exc in unreadable]
+        for child in sorted(entries):
             if child.name.startswith(".") or child.suffix.lower() in SKIPPED_SUFFIXES:
                 continue
-            items.extend(_read_file(child, fmt))
+            items.extend(_read_file(child, fmt, follow=False))
         return items
     return _read_file(path, fmt)
 
 
-def _read_file(path: Path, fmt: str) -> list[Item]:
+def _walk(root: Path) -> tuple[list[Path], list[OSError]]:
+    """Everything inside `root` but the directories, which are walked, never through a
+    symbolic link (a link is one entry, for `_read_file` to refuse); and the directories
+    that could not be listed."""
+    entries: list[Path] = []
+    unreadable: list[OSError] = []
+    for folder, dirs, files in os.walk(root, onerror=unreadable.append):
+        entries += [Path(folder, name) for name in dirs if os.path.islink(os.path.join(folder, name))]
+        entries += [Path(folder, name) for name in files]
+    return entries, unreadable
+
+
+def _read_file(path: Path, fmt: str, *, follow: bool = True) -> list[Item]:
+    """One file's items. Inside a folder (`follow=False`) a symbolic link is refused: a link
+    dropped in the folder (to /etc/shadow) must not become a case that staff can read; the
+    file is opened without following a link, so a link put in its place meanwhile fails too."""
     try:
+        if not follow and path.is_symlink():
+            raise IntakeError("symbolic link refused",
+                              "是符号链接，为安全起见不导入（请把文件本身放进目录）")
         if not path.exists():
             raise IntakeError("no such file", "文件不存在")
         if not path.is_file():
-            raise IntakeError("not a regular file", "不是普通文件（目录、设备或管道不能导入）")
-        size = path.stat().st_size
-        if size > MAX_FILE_BYTES:
-            raise IntakeError(f"file larger than {MAX_FILE_BYTES // 2**20} MB",
-                              f"文件超过 {MAX_FILE_BYTES // 2**20} MB，请拆分后导入")
-        data = path.read_bytes()
+            raise _not_regular()
+        data = _read_regular(path, follow)
     except OSError as exc:
         return [_failure(path.stem, str(path), IntakeError(
             f"cannot read file: {exc.strerror}", f"无法读取文件：{exc.strerror}"))]
     except IntakeError as exc:
         return [_failure(path.stem, str(path), exc)]
     return read_bytes(data, fmt=fmt, source=str(path), name=path.stem, suffix=path.suffix.lower())
+
+
+def _read_regular(path: Path, follow: bool) -> bytes:
+    flags = os.O_RDONLY | os.O_NONBLOCK | (0 if follow else os.O_NOFOLLOW)
+    fd = os.open(path, flags)
+    with os.fdopen(fd, "rb") as handle:
+        info = os.fstat(fd)
+        if not stat.S_ISREG(info.st_mode):
+            raise _not_regular()
+        if info.st_size > MAX_FILE_BYTES:
+            raise _too_big()
+        data = handle.read(MAX_FILE_BYTES + 1)
+    if len(data) > MAX_FILE_BYTES:
+        raise _too_big()
+    return data
+
+
+def _not_regular() -> IntakeError:
+    return IntakeError("not a regular file", "不是普通文件（目录、设备或管道不能导入）")
+
+
+def _too_big() -> IntakeError:
+    return IntakeError(f"file larger than {MAX_FILE_BYTES // 2**20} MB",
+                       f"文件超过 {MAX_FILE_BYTES // 2**20} MB，请拆分后导入")
 
 
 def _failure(id: str, source: str, error: IntakeError) -> ReadFailure:
@@ -634,6 +676,18 @@ _TABLE_TEXT = ("text", "transcript", "content", "dialogue", "通话内容", "转
                "文本", "通话记录", "记录", "工单内容", "诉求内容", "来电内容", "对话")
 
 
+# A spreadsheet formula at the start of a cell ("=cmd|' /C calc'!A0 …", '=HYPERLINK("…","点我") …',
+# "@SUM(A1)", "+cmd|…"; not "-3度" or "+86 138…"): no one says it on a call; it is a cell a
+# spreadsheet would run, not words.
+_FORMULA = re.compile(r"^\s*(?:[=@]|[+\-](?=\s*[A-Za-z_]))\s*(?:[A-Za-z_][\w.]*\s*(?:\|\s*'[^']*'\s*!\s*\$?[A-Za-z]*\$?\d*|"
+                      r"\|[^!\s]*!\S*|\((?:[^()]|\([^()]*\))*\))|[^\s\u3000-\u9fff\uff00-\uffef]*)\s*")
+
+
+def _cell_text(value: str) -> str:
+    """A table cell's transcript text without a spreadsheet formula in front of it."""
+    return _FORMULA.sub("", value, count=1) if _FORMULA.match(value) else value
+
+
 def _from_csv(text: str, source: str, name: str, tab: bool = False) -> list[Item]:
     first = text.split("\n", 1)[0]
     delimiter = "\t" if tab or first.count("\t") > first.count(",") else ","
@@ -704,9 +758,10 @@ def _turn_rows(rows: list, header: list[str], text_col: int, speaker_col: int, s
         call = _short(cell(call_col)) if call_col is not None else name
         if call not in calls:
             calls[call] = ([], {h: row[i] for i, h in enumerate(header[:len(row)]) if h})
-        if not cell(text_col):
-            continue            # a silent turn
-        calls[call][0].append({"speaker": cell(speaker_col) or None, "text": row[text_col],
+        text = _cell_text(cell(text_col))
+        if not text:
+            continue            # a silent turn (or a bare formula)
+        calls[call][0].append({"speaker": cell(speaker_col) or None, "text": text,
                                "start": cell(start_col) or None})
     for call, (turns, first) in calls.items():
         out.append(_guarded(lambda: _transcript_from_turns(turns, call or name, source, _meta(first)),
@@ -745,7 +800,8 @@ def _from_rows(rows: list[list[str] | IntakeError], source: str, name: str) -> l
             out.append(ReadFailure(default_id, source, row))
             continue
         record = {header[i]: row[i] for i in range(min(len(header), len(row))) if header[i]}
-        if len(row) <= text_col or not row[text_col].strip():
+        text = _cell_text(row[text_col]) if len(row) > text_col else ""
+        if not text.strip():
             rid = _item_id(record, default_id)
             out.append(ReadFailure(rid, source, IntakeError(
                 f"row {number}: the text column is missing or empty", f"第 {number} 行缺少通话内容")))
@@ -759,5 +815,5 @@ def _from_rows(rows: list[list[str] | IntakeError], source: str, name: str) -> l
                 f"row {number}: column {_short(oversized, 40)!r} has more than {MAX_TRANSCRIPT_CHARS} characters",
                 f"第 {number} 行的“{_short(oversized, 20)}”列过长（超过 {MAX_TRANSCRIPT_CHARS} 字）")))
             continue
-        out.append(_transcript_from_obj({**record, "text": row[text_col]}, source, default_id))
+        out.append(_transcript_from_obj({**record, "text": text}, source, default_id))
     return out

@@ -27,19 +27,15 @@ def refer_emergency(dispatcher: CollectingDispatcher, tracker: Tracker, text: st
                     hotlines: tuple[str, ...] = (), turn_key: str | None = None) -> str | None:
     """Say the number to call, then record a referred case; the case number, or None when the
     case store failed (the number to call was said first either way)."""
-    if not hotlines:
-        urgency = detect_urgency(text)
-        hotlines = urgency.hotlines if urgency.is_emergency else (DEFAULT_HOTLINE,)
-    labels = {number: HOTLINE_LABELS.get(number) or hotline_label(number) for number in hotlines}
-    dispatcher.utter_message(text=texts.emergency(hotlines, labels))
+    hotlines = tell_emergency(dispatcher, text, hotlines)
     channel, address = sender(tracker)
-    referral = f"紧急情况，已告知群众立即拨打{'、'.join(hotlines)}"
+    referral = referral_text(hotlines)
     try:
         services = runtime.container()
-        earlier = _recent_referral(services.cases, channel, address)
+        earlier = recent_record(services.cases, channel, address)
         if earlier is not None:
             # "火越来越大了" after "着火了": the same emergency, its words on the same record
-            _add_once(services.cases, earlier, text)
+            add_once(services.cases, earlier, text)
             dispatcher.utter_message(text=texts.emergency_recorded(earlier))
             return earlier
         view = services.cases.open_case(OpenCase(
@@ -54,7 +50,22 @@ def refer_emergency(dispatcher: CollectingDispatcher, tracker: Tracker, text: st
     return view.number
 
 
-def _add_once(cases, number: str, text: str) -> None:
+def tell_emergency(dispatcher: CollectingDispatcher, text: str,
+                   hotlines: tuple[str, ...] = ()) -> tuple[str, ...]:
+    """Say the numbers to call now (the rules' own when none are given); the numbers said."""
+    if not hotlines:
+        urgency = detect_urgency(text)
+        hotlines = urgency.hotlines if urgency.is_emergency else (DEFAULT_HOTLINE,)
+    labels = {number: HOTLINE_LABELS.get(number) or hotline_label(number) for number in hotlines}
+    dispatcher.utter_message(text=texts.emergency(hotlines, labels))
+    return hotlines
+
+
+def referral_text(hotlines: tuple[str, ...]) -> str:
+    return f"紧急情况，已告知群众立即拨打{'、'.join(hotlines)}"
+
+
+def add_once(cases, number: str, text: str) -> None:
     """Note the resident's later words on the emergency's record, unless they are already
     there: a retried action call (or the retry of the message that opened the record) adds
     nothing twice."""
@@ -67,12 +78,14 @@ def _add_once(cases, number: str, text: str) -> None:
     cases.act(number, "note", actor="chat", text=note)
 
 
-def _recent_referral(cases, channel: str, address: str) -> str | None:
-    """The number of this conversation's emergency referred within `SAME_EMERGENCY`, if any:
-    the messages of one emergency ("着火了" "火越来越大了" "119吗") make one record."""
+def recent_record(cases, channel: str, address: str, *, open_only: bool = False) -> str | None:
+    """The number of this conversation's emergency or crisis record opened within
+    `SAME_EMERGENCY`, if any: the messages of one emergency ("着火了" "火越来越大了" "119吗", "我割腕了"
+    "血止不住") make one record. `open_only`: not a referred one (a crisis needs a record that
+    someone still follows up)."""
     now = cases.clock()
     for view in cases.list_cases(channel=channel, address=address, limit=5):
-        if view.category["code"] == EMERGENCY and \
+        if view.category["code"] == EMERGENCY and not (open_only and view.state == "referred") and \
                 now - datetime.fromisoformat(view.created_at.rstrip("Z")) <= SAME_EMERGENCY:
             return view.number
     return None

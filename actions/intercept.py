@@ -7,8 +7,9 @@ before anything else:
 
   * ``emergency`` — fire, gas, injury, violence now: the number to call, a referred case;
   * ``crisis``    — self-harm or suicide: the psychological-assistance hotline, a person on
-                    offer and an urgent case in the service center's queue (a form being
-                    filled stops: its words are quoted in that case);
+                    offer and an urgent case with the health commission (a form being filled
+                    stops: its words are quoted in that case); self-harm under way ("我割腕了")
+                    is told the emergency number too, and still makes one record;
   * ``threat``    — violence threatened against people or offices: the 110 referral and a
                     case flagged for supervisors (never the anonymity offer);
   * ``language``  — English or Cantonese: an honest reply that we help in 普通话／简体中文;
@@ -31,7 +32,8 @@ from rasa_sdk.executor import CollectingDispatcher
 from actions import runtime, texts
 from actions.conversation import (idempotency_key, latest_intent, latest_text, message_key,
                                   sender)
-from actions.emergency import refer_emergency
+from actions.emergency import (EMERGENCY as EMERGENCY_CATEGORY, add_once, recent_record,
+                               refer_emergency, referral_text, tell_emergency)
 from actions.language import CANTONESE, ENGLISH, language_of, simplified
 from actions.excerpt import conversation_excerpt
 from bot.cases import OpenCase
@@ -45,7 +47,11 @@ SLOT = "intercept"
 ACTION = "action_intercept"
 EMERGENCY, CRISIS, THREAT, LANGUAGE, CONSENT = "emergency", "crisis", "threat", "language", "consent"
 DANGER = (EMERGENCY, CRISIS, THREAT)
-CRISIS_CATEGORY = "gov.service"          # the service center: people who can call back at once
+# A crisis is recorded as urgent as an emergency (its limits: signed in half an hour, the
+# resident contacted within one, handled within two), but not referred: the body behind the
+# psychological-assistance line (12356), the health commission, follows it up with the agent.
+CRISIS_CATEGORY = EMERGENCY_CATEGORY
+CRISIS_FUNCTION = "health"
 THREAT_CATEGORY = "security.public_order"
 CRISIS_HOTLINE = "12356"                 # only when the safety data names no number
 POLICE = "110"
@@ -138,9 +144,13 @@ def _answer_danger(dispatcher, tracker, text: str, kind: str, danger: Safety) ->
     self_harm = kind == CRISIS or "self_harm" in danger.concerns
     threat = kind == THREAT or "threat" in danger.concerns
     numbers = []
-    if kind == EMERGENCY:
+    if kind == EMERGENCY and self_harm:
+        # one message, one record: the crisis one, which someone follows up, says the referral
+        told = tell_emergency(dispatcher, text, danger.hotlines)
+        numbers.append(_crisis(dispatcher, tracker, text, danger, referral=referral_text(told)))
+    elif kind == EMERGENCY:
         numbers.append(_emergency(dispatcher, tracker, text, danger))
-    if self_harm:
+    elif self_harm:
         numbers.append(_crisis(dispatcher, tracker, text, danger))
     if threat:
         numbers.append(_threat(dispatcher, tracker, text, danger, say=not self_harm))
@@ -152,18 +162,41 @@ def _emergency(dispatcher, tracker, text: str, danger: Safety) -> str | None:
                            turn_key=f"safety-{message_key(tracker)}")
 
 
-def _crisis(dispatcher, tracker, text: str, danger: Safety) -> str | None:
+def _crisis(dispatcher, tracker, text: str, danger: Safety, *, referral: str | None = None) -> str | None:
+    """The crisis line and a person, and one urgent record: the conversation's open emergency
+    or crisis record of the last half hour when there is one (its words and the flag noted
+    there), else a new one. `referral`: the emergency numbers said just before."""
     hotline = next((n for n in danger.hotlines if n not in ("110", "119", "120", "122")),
                    None) or _crisis_hotline()
     said = text
     earlier = tracker.get_slot("report_text") or tracker.get_slot("description")
     if earlier and earlier not in text:
         said += f"\n（此前正在反映：{earlier}）"
-    number = _open_flagged(tracker, OpenCase(
-        text=said, category=CRISIS_CATEGORY, summary=texts.CRISIS_SUMMARY),
-        note=texts.crisis_note(hotline, danger.reason), key="crisis")
+    note = texts.crisis_note(hotline, danger.reason) + (f"{referral}。" if referral else "")
+    number = _joined_crisis(tracker, said, note)
+    if number is None:
+        number = _open_flagged(tracker, OpenCase(
+            text=said, category=CRISIS_CATEGORY, summary=texts.CRISIS_SUMMARY),
+            note=note, key="crisis", function=CRISIS_FUNCTION)
     dispatcher.utter_message(text=texts.crisis(hotline, number), buttons=texts.HANDOFF_BUTTON)
     return number
+
+
+def _joined_crisis(tracker, said: str, note: str) -> str | None:
+    """The open record of this conversation's emergency or crisis of the last half hour, with
+    the words and the flag on it (each once); None when there is none (or the store failed)."""
+    channel, address = sender(tracker)
+    try:
+        cases = runtime.container().cases
+        number = recent_record(cases, channel, address, open_only=True)
+        if number is not None:
+            add_once(cases, number, said)
+            if not any(e.internal_note == note for e in cases.get(number).events):
+                cases.act(number, "note", actor="chat", text=note)
+        return number
+    except Exception:  # noqa: BLE001 - a new record is opened instead
+        log.exception("joining a crisis to the record of %s failed", channel)
+        return None
 
 
 def _crisis_hotline() -> str:
@@ -182,12 +215,16 @@ def _threat(dispatcher, tracker, text: str, danger: Safety, *, say: bool = True)
     return number
 
 
-def _open_flagged(tracker, request: OpenCase, *, note: str, key: str) -> str | None:
-    """Open the case and put the flag for supervisors on it as an internal note."""
+def _open_flagged(tracker, request: OpenCase, *, note: str, key: str,
+                  function: str | None = None) -> str | None:
+    """Open the case and put the flag for supervisors on it as an internal note; `function`:
+    the body serving it takes the case instead of the category's."""
     channel, address = sender(tracker)
     try:
         services = runtime.container()
         request.area = find_area(services.catalog, request.text)
+        body = services.catalog.body_for(function, request.area) if function else None
+        request.assign_to = body.code if body else None
         request.channel, request.address, request.actor = channel, address, "chat"
         request.inline_ack, request.excerpt = True, conversation_excerpt(tracker)
         request.idempotency_key = idempotency_key(tracker, f"{key}-{message_key(tracker)}")

@@ -189,6 +189,10 @@ class Catalog:
         return AGENT_TIERS[index + 1] if index + 1 < len(AGENT_TIERS) else None
 
     # ------------------------------------------------------------------ routing
+    def body_for(self, function: str, area_code: str | None) -> Body | None:
+        """The body serving `function` nearest above `area_code` (the center for None)."""
+        return self._body_for(function, area_code or self.center.code)
+
     def _body_for(self, function: str, area_code: str) -> Body | None:
         lineage = [a.code for a in self.lineage(area_code)]
         best: tuple[int, Body] | None = None

@@ -40,6 +40,12 @@ def cases_of(chat):
     return chat.cases.list_cases(channel="telegram", address="10001")
 
 
+def _hours(start: str, end: str) -> float:
+    from datetime import datetime
+
+    return (datetime.fromisoformat(end.rstrip("Z")) - datetime.fromisoformat(start.rstrip("Z"))).total_seconds() / 3600
+
+
 # ------------------------------------------------------------------ the first look
 @pytest.mark.parametrize("state", [
     {"slots": {}, "intent": "rate_unsolved", "events": RATING},                    # rating
@@ -134,8 +140,12 @@ def test_crisis_gets_the_hotline_a_person_and_an_urgent_case(chat, rules):
     assert "12356" in texts(messages)[0] and "匿名" not in texts(messages)[0]
     assert messages[0]["buttons"] == [{"title": "转人工", "payload": "/human_handoff"}]
     full = chat.cases.get(case.number)
-    assert full.category["code"] == "gov.service" and full.summary == replies.CRISIS_SUMMARY
+    assert full.summary == replies.CRISIS_SUMMARY
     assert "欠薪三个月" in full.text                       # the resident's words are kept
+    # urgent as an emergency (issue 15: it was 政务服务 with six days), followed up, not referred
+    assert full.category["code"] == "security.emergency" and full.state == "assigned"
+    assert full.body["name"] == "县卫生健康委员会"
+    assert full.sign_due_at and _hours(full.created_at, full.due_at) <= 2
     [note] = [e for e in full.events if e.action == "note"]
     assert note.internal_note.startswith("【紧急·心理危机】") and "12356" in note.internal_note
 
@@ -153,13 +163,42 @@ def test_crisis_stops_the_form_and_keeps_what_it_had(chat, rules):
     assert texts(messages) == [replies.crisis("12356", case.number)]
 
 
-def test_self_harm_under_way_gets_120_and_the_crisis_line(chat, rules):
-    rules["我割腕了，血流了好多"] = verdict("emergency", "120", "12356", concerns=("self_harm",))
-    _, messages = run(intercept.ActionIntercept(), tracker(
-        "我割腕了，血流了好多", slots={"intercept": "emergency"}))
+def test_self_harm_under_way_gets_120_the_crisis_line_and_one_record(chat, rules):
+    rules["我刚才又割腕了，血止不住"] = verdict("emergency", "120", "12356", concerns=("self_harm",))
+    events, messages = run(intercept.ActionIntercept(), tracker(
+        "我刚才又割腕了，血止不住", slots={"intercept": "emergency"}))
     assert "120" in texts(messages)[0]
-    assert any("12356" in t and "人工" in t for t in texts(messages))
-    assert {c.category["code"] for c in cases_of(chat)} == {"security.emergency", "gov.service"}
+    [case] = cases_of(chat)                    # issue 15: it was a referred case and a crisis case
+    assert texts(messages)[1:] == [replies.crisis("12356", case.number)]
+    assert events[-1] == SlotSet("case_number", case.number)
+    full = chat.cases.get(case.number)
+    assert full.state == "assigned" and full.body["name"] == "县卫生健康委员会"
+    [note] = [e.internal_note for e in full.events if e.action == "note"]
+    assert note.startswith("【紧急·心理危机】") and "已告知群众立即拨打120、12356" in note
+
+
+def test_the_messages_of_one_crisis_make_one_record(chat, rules, clock):
+    rules["我不想活了"] = verdict("crisis", "12356")
+    rules["血止不住了"] = verdict("emergency", "120")
+    rules["我还是想死"] = verdict("crisis", "12356")
+    for text, kind, key in (("我不想活了", "crisis", "m-1"), ("血止不住了", "emergency", "m-2"),
+                            ("我还是想死", "crisis", "m-3")):
+        _, messages = run(intercept.ActionIntercept(), tracker(
+            text, slots={"intercept": kind}, message_id=key))
+    [case] = cases_of(chat)
+    full = chat.cases.get(case.number)
+    assert full.state == "assigned"                       # an emergency joining it does not refer it
+    noted = [e.internal_note for e in full.events if e.action == "note"]
+    assert "群众补充（紧急）：血止不住了" in noted and "群众补充（紧急）：我还是想死" in noted
+    assert len([n for n in noted if n.startswith("【紧急·心理危机】")]) == 1
+
+
+def test_a_crisis_after_a_referred_fire_gets_its_own_record(chat, rules):
+    rules[FIRE] = verdict("emergency", "119")
+    rules["我不想活了"] = verdict("crisis", "12356")
+    run(intercept.ActionIntercept(), tracker(FIRE, slots={"intercept": "emergency"}, message_id="m-1"))
+    run(intercept.ActionIntercept(), tracker("我不想活了", slots={"intercept": "crisis"}, message_id="m-2"))
+    assert sorted(c.state for c in cases_of(chat)) == ["assigned", "referred"]
 
 
 def test_self_harm_said_as_a_threat_gets_the_crisis_reply_and_the_flag(chat, rules):
@@ -167,8 +206,8 @@ def test_self_harm_said_as_a_threat_gets_the_crisis_reply_and_the_flag(chat, rul
     rules[text] = verdict("threat", "110", "12356", concerns=("self_harm", "threat"))
     _, messages = run(intercept.ActionIntercept(), tracker(text, slots={"intercept": "threat"}))
     codes = {c.category["code"]: c.number for c in cases_of(chat)}
-    assert set(codes) == {"gov.service", "security.public_order"}
-    assert texts(messages) == [replies.crisis("12356", codes["gov.service"])]
+    assert set(codes) == {"security.emergency", "security.public_order"}
+    assert texts(messages) == [replies.crisis("12356", codes["security.emergency"])]
 
 
 def test_a_threat_under_way_gets_the_number_to_call_and_the_flag(chat, rules):

@@ -307,3 +307,13 @@ def test_an_errand_call_is_summed_up_by_its_question_not_the_phone_line(places):
     summary = extract(t, places).summary
     assert "高龄补贴" in summary and "柳树湾村" in summary
     assert "尾号" not in summary and "谢谢" not in summary
+
+
+def test_the_summary_of_a_call_that_lists_matters_keeps_them_all_first_one_first(places):
+    t = read_text("话务员：您好，请讲。\n市民：我反映三个事情。一是小区门口路灯坏了；\n"
+                  "二是楼下烧烤摊油烟很大；三是我家医保报销一直没到账。\n话务员：好的。\n"
+                  "市民：希望尽快处理。电话13812345678。")
+    assert extract(t, places).summary == ("来电人反映：一是小区门口路灯坏了；二是楼下烧烤摊油烟很大；"
+                                          "三是我家医保报销一直没到账；诉求：希望尽快处理。")
+    t = read_text("市民：我要反映两件事，一是我们村的自来水发黄，二是村口的桥塌了一半，很危险。")
+    assert extract(t, places).summary == "来电人反映：一是我们村的自来水发黄，二是村口的桥塌了一半，很危险。"

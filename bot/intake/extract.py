@@ -19,6 +19,7 @@ from bot.intake.places import Place, PlaceMatcher
 from bot.intake.reader import Transcript
 from bot.intake.speakers import CALLER, OPERATOR, RUN_ON, UNKNOWN, caller_pieces
 from bot.intake.times import IncidentTime, find_time
+from bot.nlu.matters import COUNT_FRAME, lists_matter
 from bot.nlu.urgency import Safety, assess, load_rules
 from bot.privacy import masked_head
 
@@ -26,7 +27,8 @@ SUMMARY_LIMIT = 120
 _SENTENCE = re.compile(r"[^。！？!?；;\n]+[。！？!?；;]?")
 _FILLER = re.compile(r"^(?:喂+|你好|您好|哎|唉|嗯+|啊+|哦+|噢|对+|对的|是的?|好的?|行|可以|谢谢|再见|拜拜|没有了|没了|"
                      r"那个|就是|这个|然后|麻烦了|麻烦你了|辛苦了|同志|领导|我想|我要|我想问一下|我想反映一下|我要反映一下|"
-                     r"反映个事|反映一个事|反映一个问题|我要投诉|我反映一下|反映一下|反映|举报一下|咨询一下|问一下|[，,、\s])+")
+                     r"反映个事|反映一个事|反映一个问题|我要投诉|我反映一下|反映一下|反映|举报一下|咨询一下|问一下|"
+                     rf"{COUNT_FRAME}|[，,、\s])+")
 _ONLY_CONTACT = re.compile(r"^(?:我|俺)?(?:的)?(?:电话|手机|号码|联系方式)?(?:号码)?(?:是|就是)?[\d\s\-，,]+$|"
                            r"^(?:免贵)?(?:我)?(?:姓|叫)\S{1,4}$")
 _DEMAND = re.compile(r"希望|要求|请求|问问|请(?:你们|有关|相关|政府|领导)|麻烦(?:你们|您|帮)|帮(?:我|忙|我们)|能不能|能否|"
@@ -201,7 +203,7 @@ def summarize(sentences: list[str], name: Name | None, place: Place) -> str:
     """
     cores: list[tuple[int, str]] = []
     for index, sentence in enumerate(sentences):
-        core = _FILLER.sub("", _NOTE_HEAD.sub("", _FILLER.sub("", sentence))).strip("，,。 ")
+        core = _FILLER.sub("", _NOTE_HEAD.sub("", _FILLER.sub("", sentence))).strip("，,。；;、 ")
         plain = to_ascii_digits(core)
         if len(re.sub(r"[\d\s\-，,、。]", "", plain)) < 4 or _ONLY_CONTACT.match(plain):
             continue
@@ -223,7 +225,11 @@ def summarize(sentences: list[str], name: Name | None, place: Place) -> str:
     facts = [(trouble(core), index, core) for index, core in cores if trouble(core) > 0
              and not (_DEMAND.search(core) and not _PROBLEM.search(core))]
     parts: list[tuple[int, str]] = []
-    if facts:
+    enumerated = [(index, core) for index, core in cores if lists_matter(core)]
+    if len(enumerated) >= 2:
+        # 一是…；二是…；三是…: every matter in the order said, the first one first.
+        parts = enumerated
+    elif facts:
         _, index, core = max(facts, key=lambda f: (f[0], -f[1]))
         parts.append((index, core))
         by_index = {i: c for _, i, c in facts}
@@ -240,7 +246,7 @@ def summarize(sentences: list[str], name: Name | None, place: Place) -> str:
     demand = next((core for index, core in demands if index > main), None) or \
         next((core for _, core in demands), None)
     who = name.display if name else "来电人"
-    body = "，".join(said) if said else "（未能提取，请话务员填写）"
+    body = ("；" if len(enumerated) >= 2 else "，").join(said) if said else "（未能提取，请话务员填写）"
     if where and where not in body and not (place.matched and place.matched in body):
         body = f"{where}，{body}"
     text = f"{who}反映：{body}"

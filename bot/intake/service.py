@@ -38,7 +38,7 @@ from bot.intake.proposal import Proposal
 from bot.intake.reader import Item, ReadFailure, Transcript, read_text
 from bot.intake.speakers import CALLER, OPERATOR
 from bot.nlu import Alternative, Classification, Classifier
-from bot.nlu.matters import mention, other_matters
+from bot.nlu.matters import told
 from bot.nlu.urgency import hotline_label
 
 log = logging.getLogger(__name__)
@@ -189,9 +189,9 @@ class IntakeService:
                                    if imported is None or d.number != imported.number]
         if classification.confidence < 0.35 and referral is None:
             proposal.warnings.append("分类把握不大，请核对诉求分类")
-        others = other_matters(found.caller_text, code, self._ranked, self.catalog)
+        others = told(found.caller_text, code, self._ranked, self.catalog)
         if others:
-            proposal.warnings.append(f"来电还提到了其他事项：{mention(others, self.catalog)}，"
+            proposal.warnings.append(f"来电还提到了其他事项：{'、'.join(others)}，"
                                      "如是另外的诉求，请分别登记")
         return proposal
 

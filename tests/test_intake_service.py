@@ -6,7 +6,7 @@ import pytest
 from sqlalchemy import func, select
 
 from bot.cases.models import CaseRow
-from bot.intake.errors import IntakeError
+from bot.intake.errors import ConfirmConflict, IntakeError
 from bot.intake.proposal import Proposal
 from bot.intake.reader import read_bytes, read_path, read_text
 from bot.intake.service import IntakeService
@@ -47,6 +47,36 @@ def test_confirm_opens_once_even_when_reimported(intake, sqlite_container):
     again = read_bytes(NOISE.replace("\n", "\r\n  ").encode("gb18030"), name="other-name")[0]
     second, existing = intake.confirm(intake.propose(again))
     assert existing and second.number == first.number and count(sqlite_container) == 1
+
+
+def test_a_call_confirmed_again_with_other_content_changes_nothing(intake, sqlite_container, tmp_path):
+    corrected = {"category": "env.cooking_fume", "name": "王先生", "address": "文化路8号"}
+    first, existing = intake.confirm(intake.propose(read_text(NOISE)), corrected)
+    assert not existing
+    again, existing = intake.confirm(intake.propose(read_text(NOISE)), corrected)
+    assert existing and again.number == first.number
+    for edit, changed in (({}, ["诉求分类", "称呼", "地址"]), ({**corrected, "name": "王女士"}, ["称呼"]),
+                          ({**corrected, "text": "楼下饭店油烟很大"}, ["诉求内容"])):
+        with pytest.raises(ConfirmConflict) as info:
+            intake.confirm(intake.propose(read_text(NOISE)), edit)
+        assert info.value.number == first.number and info.value.changed == changed
+    # a batch re-import of the call, which nobody edited, is the case imported before
+    (tmp_path / "noise.txt").write_text(NOISE, encoding="utf-8")
+    report = intake.run_batch(read_path(tmp_path / "noise.txt"))
+    assert not report.failed and [o.case.number for o in report.existing] == [first.number]
+    assert count(sqlite_container) == 1
+
+
+def test_a_merge_confirmed_again_is_the_merged_case(intake, sqlite_container):
+    target, _ = intake.confirm(intake.propose(read_text(NOISE)))
+    other = intake.propose(read_text(NOISE.replace("姓王，13812345678", "姓李，13900001111")))
+    merged, _ = intake.confirm(other, {"merge_into": target.number})
+    again, existing = intake.confirm(other, {"merge_into": target.number})
+    assert existing and again.number == merged.number and again.merged_into == target.number
+    with pytest.raises(ConfirmConflict) as info:
+        intake.confirm(other)
+    assert info.value.changed == ["并单"]
+    assert count(sqlite_container) == 2
 
 
 def test_operator_corrections_win(intake):

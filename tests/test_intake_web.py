@@ -42,8 +42,37 @@ def test_plain_text_proposal_then_confirm(client):
     assert r.status_code == 200, r.text
     case = r.json()["case"]
     assert case["number"] and case["state"] == "assigned" and r.json()["existing"] is False
-    again = client.post("/api/intake/confirm", json={"proposal": proposal, "corrections": {}})
+    again = client.post("/api/intake/confirm", json={"proposal": proposal, "corrections": {"name": "王女士"}})
     assert again.json()["case"]["number"] == case["number"] and again.json()["existing"] is True
+
+
+def test_an_edit_confirmed_after_the_case_was_opened_is_refused_not_lost(client, sqlite_container):
+    proposal = client.post("/api/intake", content=NOISE.encode(), headers={"Content-Type": "text/plain"}).json()
+    first = client.post("/api/intake/confirm", json={"proposal": proposal})
+    assert first.status_code == 200 and first.json()["existing"] is False
+    number = first.json()["case"]["number"]
+    opened = sqlite_container.cases.get(number)
+    # the same content again (spacing aside, and the client's key ignored): the case, as before
+    for same in ({"proposal": proposal}, {"proposal": {**proposal, "key": "intake:other"}},
+                 {"proposal": {**proposal, "summary": " " + proposal["summary"].replace("，", "， ")}}):
+        again = client.post("/api/intake/confirm", json=same)
+        assert again.status_code == 200 and again.json() == {**first.json(), "existing": True}
+    edits = [({"proposal": {**proposal, "summary": "王女士反映楼下烧烤店油烟大"}}, ["摘要"]),
+             ({"proposal": proposal, "corrections": {"category": "env.cooking_fume"}}, ["诉求分类"]),
+             ({"proposal": proposal, "corrections": {"phone": "13900001111", "area": "S1P2"}},
+              ["区域", "联系电话"]),
+             ({"proposal": proposal, "corrections": {"urgency": "emergency"}}, ["紧急转介"])]
+    for body, changed in edits:
+        r = client.post("/api/intake/confirm", json=body)
+        assert r.status_code == 409, r.text
+        data = r.json()
+        assert data["code"] == "conflict" and data["case"] == {"number": number} and data["changed"] == changed
+        assert number in data["error"] and "修改没有保存" in data["error"] and "在该诉求上" in data["error"]
+        assert number in data["error_en"]
+    assert [c.number for c in sqlite_container.cases.list_cases()] == [number]
+    now = sqlite_container.cases.get(number)
+    assert (now.summary, now.category, now.area, now.contact, len(now.events)) == \
+        (opened.summary, opened.category, opened.area, opened.contact, len(opened.events))
 
 
 def test_json_turns_body(client):

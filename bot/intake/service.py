@@ -20,18 +20,20 @@ from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
 
+from sqlalchemy import select
 from sqlalchemy.exc import SQLAlchemyError
 
 from bot.cases import CaseError, InvalidInput, OpenCase
 from bot.cases.excerpt import MAX_LINE, MAX_LINES
 from bot.cases.lifecycle import OPEN_STATES, State
+from bot.cases.models import CaseRow
 from bot.cases.service import CaseService
-from bot.cases.validation import MAX_TEXT, mask_phone, normalize_phone
+from bot.cases.validation import MAX_TEXT, clean_text, mask_phone, normalize_phone
 from bot.cases.views import CaseView
 from bot.catalog import Catalog
 from bot.db import describe_error
 from bot.intake import duplicates as dup
-from bot.intake.errors import IntakeError
+from bot.intake.errors import ConfirmConflict, IntakeError
 from bot.intake.extract import Extraction, extract
 from bot.intake.places import PlaceMatcher
 from bot.intake.proposal import Proposal
@@ -40,6 +42,7 @@ from bot.intake.speakers import CALLER, OPERATOR
 from bot.nlu import Alternative, Classification, Classifier
 from bot.nlu.matters import told
 from bot.nlu.urgency import hotline_label
+from bot.privacy import mask_text
 
 log = logging.getLogger(__name__)
 
@@ -230,12 +233,18 @@ class IntakeService:
 
     # ================================================================== confirm
     def confirm(self, proposal: Proposal, corrections: dict | None = None, *,
-                actor: str | None = None, channel: str | None = None) -> tuple[CaseView, bool]:
+                actor: str | None = None, channel: str | None = None,
+                check_edits: bool = True) -> tuple[CaseView, bool]:
         """Open the case (or return the one an earlier import opened). Returns (case, existing).
 
         Corrections may change: summary, text, category, kind, area, address, phone, name,
         referral, urgency ('emergency' needs a referral), merge_into (a case number: 并单).
         Everything is checked before anything is written; nothing is half-filled.
+
+        A call confirmed again with the content its case was opened with gets that case; with
+        other content (an edited summary, another category …) `ConfirmConflict`, and nothing
+        is changed: the edit would otherwise be lost without a word. `check_edits=False` (a
+        batch re-import, whose proposals nobody edited) returns the earlier case either way.
         """
         original = proposal.to_dict()
         fixed = _apply(proposal, corrections or {})
@@ -244,10 +253,27 @@ class IntakeService:
         if merge_into:
             self._check_merge_target(merge_into)
         before = self.cases.find_by_idempotency_key(request.idempotency_key)
-        view = before or self.cases.open_case(request)
+        if before is None:
+            opened: list[str] = []
+            view = self.cases.open_case(request, with_case=lambda _session, new: opened.append(new.number))
+            if not opened:          # a confirm of the same call at the same moment opened it
+                before = view
+        else:
+            view = before
+        if before is not None and check_edits:
+            changed = _changes(request, merge_into, before, self._contact(before.number), self.catalog)
+            if changed:
+                raise ConfirmConflict(before.number, before.state_label, changed)
         if merge_into and view.state == State.RECEIVED.value:
             view = self.cases.act(view.number, "merge", actor=request.actor, to=merge_into)
         return view, before is not None
+
+    def _contact(self, number: str) -> tuple[str | None, str | None]:
+        """A case's contact phone and name as stored (its view shows them masked)."""
+        with self.cases.session_factory() as session:
+            row = session.execute(select(CaseRow.contact_phone, CaseRow.contact_name)
+                                  .where(CaseRow.number == number)).first()
+        return (row.contact_phone, row.contact_name) if row else (None, None)
 
     def _open_request(self, p: dict, actor: str, channel: str | None) -> tuple[OpenCase, str | None]:
         code = (p.get("category") or {}).get("code") if isinstance(p.get("category"), dict) else p.get("category")
@@ -316,7 +342,7 @@ class IntakeService:
         try:
             outcome.proposal = self.propose(item)
             if not dry_run:
-                outcome.case, outcome.existing = self.confirm(outcome.proposal)
+                outcome.case, outcome.existing = self.confirm(outcome.proposal, check_edits=False)
         except IntakeError as exc:
             outcome.error = exc
         except CaseError as exc:
@@ -341,6 +367,36 @@ def _apply(proposal: Proposal, corrections: dict) -> dict:
             value = value.strip()
         data[key] = value
     return data
+
+
+def _changes(request: OpenCase, merge_into: str | None, case: CaseView,
+             contact: tuple[str | None, str | None], catalog: Catalog) -> list[str]:
+    """What of a confirm's content its case was not opened with (the fields the intake sets
+    are never changed after opening), as the operator names them; [] for the same content.
+    Texts are compared as stored: cleaned and masked, whitespace aside; `contact` is the
+    case's phone and name unmasked."""
+    def text(value: str | None) -> str:
+        cleaned = clean_text(value, required=False, limit=10 * MAX_TEXT)
+        return re.sub(r"\s+", "", mask_text(mask_text(cleaned)) or "")
+
+    phone, contact_name = contact
+    opening = [e for e in case.events if e.at == case.events[0].at] if case.events else []
+    referral = next((e.data.get("text") for e in opening if e.action == "refer"), None)
+    kind = request.kind or catalog.categories[request.category].kind
+    changed = [
+        ("诉求分类", request.category != case.category["code"]),
+        ("区域", request.area != (case.area or {}).get("code")),
+        ("诉求类型", kind != case.kind),
+        ("摘要", request.summary is not None and text(request.summary) != text(case.summary)),
+        ("诉求内容", text(request.text) != text(case.text)),
+        ("联系电话", request.contact is not None and request.contact != phone),
+        ("称呼", clean_text(request.contact_name, required=False) != contact_name),
+        ("地址", text(request.place) != text(case.place)),
+        ("紧急转介", (request.refer is None) != (referral is None)
+         or referral is not None and text(request.refer) != text(referral)),
+        ("并单", merge_into != case.merged_into and not (merge_into and case.state == State.RECEIVED.value)),
+    ]
+    return [name for name, differs in changed if differs]
 
 
 def transcript_excerpt(transcript: Transcript) -> list[dict]:

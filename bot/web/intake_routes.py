@@ -16,7 +16,7 @@ from fastapi.responses import FileResponse, JSONResponse, Response
 from starlette.concurrency import run_in_threadpool
 
 from bot.cases.errors import CaseError, CaseNotFound
-from bot.intake.errors import IntakeError
+from bot.intake.errors import ConfirmConflict, IntakeError
 from bot.intake.proposal import Proposal
 from bot.intake.reader import FORMATS, ReadFailure, read_bytes, read_text, sniff
 from bot.staff import policy
@@ -44,9 +44,9 @@ TRANSCRIPT_SCHEMA = {"anyOf": [
 schema.register(TranscriptObject, Turn)
 
 
-def _error(status: int, exc: IntakeError | CaseError, code: str) -> JSONResponse:
+def _error(status: int, exc: IntakeError | CaseError, code: str, **extra) -> JSONResponse:
     en = exc.en if isinstance(exc, IntakeError) else str(exc.args[0])
-    return JSONResponse({"error": exc.zh, "error_en": en, "code": code}, status_code=status)
+    return JSONResponse({"error": exc.zh, "error_en": en, "code": code, **extra}, status_code=status)
 
 
 def _service(request: Request):
@@ -120,6 +120,8 @@ def router() -> APIRouter:
                                                      actor=staff.actor)
         except WebError as exc:
             return error_response(exc)
+        except ConfirmConflict as exc:     # the call's case exists with other content: not changed
+            return _error(409, exc, "conflict", case={"number": exc.number}, changed=exc.changed)
         except IntakeError as exc:
             return _error(400, exc, "invalid")
         except CaseNotFound as exc:

@@ -67,6 +67,16 @@ def test_a_call_confirmed_again_with_other_content_changes_nothing(intake, sqlit
     assert count(sqlite_container) == 1
 
 
+def test_of_two_confirms_at_once_with_other_content_the_second_is_refused(intake, sqlite_container, monkeypatch):
+    first, _ = intake.confirm(intake.propose(read_text(NOISE)))
+    # the second confirm looked before the first had written: open_case finds the case itself
+    real, looks = intake.cases.find_by_idempotency_key, iter([None])
+    monkeypatch.setattr(intake.cases, "find_by_idempotency_key", lambda key: next(looks, real(key)))
+    with pytest.raises(ConfirmConflict) as info:
+        intake.confirm(intake.propose(read_text(NOISE)), {"category": "env.cooking_fume"})
+    assert info.value.number == first.number and count(sqlite_container) == 1
+
+
 def test_a_merge_confirmed_again_is_the_merged_case(intake, sqlite_container):
     target, _ = intake.confirm(intake.propose(read_text(NOISE)))
     other = intake.propose(read_text(NOISE.replace("姓王，13812345678", "姓李，13900001111")))

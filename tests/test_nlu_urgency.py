@@ -192,6 +192,16 @@ def test_assess_never_raises(text):
     ("我儿子刚才在公园门口不见了", "110"),
     ("有人在撬我家的门，我一个人在家", "110"),
     ("工地门口一辆渣土车失控撞倒了好几个人", "122"),
+    # the probe of 2026-12-02 (issue 15)
+    ("俺们村头草垛子着了，火老大了", "119"),         # dialect: a haystack "着了", the fire "老大"
+    ("柴火垛子着了", "119"),
+    ("火贼大，快来", "119"),
+    ("邻居天天打孩子，今天孩子哭得撕心裂肺", "110"),    # a child beaten again and again
+    ("隔壁又在打孩子了，孩子一直在惨叫", "110"),
+    ("后妈虐待孩子", "110"),
+    ("着 火 了 ！ ！ 救 命", "119"),                  # ASR spaced every character: fire, not a bare cry
+    ("喂 喂 我 老公 喝多了 拿 刀 要 砍 我 我 躲 在 厕所 里", "110"),
+    ("着\u3000火\u3000了", "119"),
 ])
 def test_emergencies_by_who_and_what_now(text, hotline):
     safety = assess(text)
@@ -336,22 +346,6 @@ def test_the_same_words_said_of_now_are_still_emergencies(text, hotline):
 
 
 # ------------------------------------------------------------------ the probe of 2026-12-02 (issue 15)
-@pytest.mark.parametrize("text, hotline", [
-    ("俺们村头草垛子着了，火老大了", "119"),         # dialect: a haystack "着了", the fire "老大"
-    ("柴火垛子着了", "119"),
-    ("火贼大，快来", "119"),
-    ("邻居天天打孩子，今天孩子哭得撕心裂肺", "110"),    # a child beaten again and again
-    ("隔壁又在打孩子了，孩子一直在惨叫", "110"),
-    ("后妈虐待孩子", "110"),
-    ("着 火 了 ！ ！ 救 命", "119"),                  # ASR spaced every character: fire, not a bare cry
-    ("喂 喂 我 老公 喝多了 拿 刀 要 砍 我 我 躲 在 厕所 里", "110"),
-    ("着\u3000火\u3000了", "119"),
-])
-def test_dialect_fire_child_abuse_and_spaced_asr_name_the_number(text, hotline):
-    safety = assess(text)
-    assert safety.level == "emergency" and safety.hotline == hotline
-
-
 @pytest.mark.parametrize("text", [
     "我着急死了", "孩子睡着了", "钥匙找着了", "晚上没盖被子着了凉", "我火老大了，气死我了", "炉子火老大了",
     "他脾气火可大了", "我昨天打了孩子屁股，会不会太严厉", "邻居打孩子屁股", "孩子不听话可以打孩子吗",

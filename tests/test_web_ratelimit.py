@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import time
 import uuid
+from contextlib import contextmanager
 
 import pytest
 from fastapi.testclient import TestClient
@@ -65,50 +66,46 @@ def test_an_unreachable_redis_lets_messages_through_quickly(caplog):
     assert "rate limiter unavailable" in caplog.text
 
 
-def test_the_api_refuses_a_flood_politely_and_passes_nothing_on(tmp_path):
+@contextmanager
+def chat_app(tmp_path, rate_per_session: str):
+    """(a client of the app, the fake Rasa behind it) with this allowance per session."""
     port = free_port()
     rasa_url = f"http://127.0.0.1:{port}"
     container = make_container(f"sqlite:///{tmp_path / 'cases.db'}", tmp_path, RASA_URL=rasa_url)
     fake = FakeRasa(container.cases)
     try:
         with live_server(fake.app(), port):
-            app = create_app(container, web=web_settings(rasa_url, rate_per_session="3/minute"))
+            app = create_app(container, web=web_settings(rasa_url, rate_per_session=rate_per_session))
             with TestClient(app) as client:
-                replies = [client.post("/api/chat/message", json={"text": f"你好{i}"})
-                           for i in range(4)]
-                assert [r.status_code for r in replies] == [200, 200, 200, 429]
-                assert replies[3].json() == {
-                    "error": "您发得太快了，这条消息没有发出。请稍等一分钟再发送；之前发出的内容都已收到。",
-                    "code": "too_fast"}
-                assert 1 <= int(replies[3].headers["Retry-After"]) <= 60
-                assert len(fake.received) == 3
-                client.cookies.clear()                # another resident is not affected
-                assert client.post("/api/chat/message", json={"text": "你好"}).status_code == 200
+                yield client, fake
     finally:
         container.engine.dispose()
+
+
+def test_the_api_refuses_a_flood_politely_and_passes_nothing_on(tmp_path):
+    with chat_app(tmp_path, "3/minute") as (client, fake):
+        replies = [client.post("/api/chat/message", json={"text": f"你好{i}"}) for i in range(4)]
+        assert [r.status_code for r in replies] == [200, 200, 200, 429]
+        assert replies[3].json() == {
+            "error": "您发得太快了，这条消息没有发出。请稍等一分钟再发送；之前发出的内容都已收到。",
+            "code": "too_fast"}
+        assert 1 <= int(replies[3].headers["Retry-After"]) <= 60
+        assert len(fake.received) == 3
+        client.cookies.clear()                # another resident is not affected
+        assert client.post("/api/chat/message", json={"text": "你好"}).status_code == 200
 
 
 @pytest.mark.parametrize("text, number", [("救命！我家着火了，门打不开", "119"),
                                           ("我现在就想从楼上跳下去", "12356")])
 def test_an_emergency_over_the_limit_still_hears_the_number_to_call(tmp_path, text, number):
     """Issue 15: a panicking resident sending short messages is who hits the limit."""
-    port = free_port()
-    rasa_url = f"http://127.0.0.1:{port}"
-    container = make_container(f"sqlite:///{tmp_path / 'cases.db'}", tmp_path, RASA_URL=rasa_url)
-    fake = FakeRasa(container.cases)
-    try:
-        with live_server(fake.app(), port):
-            app = create_app(container, web=web_settings(rasa_url, rate_per_session="2/minute"))
-            with TestClient(app) as client:
-                assert [client.post("/api/chat/message", json={"text": "在吗"}).status_code
-                        for _ in range(2)] == [200, 200]
-                refused = client.post("/api/chat/message", json={"text": text})
-                assert refused.status_code == 429 and refused.headers["Retry-After"]
-                body = refused.json()
-                assert body["code"] == "too_fast" and number in body["detail"]["hotlines"]
-                first = body["error"].splitlines()[0]
-                assert first.startswith("请马上拨打 ") and number in body["error"]
-                assert "您发得太快了" in body["error"]
-                assert len(fake.received) == 2                  # still not passed on
-    finally:
-        container.engine.dispose()
+    with chat_app(tmp_path, "2/minute") as (client, fake):
+        assert [client.post("/api/chat/message", json={"text": "在吗"}).status_code
+                for _ in range(2)] == [200, 200]
+        refused = client.post("/api/chat/message", json={"text": text})
+        assert refused.status_code == 429 and refused.headers["Retry-After"]
+        body = refused.json()
+        assert body["code"] == "too_fast" and number in body["detail"]["hotlines"]
+        assert body["error"].splitlines()[0].startswith("请马上拨打 ") and number in body["error"]
+        assert "您发得太快了" in body["error"]
+        assert len(fake.received) == 2                  # still not passed on

@@ -46,7 +46,9 @@ NONE_LABELS = {"none", "normal", "not_emergency", "near_miss", "no"}
 # (44/58), transcripts 9/11). A target a half misses is marked here with its figure (xfail, not
 # strict) and reported; the targets never move.
 KNOWN_SHORTFALLS: dict[tuple[str, str, str], str] = {
-    ("urgency", "test", "recall"): "emergency recall 93.2% (82/88) on the test half (rules 79/88, the classifier beside them 3 more), target 100%",
+    # 82/88 (rules 79, the classifier beside them 3 more) before the rules of the outside probe
+    # (issue 15: spaced ASR words read joined, dialect fire, a child beaten), not tuned on this half
+    ("urgency", "test", "recall"): "emergency recall 94.3% (83/88) on the test half, target 100%",
     # false alarms on the test half reached their target in the board-letters round (issue 15: events
     # named as a kind, the past held over a sentence, dated reports, care already given): 5/85 -> 4/85
     # crisis and threats 2026-12-02, second round (rules plus the crisis classifier, tuned on dev, dev2

@@ -76,6 +76,12 @@ def test_one_joint_case_for_an_alert_its_cases_join_and_their_residents_are_told
     assert hotspots.open_joint(service, alert_id, actor=SUPER)["joined"] == later
     [spot] = hotspots.detect(service, RULES)
     assert joint not in spot.numbers                # the joint case is no resident's report
+    from bot.cases.stats import compute
+
+    figures = compute(service)
+    with service.session_factory() as session:
+        residents = session.query(CaseRow).filter(CaseRow.joint.is_(False)).count()
+    assert figures.opened == residents              # nor one of the figures' cases
     shown = spot.to_dict(service.catalog)
     assert shown["joint_case"] == joint
     assert {c["number"]: c["joint_case"] for c in shown["cases"]}[planted[0]] == joint

@@ -101,7 +101,8 @@ class CaseRow(Base):
         # a period's cases in order (the export's case list, hot spots' window)
         Index("ix_cases_created", "created_at"),
         # what the figures read of each counted event's case (bot.cases.stats): the index alone
-        Index("ix_cases_figures", "id", "category_code", "case_type", "area_code", "body_code"),
+        Index("ix_cases_figures", "id", "category_code", "case_type", "area_code", "body_code",
+              "joint"),
         Index("ix_cases_joint_case", "joint_case_id"),       # a joint case's members
     )
 

@@ -319,6 +319,8 @@ def _grouped(service: CaseService, edges: list[datetime | None], split: datetime
                    _total(e.satisfied.is_(True)).label("satisfied"))
             .join(CaseRow, CaseRow.id == e.case_id)
             .where(e.action.in_(COUNTED),
+                   # a joint case (联合办理) has no resident: its members are the counted cases
+                   CaseRow.joint.is_(False),
                    # a rating counts unless the case's next rating came in its range
                    or_(e.action != "rate", e.next_at.is_(None), not_(in_range(e.next_at))))
             .group_by(*keys))

@@ -23,7 +23,7 @@ depends_on = None
 
 _COUNTED = ['action', 'at', 'case_id', 'body_code']
 _FACTS = ['next_at', 'on_time', 'solved', 'satisfied']
-_CASE = ['id', 'category_code', 'case_type', 'area_code', 'body_code']
+_CASE = ['id', 'category_code', 'case_type', 'area_code', 'body_code', 'joint']
 _SIGNING = ('assign', 'transfer', 'escalate', 'accept')
 
 

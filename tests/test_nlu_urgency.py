@@ -355,6 +355,13 @@ def test_words_like_those_are_not_emergencies(text):
     assert assess(text).level != "emergency"
 
 
+def test_words_spaced_out_by_asr_are_mentioned_too():
+    from bot.nlu.urgency import mentions_danger
+
+    assert mentions_emergency("着 火 了 ！ ！") and mentions_danger("我 不 想 活 了")
+    assert not mentions_danger("好 的 谢 谢")
+
+
 def test_a_blank_that_is_a_real_pause_still_counts():
     """The joined reading of spaced ASR is taken only where it is at least as urgent: "想死 你们"
     joined is "想死你们" (missing you), but the caller said "想死"."""

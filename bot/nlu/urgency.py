@@ -601,7 +601,7 @@ def mentions_emergency(text: str | None) -> bool:
     model's "emergency" guess must not overrule what detect_urgency decided."""
     if not text or not isinstance(text, str):
         return False
-    said = normalize(text)
+    said = normalize(despace(text))
     return any(rule.pattern.search(said) for rule in load_rules().emergency)
 
 
@@ -612,7 +612,7 @@ def mentions_danger(text: str | None) -> bool:
     if not text or not isinstance(text, str):
         return False
     rules = load_rules()
-    said = normalize(text)
+    said = normalize(despace(text))
     cues = (rules.self_harm, rules.threat, rules.threat_with_intent)
     return any(p.search(said) for p in cues) or any(
         rule.pattern.search(said) for rule in (*rules.emergency, *(r for r, _ in rules.weak)))

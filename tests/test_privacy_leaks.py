@@ -28,21 +28,12 @@ from bot.open311.keys import ApiKeys
 from bot.open311.submission import Submission
 from bot.privacy import ID_CARD, find, mask_names, mask_text, masked_head
 from tests.chat_helpers import chat, run, tracker  # noqa: F401
-from tests.conftest import make_container
+from tests.test_intake_cli import env  # noqa: F401  (bot commands on a new SQLite store)
 
 # The probe's conversation: an ID with a valid check digit, a card passing Luhn, a phone.
 MATTER = "我叫李建华，身份证号11010519491231002X，银行卡6222020200112233446，手机13912345678，低保金三个月没打到卡上了"
 RAW = ("11010519491231002X", "6222020200112233446", "13912345678")
 BAD_CHECK_ID = "110101199003077777"          # region and birth date valid, check digit wrong
-
-
-@pytest.fixture
-def cli_env(tmp_path, monkeypatch):
-    """`bot …` commands on a new SQLite store."""
-    url = f"sqlite:///{tmp_path / 'cases.db'}"
-    make_container(url, tmp_path).engine.dispose()
-    monkeypatch.setenv("DATABASE_URL", url)
-    monkeypatch.setenv("BOT_VAR_DIR", str(tmp_path / "var"))
 
 
 def readable(text: str, numbers=RAW + (BAD_CHECK_ID, "13812345678")) -> list[str]:
@@ -136,7 +127,7 @@ def test_l3_ordinary_long_numbers_stay_readable(text):
     assert mask_text(text) == text
 
 
-def test_l3_the_cli_masks_it(cli_env):
+def test_l3_the_cli_masks_it(env):
     r = CliRunner().invoke(main, ["case", "open", "--text",
                                   f"楼上装修噪音太大，我电话13812345678，身份证{BAD_CHECK_ID}",
                                   "--category", "env.noise", "--json"])
@@ -260,7 +251,7 @@ def test_l6_a_folder_refuses_links_and_what_is_not_a_regular_file(folder):
     assert not any("root:" in t.full_text for t in transcripts)
 
 
-def test_l6_bot_intake_dir_reports_each_refused_item_and_files_the_rest(folder, cli_env):
+def test_l6_bot_intake_dir_reports_each_refused_item_and_files_the_rest(folder, env):
     r = CliRunner().invoke(main, ["intake", str(folder), "--dry-run", "--json"])
     assert "root:" not in r.output
     rows = [json.loads(line) for line in r.stdout.splitlines() if line.startswith("{")]

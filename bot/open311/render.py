@@ -9,6 +9,7 @@ Requests are read without a key, by anyone: a resident's words are shown only th
 """
 from __future__ import annotations
 
+import functools
 import json
 import re
 import xml.etree.ElementTree as ET
@@ -42,9 +43,15 @@ def public_description(summary: str | None, text: str | None, category: str | No
     for an emergency category or any words of danger, self-harm or threat in the whole text
     (read widely, by the rules alone: hiding a harmless text costs little, showing a crisis a
     lot)."""
-    if category in PRIVATE_CATEGORIES or mentions_danger(text) or mentions_danger(summary):
+    if category in PRIVATE_CATEGORIES or _dangerous(text or summary or ""):
         return PRIVATE
     return public_text(summary)
+
+
+@functools.lru_cache(maxsize=2048)
+def _dangerous(text: str) -> bool:
+    """`mentions_danger`, once per text: a public list reads the same cases again and again."""
+    return mentions_danger(text)
 
 
 def _text(value) -> str:

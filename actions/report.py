@@ -48,6 +48,16 @@ _NEW_VALUE = re.compile(r"(?:改成|改为|换成|应该是|更正为|其实是|
 _REFUSAL = re.compile(r"不留|不想留|不方便|不用|不要|匿名|保密|不告诉|算了")
 _PLACE_LEAD = re.compile(r"^(?:就|是)?在|^(?:地址|地点|位置)(?:是|在)?[：:]?")
 _YES_NO = re.compile(r"(?:对|是|好|嗯|行|可以|没错|不对|不是|没有|确认)(?:的|啊|呀|了|吧)?[。！!.]*")
+# "匿名", "我要匿名反映", "不留电话": the wish to stay anonymous, whichever question was asked
+_ANONYMITY = re.compile(r"(?:我|俺)?(?:要|想|希望|就)?(?:匿名|不留(?:电话|手机|号码|名字)?)(?:反映|举报|投诉|吧|就行|就好|的)?"
+                        r"[。！!.~～\s]*")
+# "6栋", "3单元", "2号楼", "5栋2单元": a building or a unit, the detail of the place
+_BUILDING = re.compile(r"(?:(?:第)?[0-9０-９一二三四五六七八九十两零]{1,4}\s*(?:栋|幢|座|号楼|单元|号院|楼|层|室|户))+"
+                       r"[。.！!\s]*")
+# "第一个", "后面那个": one of the offered categories picked by its position
+_PICKS = (re.compile(r"第一|头一|前一|前面|前者|上面"), re.compile(r"第二|后一|后面|后者|下面"),
+          re.compile(r"第三"))
+_PLACE_WORDS = re.compile(r"路|街|巷|号|小区|村|社区|栋|单元|楼|门口|广场|公园|市场")
 _UNKNOWN_TIME = re.compile(r"不记得|记不清|不知道|不清楚|忘了")
 _CORRECTION = re.compile(r"^(?:不对|错了|不是|等一下|等等)?[，,。\s]*(?:地址|地点|位置|时间|日期|电话|手机|号码|"
                          r"联系方式|事项|内容|问题|描述|分类)(?:也)?(?:不对|错了|写错了|有误|弄错了|要改|改一下|改成|改为|应该是)")
@@ -255,6 +265,10 @@ class ActionCaptureReport(Action):
             return ActionCorrectReport().run(dispatcher, tracker, domain) + [
                 FollowupAction("action_listen")]
         earlier = tracker.get_slot("report_text")
+        if tracker.get_slot("report_route") == "clarify" and picked_option(
+                text, tracker.get_slot("category_options") or []):
+            # "市政设施" read as a report of its own: it picks one of the offered categories
+            return ActionChooseCategory().run(dispatcher, tracker, domain)
         if tracker.get_slot("report_route") == "clarify" and earlier:
             text = f"{earlier}；{text}" if text else earlier
         ranked = classified(tracker)
@@ -286,11 +300,7 @@ class ActionCaptureReport(Action):
         (best, confidence), runner_up = ranked[0], ranked[1] if len(ranked) > 1 else None
         if confidence < CLARIFY_BELOW and runner_up and runner_up[1] >= CLARIFY_RUNNER_UP \
                 and tracker.get_slot("report_route") != "clarify":
-            first, second = category_label(best), category_label(runner_up[0])
-            dispatcher.utter_message(
-                text=f"您是想反映“{first}”方面的问题，还是“{second}”方面的问题？",
-                buttons=[{"title": category_label(code), "payload":
-                          f'/inform{{"category": "{code}"}}'} for code in options])
+            ask_choice(dispatcher, options)
             return events + [SlotSet("category_options", options),
                              SlotSet("report_route", "clarify")]
         # Say what was understood; the form that follows asks only for what is missing.
@@ -323,8 +333,44 @@ def errand_events(code: str) -> list[EventType]:
     return [SlotSet("errand", service.id)] if service else []
 
 
+def ask_choice(dispatcher: CollectingDispatcher, options: list[str]) -> None:
+    """"您是想反映A还是B？" with a button for each offered category."""
+    dispatcher.utter_message(
+        text=texts.choose_between(category_label(options[0]), category_label(options[1])),
+        buttons=[{"title": category_label(code), "payload": f'/inform{{"category": "{code}"}}'}
+                 for code in options])
+
+
+def picked_option(said: str, options: list[str]) -> str | None:
+    """The offered category an answer picks: named ("市政设施") or by position ("后面那个")."""
+    categories = runtime.container().catalog.categories
+    offered = [code for code in options if code in categories]
+    named = [code for code in offered if categories[code].level2 in said]
+    if len(named) == 1:
+        return named[0]
+    if len(said) <= 8:
+        picks = [offered[i] for i, pick in enumerate(_PICKS) if i < len(offered) and pick.search(said)]
+        if len(picks) == 1:
+            return picks[0]
+    return None
+
+
+def place_in_choice(said: str, tracker: Tracker) -> str | None:
+    """The place an answer to "A还是B？" tells instead of a choice ("建设路3号"), if it reads as one."""
+    catalog = runtime.container().catalog
+    place = tracker.get_slot("place")
+    if place and place in said:
+        return place           # the address or community entity, mapped this turn
+    said = _PLACE_LEAD.sub("", said).strip(" 。.！!")
+    if has_chinese(said) and len(said) <= MAX_SHORT and (
+            _PLACE_WORDS.search(said) or find_area(catalog, said)):
+        return said
+    return None
+
+
 class ActionChooseCategory(Action):
-    """The resident picked one of the offered categories (a button, or said it again)."""
+    """The resident picked one of the offered categories (a button, or said it again). An answer
+    that picks none is no choice: a place it tells is kept, and the choice is asked again."""
 
     def name(self) -> str:
         return "action_choose_category"
@@ -332,9 +378,22 @@ class ActionChooseCategory(Action):
     def run(self, dispatcher, tracker, domain) -> list[EventType]:
         catalog = runtime.container().catalog
         options = tracker.get_slot("category_options") or []
+        said = latest_text(tracker, None) or ""
         code = tracker.get_slot("category")
         if code not in catalog.categories:
-            code = options[0] if options and options[0] in catalog.categories else "other.misc"
+            code = picked_option(said, options)
+        if code is None and len([c for c in options if c in catalog.categories]) >= 2:
+            events: list[EventType] = []
+            place = place_in_choice(said, tracker)
+            if place:
+                events += [SlotSet("place", place), SlotSet("area", find_area(catalog, place))]
+                dispatcher.utter_message(text=texts.PLACE_NOTED.format(place=place))
+            else:
+                events.append(SlotSet("place", slot_before_turn(tracker, "place")))
+                dispatcher.utter_message(text=texts.CHOOSE_AGAIN)
+            ask_choice(dispatcher, options)
+            return events + [SlotSet("report_route", "clarify"), FollowupAction("action_listen")]
+        code = code or (options[0] if options and options[0] in catalog.categories else "other.misc")
         text = tracker.get_slot("report_text")
         events = category_events(code, options) + [
             SlotSet("description", text if informative(text) else None),
@@ -376,6 +435,11 @@ class ValidateReportForm(FormValidationAction):
             if matter:
                 # "不对，不是路灯，是下水道堵了": the matter changes, the question is asked again
                 return undo_turn(tracker) + change_matter(matter, dispatcher, tracker)
+        if tracker.get_slot("requested_slot") in ("description", "place", "event_time") and (
+                wants_anonymity(said, tracker)):
+            # "匿名" when the time is asked: no phone is asked later, nothing is taken as the time
+            dispatcher.utter_message(text=texts.ANONYMOUS_NOTED)
+            return undo_turn(tracker) + [SlotSet("contact", texts.ANONYMOUS)]
         return await super().run(dispatcher, tracker, domain)
 
     def validate_description(self, value, dispatcher, tracker, domain) -> dict[str, Any]:
@@ -423,9 +487,20 @@ class ValidateReportForm(FormValidationAction):
         when, early = _whole_answer("event_time", value, dispatcher, tracker)
         if early is not None:
             return early
+        if _YES_NO.fullmatch(when or ""):
+            dispatcher.utter_message(text=texts.TIME_NOT_AN_ANSWER)    # "确认" is no time
+            return {"event_time": None}
         if not when or _UNKNOWN_TIME.search(when):
             when = "记不清了"
         return {"event_time": when}
+
+    def extract_place(self, dispatcher, tracker, domain) -> dict[str, Any]:
+        """Asked for the place, "6栋" or "3单元" is the answer, whatever intent the NLU gave it
+        (read as chitchat it got the self-introduction and the question again)."""
+        said = (latest_text(tracker, None) or "").strip()
+        if tracker.get_slot("requested_slot") != "place" or not _BUILDING.fullmatch(said):
+            return {}
+        return {"place": said.strip(" 。.！!")}
 
     def extract_contact(self, dispatcher, tracker, domain) -> dict[str, Any]:
         """Asked for the phone, an answer holding a phone-like number is the answer, whatever
@@ -478,6 +553,13 @@ def _whole_answer(field: str, value, dispatcher, tracker, *,
     if too_long(field, answer, dispatcher):
         return "", {field: None}
     return answer, None
+
+
+def wants_anonymity(said: str | None, tracker: Tracker) -> bool:
+    """Whether an answer says only that the resident wants to stay anonymous ("匿名")."""
+    said = (said or "").strip()
+    return bool(_ANONYMITY.fullmatch(said)) or (
+        latest_intent(tracker) == "anonymous" and not informative(said))
 
 
 def phone_not_an_answer(field: str, said: str, dispatcher, tracker) -> dict[str, Any]:

@@ -153,6 +153,16 @@ INVALID_PHONE = "这个号码好像不太对：手机号是11位，固定电话�
 PHONE_PLEASE = "这句话里没有看到电话号码。"
 TOO_SHORT = "能再多说几句吗？说清楚是什么事、什么情况，代理员才好帮您办。"
 PLACE_TOO_SHORT = "地点说得再具体一点就好，比如小区名、村组或路名。"
+TIME_NOT_AN_ANSWER = "发生时间还没记下，说个大概就行，比如“昨天晚上”“有一个星期了”；记不清也可以直接说“记不清”。"
+ANONYMOUS_NOTED = "好的，这次就匿名反映，不留电话，进展会在这里告诉您。"
+PLACE_NOTED = "好的，地点记下了：{place}。"
+CHOOSE_AGAIN = "分类还需要您选一下。"
+
+
+def choose_between(first: str, second: str) -> str:
+    return f"您是想反映“{first}”方面的问题，还是“{second}”方面的问题？"
+
+
 NOTHING_TO_CANCEL = "好的，现在没有正在登记的事项，什么都不会提交。以后有需要，随时找我。"
 
 

@@ -194,3 +194,79 @@ def test_giving_up_misunderstood_is_not_asked_what_to_report(chat):
 def test_a_named_change_is_never_giving_up(chat, said, field, value):
     events, messages = run(report.ActionCorrectReport(), tracker(said, intent="correct", slots=FILLED))
     assert slots(events)[field] == value and replies.REPORT_CANCELLED not in texts(messages)
+
+
+# ------------------------------------------------- 5. the probe's items 8, 12, 13: answers misread
+ASKED_FOR_TIME = {**ASKED_FOR_PLACE, "place": "人民公园", "requested_slot": "event_time"}
+
+
+@pytest.mark.parametrize("said, intent, asked", [
+    ("匿名", "anonymous", ASKED_FOR_TIME), ("我要匿名反映", "inform", ASKED_FOR_TIME),
+    ("匿名", "anonymous", ASKED_FOR_PLACE), ("不留电话", "anonymous", ASKED_FOR_PLACE)])
+def test_anonymity_at_any_question_is_kept_and_the_question_stays(chat, said, intent, asked):
+    field = asked["requested_slot"]
+    events, messages = form_turn(said, intent=intent, slots_now=asked, extracted={field: said})
+    changed = slots(events)
+    assert changed["contact"] == replies.ANONYMOUS and changed[field] is None
+    assert texts(messages) == [replies.ANONYMOUS_NOTED]
+
+
+def test_a_report_said_anonymously_is_not_only_anonymity(chat):
+    assert not report.wants_anonymity("我想匿名举报楼下饭店往河里排污水",
+                                      tracker("x", intent="anonymous"))
+
+
+@pytest.mark.parametrize("said", ["确认", "好的", "是的", "对", "嗯", "可以"])
+def test_yes_is_never_the_time_nor_the_place(chat, said):
+    events, messages = form_turn(said, intent="affirm", slots_now=ASKED_FOR_TIME,
+                                 extracted={"event_time": said})
+    assert slots(events)["event_time"] is None and texts(messages) == [replies.TIME_NOT_AN_ANSWER]
+    events, _ = form_turn(said, intent="affirm", slots_now=ASKED_FOR_PLACE, extracted={"place": said})
+    assert slots(events)["place"] is None
+
+
+@pytest.mark.parametrize("said", ["6栋", "3单元", "2号楼", "5栋2单元", "十二栋"])
+def test_a_building_or_unit_read_as_chitchat_is_the_place(chat, said):
+    events, messages = form_turn(said, intent="chitchat", slots_now=ASKED_FOR_PLACE)
+    assert slots(events)["place"] == said and messages == []
+
+
+def test_a_building_is_no_place_when_another_question_is_asked(chat):
+    events, _ = form_turn("6栋", intent="chitchat", slots_now=ASKED_FOR_TIME)
+    assert "place" not in slots(events)
+
+
+CHOOSING = {"report_text": "小区路灯坏了", "report_route": "clarify",
+            "category_options": ["transport.road", "urban.municipal_facility", "env.noise"]}
+
+
+@pytest.mark.parametrize("said, place", [("建设路3号", "建设路3号"), ("在幸福小区门口", "幸福小区门口")])
+def test_a_place_said_for_the_category_choice_is_the_place_and_the_choice_asked_again(
+        chat, said, place):
+    events, messages = run(report.ActionChooseCategory(), tracker(said, intent="inform", slots=CHOOSING))
+    changed = slots(events)
+    assert changed["place"] == place and "category" not in changed
+    assert changed["report_route"] == "clarify" and events[-1] == FollowupAction("action_listen")
+    assert texts(messages)[0] == replies.PLACE_NOTED.format(place=place)
+    assert "还是" in texts(messages)[1] and len(messages[1]["buttons"]) == 3
+
+
+def test_an_answer_that_picks_nothing_asks_the_choice_again(chat):
+    events, messages = run(report.ActionChooseCategory(), tracker("嗯嗯", intent="inform", slots=CHOOSING))
+    assert slots(events)["report_route"] == "clarify" and "category" not in slots(events)
+    assert texts(messages)[0] == replies.CHOOSE_AGAIN
+
+
+@pytest.mark.parametrize("said, code", [
+    ("市政设施", "urban.municipal_facility"), ("第一个", "transport.road"),
+    ("后面那个", "urban.municipal_facility"), ("是市政设施的问题", "urban.municipal_facility")])
+def test_a_category_named_or_picked_by_position_is_the_choice(chat, said, code):
+    events, _ = run(report.ActionChooseCategory(), tracker(said, intent="inform", slots=CHOOSING))
+    assert slots(events)["category"] == code and slots(events)["report_route"] == "form"
+
+
+def test_a_category_named_but_read_as_a_report_is_the_choice(chat):
+    tk = tracker("市政设施", intent="report", slots=CHOOSING, ranking=[("market.management", 0.4)])
+    events, messages = run(report.ActionCaptureReport(), tk)
+    assert slots(events)["category"] == "urban.municipal_facility"
+    assert slots(events)["report_route"] == "form" and "市政设施" in texts(messages)[0]

@@ -387,7 +387,7 @@ class ActionChooseCategory(Action):
             place = place_in_choice(said, tracker)
             if place:
                 events += [SlotSet("place", place), SlotSet("area", find_area(catalog, place))]
-                dispatcher.utter_message(text=texts.PLACE_NOTED.format(place=place))
+                dispatcher.utter_message(text=texts.place_noted(place))
             else:
                 events.append(SlotSet("place", slot_before_turn(tracker, "place")))
                 dispatcher.utter_message(text=texts.CHOOSE_AGAIN)

@@ -155,8 +155,13 @@ TOO_SHORT = "能再多说几句吗？说清楚是什么事、什么情况，代�
 PLACE_TOO_SHORT = "地点说得再具体一点就好，比如小区名、村组或路名。"
 TIME_NOT_AN_ANSWER = "发生时间还没记下，说个大概就行，比如“昨天晚上”“有一个星期了”；记不清也可以直接说“记不清”。"
 ANONYMOUS_NOTED = "好的，这次就匿名反映，不留电话，进展会在这里告诉您。"
-PLACE_NOTED = "好的，地点记下了：{place}。"
+_PLACE_NOTED = "好的，地点记下了：{place}。"
 CHOOSE_AGAIN = "分类还需要您选一下。"
+
+
+def place_noted(place: str) -> str:
+    """The place said back, masked as the read-back masks it (a phone typed into it)."""
+    return _PLACE_NOTED.format(place=mask_text(place))
 
 
 def choose_between(first: str, second: str) -> str:

@@ -247,8 +247,14 @@ def test_a_place_said_for_the_category_choice_is_the_place_and_the_choice_asked_
     changed = slots(events)
     assert changed["place"] == place and "category" not in changed
     assert changed["report_route"] == "clarify" and events[-1] == FollowupAction("action_listen")
-    assert texts(messages)[0] == replies.PLACE_NOTED.format(place=place)
+    assert texts(messages)[0] == f"好的，地点记下了：{place}。"
     assert "还是" in texts(messages)[1] and len(messages[1]["buttons"]) == 3
+
+
+def test_the_place_said_back_masks_a_phone_typed_into_it(chat):
+    _, messages = run(report.ActionChooseCategory(),
+                      tracker("幸福路12号 联系13812345678", intent="inform", slots=CHOOSING))
+    assert "13812345678" not in texts(messages)[0] and "138****5678" in texts(messages)[0]
 
 
 def test_an_answer_that_picks_nothing_asks_the_choice_again(chat):

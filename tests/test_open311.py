@@ -154,6 +154,13 @@ def test_a_fire_filed_through_open311_is_told_the_number_and_flagged(http, key, 
         key, service_code="env.noise", description="楼下有人拿刀砍人，快来")).json()[0]
     assert "110" in knife["service_notice"]
     assert container.cases.get(knife["service_request_id"]).category["code"] == "security.emergency"
+    # self-harm: the crisis line, and an urgent case the health commission follows up (as the chat)
+    crisis = http.post("/requests.json", data=fms_form(
+        key, service_code="env.noise", description="楼上天天吵，我实在受不了了，不想活了")).json()[0]
+    assert "12356" in crisis["service_notice"]
+    view = container.cases.get(crisis["service_request_id"])
+    assert (view.category["code"], view.state, view.body["code"]) == \
+        ("security.emergency", "assigned", "B-WJW")
     plain = http.post("/requests.json", data=fms_form(key, description="楼下烧烤店每天半夜都很吵")).json()[0]
     assert "119" not in plain["service_notice"] and "拨打" not in plain["service_notice"]
 

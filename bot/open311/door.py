@@ -23,7 +23,7 @@ from bot.cases.errors import InvalidInput
 from bot.cases.models import CaseRow, EventRow
 from bot.cases.service import CaseService
 from bot.cases.views import iso
-from bot.channels.safety_notice import call_now
+from bot.channels.safety_notice import SAFETY_LEVELS, call_now
 from bot.db import READ_ONLY, make_read_session_factory
 from bot.open311 import render, states
 from bot.open311.errors import Open311Error, bad, not_found
@@ -36,6 +36,7 @@ log = logging.getLogger(__name__)
 
 CHANNEL = "open311"
 EMERGENCY = "security.emergency"
+CRISIS_FUNCTION = "health"        # as actions/intercept.py records a crisis
 REPEAT_WINDOW = timedelta(minutes=1)
 MAX_RANGE = timedelta(days=90)
 MAX_RESULTS = 1000
@@ -125,9 +126,12 @@ class Open311Door:
         values = self._values(client, sub, fingerprint, now, anonymous)
         written: list[str] = []
         urgent = _safety(_text(sub))
-        # danger now ("有人拿刀砍人") is referred to 110/119/120 as the chat refers it, whatever
-        # service the client's form picked; a crisis stays where it was filed, flagged below
-        emergency = urgent is not None and urgent[1].level == "emergency"
+        # as the chat records them, whatever service the client's form picked: danger now
+        # ("有人拿刀砍人") is referred to 110/119/120; a crisis (self-harm) is an urgent case of
+        # the body behind the psychological-assistance line, followed up, not referred
+        level = urgent[1].level if urgent else None
+        emergency = level == "emergency"
+        crisis_body = self.catalog.body_for(CRISIS_FUNCTION, None) if level == "crisis" else None
 
         def with_case(session, view) -> None:
             """The door's row, in the case's own transaction."""
@@ -136,7 +140,8 @@ class Open311Door:
 
         try:
             view = self.cases.open_case(OpenCase(
-                text=_text(sub), category=EMERGENCY if emergency else sub.service_code,
+                text=_text(sub), category=EMERGENCY if level in SAFETY_LEVELS else sub.service_code,
+                assign_to=crisis_body.code if crisis_body else None,
                 refer=_referral(urgent[1], sub.service_code) if emergency else None, place=_place(sub),
                 contact=None if anonymous else sub.phone,
                 contact_name=None if anonymous else sub.name, anonymous=anonymous,

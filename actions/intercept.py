@@ -37,6 +37,7 @@ from actions.emergency import (EMERGENCY as EMERGENCY_CATEGORY, add_once, recent
 from actions.language import CANTONESE, ENGLISH, language_of, simplified
 from actions.excerpt import conversation_excerpt
 from bot.cases import OpenCase
+from bot.channels.safety_notice import CRISIS_FUNCTION
 from bot.nlu import urgency as urgency_rules
 from bot.nlu.urgency import Safety
 from bot.nlu.places import find_area
@@ -51,7 +52,6 @@ DANGER = (EMERGENCY, CRISIS, THREAT)
 # resident contacted within one, handled within two), but not referred: the body behind the
 # psychological-assistance line (12356), the health commission, follows it up with the agent.
 CRISIS_CATEGORY = EMERGENCY_CATEGORY
-CRISIS_FUNCTION = "health"
 THREAT_CATEGORY = "security.public_order"
 CRISIS_HOTLINE = "12356"                 # only when the safety data names no number
 POLICE = "110"

@@ -105,6 +105,16 @@ def test_emergency_is_referred(intake):
     assert view.state == "referred"
 
 
+def test_a_crisis_is_an_urgent_case_with_the_health_commission(intake):
+    """As the chat records one: not referred, followed up by the body behind 12356."""
+    p = intake.propose(read_text("市民：工钱讨了两年都讨不到，我真的不想活了。电话13812345678\n"
+                                 "话务员：您先别着急，慢慢说。"))
+    assert p.urgency["level"] == "crisis" and p.referral is None
+    assert p.category["code"] == "security.emergency" and p.body["code"] == "B-WJW"
+    view, _ = intake.confirm(p)
+    assert (view.state, view.body["code"]) == ("assigned", "B-WJW")
+
+
 def test_duplicates_and_merge(intake):
     first, _ = intake.confirm(intake.propose(read_text(NOISE)))
     other = NOISE.replace("姓王，13812345678", "姓李，13900001111").replace("凌晨两点", "凌晨三点")

@@ -12,6 +12,9 @@ from dataclasses import replace
 from bot.nlu.urgency import Safety, assess, hotline_label, load_rules
 
 SAFETY_LEVELS = ("emergency", "crisis")
+# The body function behind the psychological-assistance line: a crisis is its urgent case,
+# whichever door it came through.
+CRISIS_FUNCTION = "health"
 
 
 def call_now(text: str, *, do_not_wait_for: str, rules_only: bool = False) -> tuple[list[str], Safety] | None:

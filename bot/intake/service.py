@@ -31,6 +31,7 @@ from bot.cases.service import CaseService
 from bot.cases.validation import MAX_TEXT, clean_text, mask_phone, normalize_phone
 from bot.cases.views import CaseView
 from bot.catalog import Catalog
+from bot.channels.safety_notice import CRISIS_FUNCTION, SAFETY_LEVELS
 from bot.db import describe_error
 from bot.intake import duplicates as dup
 from bot.intake.errors import ConfirmConflict, IntakeError
@@ -161,6 +162,7 @@ class IntakeService:
         category = self.catalog.categories[code]
         area = found.place.area
         route = self.catalog.route(code, area)
+        body = self._crisis_body(found.urgency.level, code, area) or route.body
         urgency = found.urgency
         referral = None
         if urgency.level == "emergency":
@@ -171,7 +173,7 @@ class IntakeService:
             category={"code": code, "level1": category.level1, "level2": category.level2,
                       "confidence": classification.confidence,
                       "alternatives": [vars(a) for a in classification.alternatives]},
-            kind=category.kind, body={"code": route.body.code, "name": route.body.name},
+            kind=category.kind, body={"code": body.code, "name": body.name},
             place=found.place.to_dict(), area=area,
             phone=found.phone.number if found.phone else None,
             phone_detail=vars(found.phone) if found.phone else None,
@@ -204,13 +206,21 @@ class IntakeService:
     def _classify(self, found: Extraction) -> Classification:
         result = self.classifier.classify([found.caller_text])[0]
         emergency = self.emergency_category
-        if found.urgency.level == "emergency" and emergency and result.code != emergency:
-            # A danger to life is an emergency whatever else it is; keep the rest as alternatives.
+        if found.urgency.level in SAFETY_LEVELS and emergency and result.code != emergency:
+            # A danger to life is an emergency whatever else it is, and a crisis (self-harm)
+            # as urgent (as the chat records one); keep the rest as alternatives.
             cat = self.catalog.categories[emergency]
             alternatives = [Alternative(emergency, cat.level1, cat.level2, 1.0)] + \
                 [a for a in result.alternatives if a.code != emergency][:2]
             return Classification(emergency, cat.level1, cat.level2, 1.0, alternatives)
         return result
+
+    def _crisis_body(self, level: str | None, code: str, area: str | None):
+        """The body behind the psychological-assistance line for a crisis filed as urgent (as
+        actions/intercept.py records one), else None (the category's route)."""
+        if level != "crisis" or code != self.emergency_category:
+            return None
+        return self.catalog.body_for(CRISIS_FUNCTION, area)
 
     def _duplicates(self, proposal: Proposal, found: Extraction) -> list[dup.Duplicate]:
         scope = dup.area_scope(self.catalog, proposal.area)
@@ -305,7 +315,9 @@ class IntakeService:
         address = p.get("address")
         if address is None and isinstance(p.get("place"), dict):
             address = p["place"].get("address")
+        crisis_body = None if referral else self._crisis_body(urgency, code, area)
         return OpenCase(
+            assign_to=crisis_body.code if crisis_body else None,
             text=text or summary, category=code, area=area, kind=p.get("kind") or None,
             contact=phone, contact_name=(p.get("name") or None), place=address or None,
             summary=summary or None, channel=channel, idempotency_key=p["key"], actor=actor,

@@ -23,7 +23,7 @@ from bot.cases.errors import InvalidInput
 from bot.cases.models import CaseRow, EventRow
 from bot.cases.service import CaseService
 from bot.cases.views import iso
-from bot.channels.safety_notice import SAFETY_LEVELS, call_now
+from bot.channels.safety_notice import CRISIS_FUNCTION, SAFETY_LEVELS, call_now
 from bot.db import READ_ONLY, make_read_session_factory
 from bot.open311 import render, states
 from bot.open311.errors import Open311Error, bad, not_found
@@ -36,7 +36,6 @@ log = logging.getLogger(__name__)
 
 CHANNEL = "open311"
 EMERGENCY = "security.emergency"
-CRISIS_FUNCTION = "health"        # as actions/intercept.py records a crisis
 REPEAT_WINDOW = timedelta(minutes=1)
 MAX_RANGE = timedelta(days=90)
 MAX_RESULTS = 1000

@@ -145,9 +145,10 @@ class Relay:
         kept = await self._write_ahead(session, message_id, text)
         sending = asyncio.ensure_future(
             self.gateway.send(sender_id(session), text, _metadata(message_id)))
-        if not sending.done() and call_now(text, do_not_wait_for="我们回复"):
-            # an emergency or a crisis does not wait out a slow dialogue for the number to call
-            await asyncio.wait({sending}, timeout=self.urgent_wait)
+        # an emergency or a crisis does not wait out a slow dialogue for the number to call; the
+        # words are read only when the dialogue is slow, so a prompt answer costs nothing
+        await asyncio.wait({sending}, timeout=self.urgent_wait)
+        if not sending.done() and await asyncio.to_thread(call_now, text, do_not_wait_for="我们回复"):
             if not sending.done():
                 late = asyncio.ensure_future(self._answer_late(session, message_id, text, kept, sending))
                 self._late.add(late)

@@ -67,10 +67,11 @@ def looks_like_markup(text: str) -> bool:
     return bool(_MARKUP.search(text))
 
 
-def _kept_reply(text: str, reply: str) -> list[dict]:
+def _kept_reply(text: str, reply: str, urgent=None) -> list[dict]:
     """The reply to a message kept for later; an emergency or a crisis hears the number to
-    call first, from the app itself (the dialogue, which would say it, cannot answer now)."""
-    urgent = call_now(text, do_not_wait_for="我们回复")
+    call first, from the app itself (the dialogue, which would say it, cannot answer now).
+    `urgent`: `call_now`'s answer when the caller has it already."""
+    urgent = urgent or call_now(text, do_not_wait_for="我们回复")
     first = [asdict(BotMessage(text="\n".join(urgent[0])))] if urgent else []
     return first + [asdict(BotMessage(text=reply))]
 
@@ -148,14 +149,15 @@ class Relay:
         # an emergency or a crisis does not wait out a slow dialogue for the number to call; the
         # words are read only when the dialogue is slow, so a prompt answer costs nothing
         await asyncio.wait({sending}, timeout=self.urgent_wait)
-        if not sending.done() and await asyncio.to_thread(call_now, text, do_not_wait_for="我们回复"):
-            if not sending.done():
-                late = asyncio.ensure_future(self._answer_late(session, message_id, text, kept, sending))
-                self._late.add(late)
-                late.add_done_callback(self._late.discard)
-                log.warning("webchat message %s: an emergency, rasa slow; the number was said "
-                            "and the answer follows in the inbox", message_id)
-                return _kept_reply(text, URGENT_SLOW_REPLY), True
+        urgent = None if sending.done() else \
+            await asyncio.to_thread(call_now, text, do_not_wait_for="我们回复")
+        if urgent and not sending.done():
+            late = asyncio.ensure_future(self._answer_late(session, message_id, text, kept, sending))
+            self._late.add(late)
+            late.add_done_callback(self._late.discard)
+            log.warning("webchat message %s: an emergency, rasa slow; the number was said "
+                        "and the answer follows in the inbox", message_id)
+            return _kept_reply(text, URGENT_SLOW_REPLY, urgent), True
         try:
             replies = await sending
         except GatewayDown as exc:
